@@ -1,0 +1,81 @@
+# The one helper every folder uses to declare its targets. Standard, warnings and
+# sanitizer flags live here so that a folder's CMakeLists.txt is a few lines.
+#
+#   cdcflow_cc_library(NAME foo SRCS a.cc b.cc DEPS cdcflow::bar absl::status [PUBLIC_INCLUDE dir])
+#       -> target cdcflow_foo, alias cdcflow::foo
+#   cdcflow_cc_test(NAME foo_test SRCS foo_test.cc DEPS cdcflow::foo [LABELS unit])
+#       -> gtest binary, tests discovered into ctest with the given labels (default: unit)
+#   cdcflow_cc_binary(NAME cdcflow SRCS main.cc DEPS ...)
+
+set(CDCFLOW_WARNINGS -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
+
+if(CDCFLOW_SANITIZE STREQUAL "address")
+  set(CDCFLOW_SAN_FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+elseif(CDCFLOW_SANITIZE STREQUAL "thread")
+  set(CDCFLOW_SAN_FLAGS -fsanitize=thread -fno-omit-frame-pointer)
+else()
+  set(CDCFLOW_SAN_FLAGS "")
+endif()
+if(CDCFLOW_SAN_FLAGS)
+  add_compile_options(${CDCFLOW_SAN_FLAGS})
+  add_link_options(${CDCFLOW_SAN_FLAGS})
+endif()
+
+function(_cdcflow_common target)
+  target_compile_options(${target} PRIVATE ${CDCFLOW_WARNINGS})
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+endfunction()
+
+function(cdcflow_cc_library)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;PUBLIC_INCLUDE" ${ARGN})
+  set(target cdcflow_${ARG_NAME})
+  if(ARG_SRCS)
+    add_library(${target} STATIC ${ARG_SRCS})
+    _cdcflow_common(${target})
+    target_link_libraries(${target} PUBLIC ${ARG_DEPS})
+    target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR} ${ARG_PUBLIC_INCLUDE})
+  else()
+    add_library(${target} INTERFACE)
+    target_link_libraries(${target} INTERFACE ${ARG_DEPS})
+    target_include_directories(${target} INTERFACE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR} ${ARG_PUBLIC_INCLUDE})
+  endif()
+  add_library(cdcflow::${ARG_NAME} ALIAS ${target})
+endfunction()
+
+function(cdcflow_cc_binary)
+  cmake_parse_arguments(ARG "" "NAME;OUTPUT_NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  _cdcflow_common(${ARG_NAME})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
+  if(ARG_OUTPUT_NAME)
+    set_target_properties(${ARG_NAME} PROPERTIES OUTPUT_NAME ${ARG_OUTPUT_NAME})
+  endif()
+endfunction()
+
+function(cdcflow_cc_test)
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;DATA_ENV" ${ARGN})
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 120)
+  endif()
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  _cdcflow_common(${ARG_NAME})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  gtest_discover_tests(${ARG_NAME}
+    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+               ENVIRONMENT "CDCFLOW_SOURCE_DIR=${PROJECT_SOURCE_DIR};CDCFLOW_BINARY_DIR=${PROJECT_BINARY_DIR};${ARG_DATA_ENV}"
+    DISCOVERY_TIMEOUT 60)
+endfunction()
+
+# A job plugin: a shared object with hidden visibility that compiles against the SDK only.
+function(cdcflow_job)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS" ${ARGN})
+  add_library(${ARG_NAME} MODULE ${ARG_SRCS})
+  target_link_libraries(${ARG_NAME} PRIVATE cdcflow::sdk)
+  target_compile_options(${ARG_NAME} PRIVATE ${CDCFLOW_WARNINGS})
+  set_target_properties(${ARG_NAME} PROPERTIES
+    PREFIX "" CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON
+    LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/jobs)
+endfunction()

@@ -1,0 +1,17 @@
+# Every third-party dependency, found once. All of them come from Debian packages
+# (deploy/install-deps.sh installs them).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(absl CONFIG REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(gRPC CONFIG REQUIRED)
+find_package(RocksDB CONFIG REQUIRED)
+find_package(simdjson CONFIG REQUIRED)
+find_package(GTest CONFIG REQUIRED)
+find_package(CURL REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(nlohmann_json CONFIG REQUIRED)
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
+if(CDCFLOW_BUILD_BENCHMARKS)
+  find_package(benchmark CONFIG REQUIRED)
+endif()
