@@ -10,6 +10,7 @@ packages=(
   libsimdjson-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev libssl-dev
   postgresql-15 postgresql-client-15 kcat
   openjdk-17-jre-headless maven python3 python3-psycopg2 procps iproute2 jq
+  libcpp-httplib-dev chromium python3-venv
 )
 
 missing=()

@@ -1,0 +1,83 @@
+#pragma once
+// The metric names every cdcflow process uses, and handle bundles for the common
+// scopes, so that names and labels stay consistent across the job manager, the task
+// managers and the connectors. README.md beside this file documents each one.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "runtime/metrics/metrics.h"
+
+namespace cdcflow::metrics {
+
+// Label names.
+inline constexpr std::string_view kLabelJob = "job";
+inline constexpr std::string_view kLabelVertex = "vertex";
+inline constexpr std::string_view kLabelSubtask = "subtask";
+inline constexpr std::string_view kLabelTopic = "topic";
+inline constexpr std::string_view kLabelPartition = "partition";
+inline constexpr std::string_view kLabelTaskManager = "taskmanager";
+inline constexpr std::string_view kLabelStatus = "status";
+inline constexpr std::string_view kLabelSink = "sink";
+
+// Per subtask (labels job, vertex, subtask).
+inline constexpr std::string_view kRecordsIn = "cdcflow_task_records_in_total";
+inline constexpr std::string_view kRecordsOut = "cdcflow_task_records_out_total";
+inline constexpr std::string_view kBytesIn = "cdcflow_task_bytes_in_total";
+inline constexpr std::string_view kBytesOut = "cdcflow_task_bytes_out_total";
+inline constexpr std::string_view kBusySeconds = "cdcflow_task_busy_seconds_total";
+inline constexpr std::string_view kBackpressuredSeconds = "cdcflow_task_backpressured_seconds_total";
+inline constexpr std::string_view kIdleSeconds = "cdcflow_task_idle_seconds_total";
+inline constexpr std::string_view kWatermark = "cdcflow_task_watermark_milliseconds";
+inline constexpr std::string_view kInputQueueLength = "cdcflow_task_input_queue_batches";
+inline constexpr std::string_view kBatchLatency = "cdcflow_task_batch_process_seconds";
+
+// Kafka source (labels job, vertex, subtask, topic, partition).
+inline constexpr std::string_view kKafkaLag = "cdcflow_kafka_source_lag_records";
+inline constexpr std::string_view kKafkaOffset = "cdcflow_kafka_source_offset";
+// Sinks (labels job, vertex, subtask, sink = kafka|elasticsearch|...).
+inline constexpr std::string_view kSinkRequestLatency = "cdcflow_sink_request_seconds";
+inline constexpr std::string_view kSinkErrors = "cdcflow_sink_errors_total";
+
+// Job manager (label job; checkpoints also status = completed|failed).
+inline constexpr std::string_view kCheckpoints = "cdcflow_checkpoints_total";
+inline constexpr std::string_view kCheckpointDuration = "cdcflow_checkpoint_duration_seconds";
+inline constexpr std::string_view kCheckpointSize = "cdcflow_checkpoint_size_bytes";
+inline constexpr std::string_view kJobRestarts = "cdcflow_job_restarts_total";
+inline constexpr std::string_view kJobUptime = "cdcflow_job_uptime_seconds";
+inline constexpr std::string_view kTaskManagers = "cdcflow_jobmanager_taskmanagers";
+inline constexpr std::string_view kSlotsTotal = "cdcflow_jobmanager_slots_total";
+inline constexpr std::string_view kSlotsAvailable = "cdcflow_jobmanager_slots_available";
+inline constexpr std::string_view kJobsRunning = "cdcflow_jobmanager_jobs_running";
+// Every HTTP request the REST server answers (labels route, code).
+inline constexpr std::string_view kHttpRequests = "cdcflow_http_requests_total";
+inline constexpr std::string_view kHttpLatency = "cdcflow_http_request_seconds";
+
+// The handles a running subtask updates. Obtain once when the subtask starts; the
+// hot path then only touches atomics. Remove with
+// `registry.RemoveSeries({{"job", job}})` when the job ends.
+struct SubtaskMetrics {
+  static SubtaskMetrics Create(MetricRegistry& registry, std::string_view job,
+                               std::string_view vertex, int subtask);
+
+  std::shared_ptr<Counter> records_in;
+  std::shared_ptr<Counter> records_out;
+  std::shared_ptr<Counter> bytes_in;
+  std::shared_ptr<Counter> bytes_out;
+  // Time accounting in nanoseconds, exported as seconds (see README.md): increment
+  // these with elapsed nanoseconds; busy + backpressured + idle ~= wall time.
+  std::shared_ptr<Counter> busy_ns;
+  std::shared_ptr<Counter> backpressured_ns;
+  std::shared_ptr<Counter> idle_ns;
+  std::shared_ptr<Gauge> watermark_ms;
+  std::shared_ptr<Gauge> input_queue_batches;
+  std::shared_ptr<Histogram> batch_latency;
+};
+
+// The lag gauge of one Kafka partition read by one source subtask.
+std::shared_ptr<Gauge> KafkaLagGauge(MetricRegistry& registry, std::string_view job,
+                                     std::string_view vertex, int subtask,
+                                     std::string_view topic, int partition);
+
+}  // namespace cdcflow::metrics
