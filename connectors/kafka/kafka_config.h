@@ -1,0 +1,99 @@
+#pragma once
+// Configuration of the Kafka source and sink: parsed from string options (the
+// keys follow Flink's Kafka connector where one exists), validated, and
+// translated to librdkafka settings. Parsing never touches the network.
+//
+// Source options:
+//   bootstrap.servers            host:port list (required)
+//   topics                       comma-separated topic names     } exactly one
+//   topic-pattern                ECMAScript regex, whole-name match } of these
+//   group.id                     consumer group used only for monitoring commits
+//                                (partitions are assigned by cdcflow, never by
+//                                group rebalancing); default "cdcflow"
+//   scan.startup.mode            earliest-offset (default) | latest-offset |
+//                                timestamp | specific-offsets
+//   scan.startup.timestamp-millis  for mode timestamp
+//   scan.startup.specific-offsets  "topic:partition:offset,..." for mode
+//                                specific-offsets (partitions not listed start at
+//                                the earliest offset)
+//   scan.batch.max-records       records per poll (default 2048)
+//   scan.batch.max-wait-ms       how long a poll waits for the first record (default 100)
+//   dead-letter.policy           fail (default) | dead-letter
+//   dead-letter.topic            required for dead-letter
+//   properties.<key>             passed to librdkafka as <key> (last word)
+// Sink options:
+//   bootstrap.servers, topic (required)
+//   format                       debezium-json (default) | changelog-json | upsert-json
+//   key.fields                   comma-separated primary-key columns (required for
+//                                upsert-json; otherwise optional, null keys without)
+//   sink.linger-ms (default 5), sink.batch-num-messages (default 10000),
+//   sink.delivery-timeout-ms (default 120000), sink.flush-timeout-ms (default 60000)
+//   properties.<key>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "connectors/kafka/kafka_client.h"
+
+namespace cdcflow::kafka {
+
+using KafkaOptions = std::map<std::string, std::string>;
+
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  friend auto operator<=>(const TopicPartition&, const TopicPartition&) = default;
+  friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
+};
+
+enum class StartMode { kEarliest, kLatest, kTimestamp, kSpecificOffsets };
+enum class DeadLetterPolicy { kFail, kDeadLetter };
+
+struct KafkaSourceConfig {
+  std::string bootstrap_servers;
+  std::vector<std::string> topics;
+  std::string topic_pattern;
+  std::string group_id = "cdcflow";
+  StartMode start_mode = StartMode::kEarliest;
+  int64_t start_timestamp_ms = 0;
+  std::map<TopicPartition, int64_t> start_offsets;
+  int max_batch_records = 2048;
+  int max_batch_wait_ms = 100;
+  int metadata_timeout_ms = 10000;
+  DeadLetterPolicy dead_letter_policy = DeadLetterPolicy::kFail;
+  std::string dead_letter_topic;
+  KafkaSettings properties;  // raw librdkafka settings, applied last
+
+  // Unknown option keys are an error (a typo must not silently change behaviour).
+  static absl::StatusOr<KafkaSourceConfig> Parse(const KafkaOptions& options);
+  absl::Status Validate() const;
+  // Consumer settings: no auto commit, no offset store, errors on lost offsets.
+  KafkaSettings ToConsumerSettings() const;
+  // Settings of the producer that writes dead letters (idempotent).
+  KafkaSettings ToDeadLetterProducerSettings() const;
+};
+
+enum class SinkFormat { kDebeziumJson, kChangelogJson, kUpsertJson };
+
+struct KafkaSinkConfig {
+  std::string bootstrap_servers;
+  std::string topic;
+  SinkFormat format = SinkFormat::kDebeziumJson;
+  std::vector<std::string> key_fields;
+  int linger_ms = 5;
+  int batch_num_messages = 10000;
+  int delivery_timeout_ms = 120000;
+  int flush_timeout_ms = 60000;
+  KafkaSettings properties;
+
+  static absl::StatusOr<KafkaSinkConfig> Parse(const KafkaOptions& options);
+  absl::Status Validate() const;
+  // Idempotent producer (enable.idempotence=true, acks=all) with the batching settings.
+  KafkaSettings ToProducerSettings() const;
+};
+
+}  // namespace cdcflow::kafka

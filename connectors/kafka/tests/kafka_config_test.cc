@@ -1,0 +1,112 @@
+#include "connectors/kafka/kafka_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace cdcflow::kafka {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+TEST(KafkaSourceConfigTest, ParsesEveryOption) {
+  auto c = KafkaSourceConfig::Parse({{"bootstrap.servers", "127.0.0.1:9092"},
+                                     {"topics", "a, b"},
+                                     {"group.id", "g"},
+                                     {"scan.startup.mode", "specific-offsets"},
+                                     {"scan.startup.specific-offsets", "a:0:5,b:2:7"},
+                                     {"scan.batch.max-records", "64"},
+                                     {"scan.batch.max-wait-ms", "0"},
+                                     {"dead-letter.policy", "dead-letter"},
+                                     {"dead-letter.topic", "dlq"},
+                                     {"properties.fetch.max.bytes", "1000000"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->topics, ::testing::ElementsAre("a", "b"));
+  EXPECT_EQ(c->start_mode, StartMode::kSpecificOffsets);
+  EXPECT_EQ(c->start_offsets.at(TopicPartition{"a", 0}), 5);
+  EXPECT_EQ(c->start_offsets.at(TopicPartition{"b", 2}), 7);
+  EXPECT_EQ(c->max_batch_records, 64);
+  EXPECT_EQ(c->max_batch_wait_ms, 0);
+  EXPECT_EQ(c->dead_letter_policy, DeadLetterPolicy::kDeadLetter);
+  KafkaSettings s = c->ToConsumerSettings();
+  EXPECT_THAT(s, ::testing::Contains(Pair("enable.auto.commit", "false")));
+  EXPECT_THAT(s, ::testing::Contains(Pair("auto.offset.reset", "error")));
+  EXPECT_THAT(s, ::testing::Contains(Pair("group.id", "g")));
+  EXPECT_EQ(s.back(), (std::pair<std::string, std::string>("fetch.max.bytes", "1000000")));
+}
+
+TEST(KafkaSourceConfigTest, RejectsBadOptionsNamingThem) {
+  struct Case {
+    KafkaOptions options;
+    std::string message;
+  };
+  const KafkaOptions base = {{"bootstrap.servers", "h:1"}, {"topics", "t"}};
+  auto with = [&](KafkaOptions extra) {
+    KafkaOptions o = base;
+    for (auto& [k, v] : extra) o[k] = v;
+    return o;
+  };
+  std::vector<Case> cases = {
+      {{{"topics", "t"}}, "bootstrap.servers"},
+      {{{"bootstrap.servers", "h:1"}}, "exactly one"},
+      {with({{"topic-pattern", "x.*"}}), "exactly one"},
+      {with({{"tpoics", "t"}}), "unknown kafka source option 'tpoics'"},
+      {with({{"scan.startup.mode", "begin"}}), "scan.startup.mode"},
+      {with({{"scan.startup.mode", "timestamp"}}), "timestamp-millis"},
+      {with({{"scan.startup.mode", "specific-offsets"}}), "specific-offsets"},
+      {with({{"scan.startup.specific-offsets", "t:x:1"}}), "t:x:1"},
+      {with({{"scan.batch.max-records", "0"}}), "scan.batch.max-records"},
+      {with({{"scan.batch.max-records", "many"}}), "many"},
+      {with({{"dead-letter.policy", "drop"}}), "dead-letter.policy"},
+      {with({{"dead-letter.policy", "dead-letter"}}), "dead-letter.topic"},
+  };
+  KafkaOptions bad_regex = {{"bootstrap.servers", "h:1"}, {"topic-pattern", "(unclosed"}};
+  cases.push_back({bad_regex, "topic-pattern"});
+  for (const Case& c : cases) {
+    auto parsed = KafkaSourceConfig::Parse(c.options);
+    ASSERT_FALSE(parsed.ok()) << c.message;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(parsed.status().ToString(), HasSubstr(c.message));
+  }
+}
+
+TEST(KafkaSinkConfigTest, ParsesAndTranslatesToIdempotentProducer) {
+  auto c = KafkaSinkConfig::Parse({{"bootstrap.servers", "h:1"},
+                                   {"topic", "out"},
+                                   {"format", "upsert-json"},
+                                   {"key.fields", "id,region"},
+                                   {"sink.linger-ms", "20"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->format, SinkFormat::kUpsertJson);
+  EXPECT_THAT(c->key_fields, ::testing::ElementsAre("id", "region"));
+  KafkaSettings s = c->ToProducerSettings();
+  EXPECT_THAT(s, ::testing::Contains(Pair("enable.idempotence", "true")));
+  EXPECT_THAT(s, ::testing::Contains(Pair("acks", "all")));
+  EXPECT_THAT(s, ::testing::Contains(Pair("linger.ms", "20")));
+}
+
+TEST(KafkaSinkConfigTest, RejectsBadOptions) {
+  EXPECT_THAT(KafkaSinkConfig::Parse({{"bootstrap.servers", "h:1"}}).status().ToString(),
+              HasSubstr("'topic'"));
+  EXPECT_THAT(KafkaSinkConfig::Parse({{"bootstrap.servers", "h:1"},
+                                      {"topic", "o"},
+                                      {"format", "upsert-json"}})
+                  .status()
+                  .ToString(),
+              HasSubstr("key.fields"));
+  EXPECT_THAT(KafkaSinkConfig::Parse({{"bootstrap.servers", "h:1"},
+                                      {"topic", "o"},
+                                      {"format", "avro"}})
+                  .status()
+                  .ToString(),
+              HasSubstr("format"));
+  EXPECT_THAT(KafkaSinkConfig::Parse({{"bootstrap.servers", "h:1"},
+                                      {"topic", "o"},
+                                      {"properties.enable.idempotence", "false"}})
+                  .status()
+                  .ToString(),
+              HasSubstr("idempotence"));
+}
+
+}  // namespace
+}  // namespace cdcflow::kafka
