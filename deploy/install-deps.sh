@@ -11,6 +11,7 @@ packages=(
   postgresql-15 postgresql-client-15 kcat
   openjdk-17-jre-headless maven python3 python3-psycopg2 procps iproute2 jq
   libcpp-httplib-dev chromium python3-venv
+  openjdk-17-jdk-headless  # javac, for deploy/local/opensearch/LocalOpenSearch.java
 )
 
 missing=()
