@@ -1,5 +1,7 @@
 #include "proto/ids.h"
 
+#include <openssl/sha.h>
+
 #include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/strings/str_format.h"
@@ -11,6 +13,15 @@ std::string RandomHexId() {
   static absl::BitGen* gen = new absl::BitGen();
   absl::MutexLock lock(mu);
   return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(*gen), absl::Uniform<uint64_t>(*gen));
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  std::string hex;
+  hex.reserve(2 * SHA256_DIGEST_LENGTH);
+  for (unsigned char c : digest) absl::StrAppendFormat(&hex, "%02x", c);
+  return hex;
 }
 
 absl::Status FromGrpc(const grpc::Status& status) {

@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/hash/hash.h"
@@ -46,6 +47,9 @@ using TaskManagerId = StrongId<TaskManagerIdTag, std::string>;
 std::string RandomHexId();
 inline JobId NewJobId() { return JobId(RandomHexId()); }
 inline TaskManagerId NewTaskManagerId() { return TaskManagerId(RandomHexId()); }
+
+// SHA-256 of `bytes` as 64 lowercase hex digits (plugins are cached by it).
+std::string Sha256Hex(std::string_view bytes);
 
 // The one conversion between gRPC's and absl's error spaces (codes map one to one).
 absl::Status FromGrpc(const grpc::Status& status);

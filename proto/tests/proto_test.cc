@@ -33,6 +33,10 @@ TEST(IdsTest, StatusCodesMapBothWays) {
   EXPECT_TRUE(FromGrpc(grpc::Status::OK).ok());
 }
 
+TEST(IdsTest, Sha256MatchesKnownDigest) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 TEST(ProtoTest, ExchangeMessageRoundTrips) {
   v1::ExchangeMessage msg;
   msg.mutable_channel()->set_job_id("j");

@@ -1,0 +1,516 @@
+#include "jobmanager/job_manager.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "proto/cluster_log.h"
+#include "absl/strings/str_cat.h"
+#include "jobmanager/scheduler.h"
+#include "proto/common.pb.h"
+
+namespace cdcflow::jobmanager {
+
+bool IsTerminal(v1::JobState state) {
+  return state == v1::JOB_STATE_FINISHED || state == v1::JOB_STATE_FAILED ||
+         state == v1::JOB_STATE_CANCELED;
+}
+
+bool IsTerminal(v1::TaskState state) {
+  return state == v1::TASK_STATE_FINISHED || state == v1::TASK_STATE_FAILED ||
+         state == v1::TASK_STATE_CANCELED;
+}
+
+std::string JobStateName(v1::JobState state) {
+  std::string name = v1::JobState_Name(state);
+  return name.size() > 10 ? name.substr(10) : name;  // drops "JOB_STATE_"
+}
+
+std::string TaskStateName(v1::TaskState state) {
+  std::string name = v1::TaskState_Name(state);
+  return name.size() > 11 ? name.substr(11) : name;  // drops "TASK_STATE_"
+}
+
+JobManager::JobManager(Options options, std::unique_ptr<TaskManagerClientFactory> clients)
+    : options_(std::move(options)), clients_(std::move(clients)) {}
+
+JobManager::~JobManager() = default;
+
+void JobManager::Run(Actions& actions) {
+  for (auto& action : actions) action();
+  actions.clear();
+}
+
+absl::StatusOr<v1::RegisterTaskManagerResponse> JobManager::RegisterTaskManager(
+    const v1::RegisterTaskManagerRequest& request) {
+  if (request.task_manager_id().empty()) {
+    return absl::InvalidArgumentError("RegisterTaskManager: task_manager_id is empty");
+  }
+  if (request.address().empty()) {
+    return absl::InvalidArgumentError("RegisterTaskManager: address is empty");
+  }
+  if (request.slots() < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("RegisterTaskManager: slots must be >= 1, got ", request.slots()));
+  }
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    TaskManagerId id(request.task_manager_id());
+    if (task_managers_.contains(id)) {
+      RemoveTaskManagerLocked(id, "task manager " + id.value() + " registered again", actions);
+    }
+    TaskManager& tm = task_managers_[id];
+    tm.id = id;
+    tm.address = request.address();
+    tm.slots = request.slots();
+    tm.last_heartbeat = options_.now();
+    tm.client = clients_->Connect(request.address());
+    CDCFLOW_CLOG(INFO) << "task manager " << id.value() << " at " << tm.address << " registered with "
+              << tm.slots << " slot(s)";
+    ScheduleWaitingLocked(actions);
+  }
+  Run(actions);
+  v1::RegisterTaskManagerResponse response;
+  response.set_heartbeat_interval_ms(absl::ToInt64Milliseconds(options_.heartbeat_interval));
+  response.set_heartbeat_timeout_ms(absl::ToInt64Milliseconds(options_.heartbeat_timeout));
+  return response;
+}
+
+v1::HeartbeatResponse JobManager::Heartbeat(const v1::HeartbeatRequest& request) {
+  absl::MutexLock lock(&mu_);
+  v1::HeartbeatResponse response;
+  auto it = task_managers_.find(TaskManagerId(request.task_manager_id()));
+  if (it != task_managers_.end()) {
+    it->second.last_heartbeat = options_.now();
+    response.set_registered(true);
+  }
+  return response;
+}
+
+void JobManager::UpdateTaskState(const v1::UpdateTaskStateRequest& request) {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(JobId(request.task().job_id()));
+    if (it == jobs_.end()) return;
+    Job& job = *it->second;
+    if (request.task().attempt() != job.attempt || IsTerminal(job.state)) return;
+    auto task = std::find_if(job.tasks.begin(), job.tasks.end(), [&](const Task& t) {
+      return t.vertex_id == request.task().vertex_id() &&
+             t.subtask == request.task().subtask_index();
+    });
+    if (task == job.tasks.end() || IsTerminal(task->state)) return;
+    task->state = request.state();
+    switch (request.state()) {
+      case v1::TASK_STATE_FAILED:
+        task->error = request.error();
+        if (job.state == v1::JOB_STATE_RUNNING) {
+          FailAttemptLocked(job,
+                            absl::StrCat("task ", task->vertex_name, " #", task->subtask,
+                                         " failed on task manager ", task->task_manager.value(),
+                                         ": ", request.error()),
+                            actions);
+        } else {
+          FinishIfDoneLocked(job);
+        }
+        break;
+      case v1::TASK_STATE_CANCELED:
+        if (job.state == v1::JOB_STATE_RUNNING) {
+          FailAttemptLocked(job,
+                            absl::StrCat("task ", task->vertex_name, " #", task->subtask,
+                                         " was canceled by task manager ",
+                                         task->task_manager.value()),
+                            actions);
+        } else {
+          FinishIfDoneLocked(job);
+        }
+        break;
+      case v1::TASK_STATE_FINISHED:
+        FinishIfDoneLocked(job);
+        break;
+      default:
+        break;
+    }
+  }
+  Run(actions);
+}
+
+absl::StatusOr<JobId> JobManager::SubmitJob(v1::SubmitJobRequest request,
+                                            std::vector<ChainInfo> chains) {
+  if (request.plugin().empty()) {
+    return absl::InvalidArgumentError("SubmitJob: the job's plugin (.so bytes) is empty");
+  }
+  if (chains.empty()) return absl::InvalidArgumentError("SubmitJob: the job has no vertices");
+  int slices = 0;
+  for (const ChainInfo& c : chains) {
+    if (c.parallelism < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("SubmitJob: vertex ", c.name, " has parallelism ", c.parallelism));
+    }
+    slices = std::max(slices, c.parallelism);
+  }
+  request.mutable_job()->set_plugin_sha256(Sha256Hex(request.plugin()));
+  Actions actions;
+  JobId id = NewJobId();
+  {
+    absl::MutexLock lock(&mu_);
+    auto job = std::make_unique<Job>();
+    job->id = id;
+    job->request = std::move(request);
+    job->chains = std::move(chains);
+    job->slices = slices;
+    job->submit_time = options_.now();
+    job->waiting_since = job->submit_time;
+    Job& ref = *job;
+    jobs_[id] = std::move(job);
+    job_order_.push_back(id);
+    CDCFLOW_CLOG(INFO) << "job " << id.value() << " (" << ref.request.job().graph().job_name()
+              << ") submitted, needs " << slices << " slot(s)";
+    TryScheduleLocked(ref, actions);
+  }
+  Run(actions);
+  return id;
+}
+
+absl::StatusOr<v1::JobState> JobManager::CancelJob(const JobId& id) {
+  Actions actions;
+  v1::JobState state;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return absl::NotFoundError("no job with id " + id.value());
+    Job& job = *it->second;
+    switch (job.state) {
+      case v1::JOB_STATE_CREATED:
+      case v1::JOB_STATE_RESTARTING:
+        job.state = v1::JOB_STATE_CANCELED;
+        job.end_time = options_.now();
+        break;
+      case v1::JOB_STATE_RUNNING:
+        job.state = v1::JOB_STATE_CANCELING;
+        CancelRunningTasksLocked(job, actions);
+        FinishIfDoneLocked(job);
+        break;
+      default:
+        break;
+    }
+    state = job.state;
+  }
+  Run(actions);
+  return state;
+}
+
+v1::ListJobsResponse JobManager::ListJobs() {
+  absl::MutexLock lock(&mu_);
+  v1::ListJobsResponse response;
+  for (const JobId& id : job_order_) *response.add_jobs() = SummaryLocked(*jobs_.at(id));
+  return response;
+}
+
+absl::StatusOr<v1::GetJobStatusResponse> JobManager::GetJobStatus(const JobId& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return absl::NotFoundError("no job with id " + id.value());
+  const Job& job = *it->second;
+  v1::GetJobStatusResponse response;
+  *response.mutable_job() = SummaryLocked(job);
+  for (const Task& t : job.tasks) {
+    v1::TaskStatus* s = response.add_tasks();
+    s->mutable_task()->set_job_id(job.id.value());
+    s->mutable_task()->set_vertex_id(t.vertex_id);
+    s->mutable_task()->set_subtask_index(t.subtask);
+    s->mutable_task()->set_attempt(job.attempt);
+    s->set_vertex_name(t.vertex_name);
+    s->set_state(t.state);
+    s->set_task_manager_id(t.task_manager.value());
+    s->set_error(t.error);
+  }
+  response.set_restarts(job.restarts);
+  response.set_failure(job.failure);
+  if (job.state == v1::JOB_STATE_CREATED) response.set_pending_reason(job.waiting);
+  return response;
+}
+
+void JobManager::Tick() {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = options_.now();
+    std::vector<TaskManagerId> lost;
+    for (const auto& [id, tm] : task_managers_) {
+      if (now - tm.last_heartbeat > options_.heartbeat_timeout) lost.push_back(id);
+    }
+    for (const TaskManagerId& id : lost) {
+      const TaskManager& tm = task_managers_.at(id);
+      RemoveTaskManagerLocked(
+          id,
+          absl::StrCat("task manager ", id.value(), " at ", tm.address,
+                       " lost: no heartbeat for ", absl::FormatDuration(now - tm.last_heartbeat)),
+          actions);
+    }
+    for (const JobId& jid : job_order_) {
+      Job& job = *jobs_.at(jid);
+      if (job.state == v1::JOB_STATE_RESTARTING && now >= job.restart_at) {
+        CDCFLOW_CLOG(INFO) << "job " << jid.value() << " restarting (restart " << job.restarts << " of "
+                  << options_.restart.max_restarts << ")";
+        job.state = v1::JOB_STATE_CREATED;
+        job.waiting_since = now;
+      }
+    }
+    ScheduleWaitingLocked(actions);
+    for (const JobId& jid : job_order_) {
+      Job& job = *jobs_.at(jid);
+      if (job.state == v1::JOB_STATE_CREATED &&
+          now - job.waiting_since > options_.slot_wait_timeout) {
+        FailAttemptLocked(job,
+                          absl::StrCat("no slots for the job after ",
+                                       absl::FormatDuration(options_.slot_wait_timeout),
+                                       ": it needs ", job.slices, ", ", FreeSlotsLocked(),
+                                       " are free"),
+                          actions);
+      }
+    }
+  }
+  Run(actions);
+}
+
+int JobManager::RegisteredTaskManagers() {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(task_managers_.size());
+}
+
+int JobManager::FreeSlots() {
+  absl::MutexLock lock(&mu_);
+  return FreeSlotsLocked();
+}
+
+int JobManager::FreeSlotsLocked() const {
+  int free = 0;
+  for (const auto& [id, tm] : task_managers_) free += tm.slots - tm.used;
+  return free;
+}
+
+void JobManager::ScheduleWaitingLocked(Actions& actions) {
+  for (const JobId& jid : job_order_) {
+    Job& job = *jobs_.at(jid);
+    if (job.state == v1::JOB_STATE_CREATED) TryScheduleLocked(job, actions);
+  }
+}
+
+void JobManager::TryScheduleLocked(Job& job, Actions& actions) {
+  std::vector<jobmanager::FreeSlots> free;
+  for (const auto& [id, tm] : task_managers_) free.push_back({id.value(), tm.slots - tm.used});
+  absl::StatusOr<std::vector<std::string>> owners = AssignSlices(job.slices, std::move(free));
+  if (!owners.ok()) {
+    job.waiting = std::string(owners.status().message());
+    return;
+  }
+  job.waiting.clear();
+  DeployLocked(job, *owners, actions);
+}
+
+void JobManager::DeployLocked(Job& job, const std::vector<std::string>& slice_owner,
+                              Actions& actions) {
+  ++job.attempt;
+  job.state = v1::JOB_STATE_RUNNING;
+  job.tasks.clear();
+  job.held.clear();
+  for (const std::string& owner : slice_owner) {
+    TaskManagerId id(owner);
+    ++job.held[id];
+    ++task_managers_.at(id).used;
+  }
+  std::vector<v1::TaskLocation> locations;
+  for (const ChainInfo& chain : job.chains) {
+    for (int i = 0; i < chain.parallelism; ++i) {
+      Task task;
+      task.vertex_id = chain.vertex_id;
+      task.vertex_name = chain.name;
+      task.subtask = i;
+      task.state = v1::TASK_STATE_DEPLOYING;
+      task.task_manager = TaskManagerId(slice_owner[i]);
+      job.tasks.push_back(task);
+      v1::TaskLocation loc;
+      loc.set_vertex_id(chain.vertex_id);
+      loc.set_subtask_index(i);
+      loc.set_task_manager_id(slice_owner[i]);
+      loc.set_address(task_managers_.at(task.task_manager).address);
+      locations.push_back(std::move(loc));
+    }
+  }
+  CDCFLOW_CLOG(INFO) << "job " << job.id.value() << " attempt " << job.attempt << ": deploying "
+            << job.tasks.size() << " task(s) to " << job.held.size() << " task manager(s)";
+  for (const auto& [tm_id, count] : job.held) {
+    TaskManager& tm = task_managers_.at(tm_id);
+    auto request = std::make_shared<v1::DeployTaskRequest>();
+    request->set_job_id(job.id.value());
+    request->set_attempt(job.attempt);
+    *request->mutable_job() = job.request.job();
+    for (const Task& t : job.tasks) {
+      if (t.task_manager != tm_id) continue;
+      v1::TaskId* id = request->add_tasks();
+      id->set_job_id(job.id.value());
+      id->set_vertex_id(t.vertex_id);
+      id->set_subtask_index(t.subtask);
+      id->set_attempt(job.attempt);
+    }
+    for (const v1::TaskLocation& loc : locations) *request->add_locations() = loc;
+    if (tm.plugins.insert(job.id.value()).second) request->set_plugin(job.request.plugin());
+    std::shared_ptr<TaskManagerClient> client = tm.client;
+    JobId job_id = job.id;
+    int attempt = job.attempt;
+    // Only the plugin bytes are needed for a resend; shares the job's copy.
+    std::string plugin_if_missing = request->plugin().empty() ? job.request.plugin() : "";
+    actions.push_back([this, client, request, job_id, attempt, tm_id,
+                       plugin = std::move(plugin_if_missing)] {
+      absl::Status status = client->DeployTask(*request);
+      if (status.code() == absl::StatusCode::kFailedPrecondition && request->plugin().empty()) {
+        request->set_plugin(plugin);
+        status = client->DeployTask(*request);
+      }
+      if (!status.ok()) {
+        OnDeployFailed(job_id, attempt,
+                       absl::StrCat("deploying to task manager ", tm_id.value(), " failed: ",
+                                    status.ToString()));
+      }
+    });
+  }
+}
+
+void JobManager::OnDeployFailed(const JobId& id, int attempt, const std::string& reason) {
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return;
+    Job& job = *it->second;
+    if (job.attempt != attempt) return;
+    if (job.state == v1::JOB_STATE_RUNNING) {
+      FailAttemptLocked(job, reason, actions);
+    } else if (job.state == v1::JOB_STATE_CANCELING) {
+      for (Task& t : job.tasks) {
+        if (!IsTerminal(t.state)) t.state = v1::TASK_STATE_CANCELED;
+      }
+      FinishIfDoneLocked(job);
+    }
+  }
+  Run(actions);
+}
+
+void JobManager::FailAttemptLocked(Job& job, const std::string& reason, Actions& actions) {
+  CDCFLOW_CLOG(WARNING) << "job " << job.id.value() << " attempt " << job.attempt << " failed: " << reason;
+  job.failure = reason;
+  CancelRunningTasksLocked(job, actions);
+  for (Task& t : job.tasks) {
+    if (!IsTerminal(t.state)) t.state = v1::TASK_STATE_CANCELED;
+  }
+  ReleaseSlotsLocked(job);
+  if (job.restarts < options_.restart.max_restarts) {
+    ++job.restarts;
+    job.state = v1::JOB_STATE_RESTARTING;
+    job.restart_at = options_.now() + options_.restart.delay;
+  } else {
+    job.state = v1::JOB_STATE_FAILED;
+    job.end_time = options_.now();
+    CDCFLOW_CLOG(WARNING) << "job " << job.id.value() << " failed after " << job.restarts
+                 << " restart(s)";
+  }
+}
+
+void JobManager::CancelRunningTasksLocked(Job& job, Actions& actions) {
+  for (const auto& [tm_id, count] : job.held) {
+    auto it = task_managers_.find(tm_id);
+    if (it == task_managers_.end()) continue;
+    bool running = false;
+    for (const Task& t : job.tasks) {
+      if (t.task_manager == tm_id && !IsTerminal(t.state)) running = true;
+    }
+    if (!running) continue;
+    std::shared_ptr<TaskManagerClient> client = it->second.client;
+    v1::CancelTaskRequest request;
+    request.set_job_id(job.id.value());
+    request.set_attempt(job.attempt);
+    JobId job_id = job.id;
+    int attempt = job.attempt;
+    TaskManagerId tm = tm_id;
+    actions.push_back([this, client, request, job_id, attempt, tm] {
+      absl::Status status = client->CancelTask(request);
+      if (!status.ok()) {
+        CDCFLOW_CLOG(WARNING) << "canceling job " << job_id.value() << " on task manager " << tm.value()
+                     << ": " << status;
+        OnCancelFailed(job_id, attempt, tm);
+      }
+    });
+  }
+}
+
+void JobManager::OnCancelFailed(const JobId& id, int attempt, const TaskManagerId& tm) {
+  absl::MutexLock lock(&mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || it->second->attempt != attempt) return;
+  Job& job = *it->second;
+  if (job.state != v1::JOB_STATE_CANCELING) return;
+  // The task manager cannot be reached: its tasks will not report; count them canceled.
+  for (Task& t : job.tasks) {
+    if (t.task_manager == tm && !IsTerminal(t.state)) t.state = v1::TASK_STATE_CANCELED;
+  }
+  FinishIfDoneLocked(job);
+}
+
+void JobManager::ReleaseSlotsLocked(Job& job) {
+  for (const auto& [tm_id, count] : job.held) {
+    auto it = task_managers_.find(tm_id);
+    if (it != task_managers_.end()) it->second.used -= count;
+  }
+  job.held.clear();
+}
+
+void JobManager::RemoveTaskManagerLocked(const TaskManagerId& id, const std::string& reason,
+                                         Actions& actions) {
+  CDCFLOW_CLOG(WARNING) << reason;
+  task_managers_.erase(id);
+  for (const JobId& jid : job_order_) {
+    Job& job = *jobs_.at(jid);
+    if (!job.held.contains(id)) continue;
+    if (job.state == v1::JOB_STATE_RUNNING) {
+      FailAttemptLocked(job, reason, actions);
+    } else {
+      for (Task& t : job.tasks) {
+        if (t.task_manager == id && !IsTerminal(t.state)) t.state = v1::TASK_STATE_CANCELED;
+      }
+      FinishIfDoneLocked(job);
+    }
+  }
+}
+
+void JobManager::FinishIfDoneLocked(Job& job) {
+  bool all_finished = true;
+  bool all_terminal = true;
+  for (const Task& t : job.tasks) {
+    all_finished = all_finished && t.state == v1::TASK_STATE_FINISHED;
+    all_terminal = all_terminal && IsTerminal(t.state);
+  }
+  if (job.state == v1::JOB_STATE_RUNNING && all_finished) {
+    job.state = v1::JOB_STATE_FINISHED;
+  } else if (job.state == v1::JOB_STATE_CANCELING && all_terminal) {
+    job.state = v1::JOB_STATE_CANCELED;
+  } else {
+    return;
+  }
+  CDCFLOW_CLOG(INFO) << "job " << job.id.value() << " " << JobStateName(job.state);
+  job.end_time = options_.now();
+  ReleaseSlotsLocked(job);
+}
+
+v1::JobSummary JobManager::SummaryLocked(const Job& job) const {
+  v1::JobSummary s;
+  s.set_job_id(job.id.value());
+  s.set_name(job.request.job().graph().job_name());
+  s.set_state(job.state);
+  s.set_attempt(job.attempt);
+  s.set_submit_time_ms(absl::ToUnixMillis(job.submit_time));
+  if (IsTerminal(job.state)) s.set_end_time_ms(absl::ToUnixMillis(job.end_time));
+  return s;
+}
+
+}  // namespace cdcflow::jobmanager

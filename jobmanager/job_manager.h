@@ -1,0 +1,155 @@
+#pragma once
+// The job manager's core: task-manager registry with heartbeats, jobs and their
+// attempts, scheduling into slots, failover with a restart strategy, cancel, status.
+//
+// It is a state machine driven by calls (from the gRPC service or tests) and by
+// Tick(), which a timer thread calls periodically to time out task managers and start
+// restarts. Time comes from Options::now so tests control it. Task managers are only
+// reached through TaskManagerClient; calls to them are made after the internal lock
+// is released, so a client (or a fake) may call back into the JobManager.
+//
+// Thread-safe.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "jobmanager/task_manager_client.h"
+#include "proto/ids.h"
+#include "proto/job_manager.pb.h"
+
+namespace cdcflow::jobmanager {
+
+// Fixed-delay restarts: after a failed attempt the job is redeployed `delay` later,
+// at most `max_restarts` times; the failure after that fails the job.
+struct RestartStrategy {
+  int max_restarts = 3;
+  absl::Duration delay = absl::Seconds(1);
+};
+
+// One operator chain of the job's execution plan: the unit the scheduler places.
+struct ChainInfo {
+  int32_t vertex_id = 0;
+  std::string name;
+  int32_t parallelism = 1;
+};
+
+class JobManager {
+ public:
+  struct Options {
+    absl::Duration heartbeat_interval = absl::Seconds(1);
+    absl::Duration heartbeat_timeout = absl::Seconds(5);
+    RestartStrategy restart;
+    // A job waiting longer than this for enough free slots fails its attempt.
+    absl::Duration slot_wait_timeout = absl::Minutes(5);
+    std::function<absl::Time()> now = [] { return absl::Now(); };
+  };
+
+  JobManager(Options options, std::unique_ptr<TaskManagerClientFactory> clients);
+  ~JobManager();
+  JobManager(const JobManager&) = delete;
+  JobManager& operator=(const JobManager&) = delete;
+
+  // Task managers.
+  absl::StatusOr<v1::RegisterTaskManagerResponse> RegisterTaskManager(
+      const v1::RegisterTaskManagerRequest& request);
+  v1::HeartbeatResponse Heartbeat(const v1::HeartbeatRequest& request);
+  // Ignores reports about unknown jobs and older attempts.
+  void UpdateTaskState(const v1::UpdateTaskStateRequest& request);
+
+  // Clients. `chains` is the execution plan of request.job().graph(), computed by the
+  // caller (the job manager never loads job plugins).
+  absl::StatusOr<JobId> SubmitJob(v1::SubmitJobRequest request, std::vector<ChainInfo> chains);
+  absl::StatusOr<v1::JobState> CancelJob(const JobId& job);
+  v1::ListJobsResponse ListJobs();
+  absl::StatusOr<v1::GetJobStatusResponse> GetJobStatus(const JobId& job);
+
+  // Times out task managers, starts due restarts, retries scheduling of waiting jobs.
+  void Tick();
+
+  int RegisteredTaskManagers();
+  int FreeSlots();
+
+ private:
+  struct TaskManager {
+    TaskManagerId id;
+    std::string address;
+    int slots = 0;
+    int used = 0;
+    absl::Time last_heartbeat;
+    std::shared_ptr<TaskManagerClient> client;
+    // Jobs whose plugin this task manager has received.
+    absl::flat_hash_set<std::string> plugins;
+  };
+  struct Task {
+    int32_t vertex_id = 0;
+    std::string vertex_name;
+    int32_t subtask = 0;
+    v1::TaskState state = v1::TASK_STATE_CREATED;
+    TaskManagerId task_manager;
+    std::string error;
+  };
+  struct Job {
+    JobId id;
+    v1::SubmitJobRequest request;
+    std::vector<ChainInfo> chains;
+    int slices = 0;
+    v1::JobState state = v1::JOB_STATE_CREATED;
+    int attempt = -1;  // the current attempt; -1 before the first deployment
+    int restarts = 0;
+    std::vector<Task> tasks;  // of the current attempt
+    // Slots held by the current attempt, per task manager.
+    absl::flat_hash_map<TaskManagerId, int> held;
+    absl::Time submit_time;
+    absl::Time end_time = absl::InfinitePast();
+    absl::Time waiting_since;
+    absl::Time restart_at;
+    std::string failure;
+    std::string waiting;  // why a CREATED job is not deployed yet
+  };
+  using Actions = std::vector<std::function<void()>>;
+
+  // All below require mu_.
+  void TryScheduleLocked(Job& job, Actions& actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DeployLocked(Job& job, const std::vector<std::string>& slice_owner, Actions& actions)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The current attempt failed: cancel what runs, release slots, restart or fail.
+  void FailAttemptLocked(Job& job, const std::string& reason, Actions& actions)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseSlotsLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CancelRunningTasksLocked(Job& job, Actions& actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RemoveTaskManagerLocked(const TaskManagerId& id, const std::string& reason,
+                               Actions& actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishIfDoneLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ScheduleWaitingLocked(Actions& actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reports a deployment failure back into the state machine (runs without mu_).
+  void OnDeployFailed(const JobId& job, int attempt, const std::string& reason);
+  void OnCancelFailed(const JobId& job, int attempt, const TaskManagerId& tm);
+  int FreeSlotsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  v1::JobSummary SummaryLocked(const Job& job) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  static void Run(Actions& actions);
+
+  const Options options_;
+  const std::unique_ptr<TaskManagerClientFactory> clients_;
+  absl::Mutex mu_;
+  absl::btree_map<TaskManagerId, TaskManager> task_managers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<JobId, std::unique_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
+  std::vector<JobId> job_order_ ABSL_GUARDED_BY(mu_);  // submission order
+};
+
+bool IsTerminal(v1::JobState state);
+bool IsTerminal(v1::TaskState state);
+// "RUNNING", "FINISHED", ... without the proto prefix.
+std::string JobStateName(v1::JobState state);
+std::string TaskStateName(v1::TaskState state);
+
+}  // namespace cdcflow::jobmanager

@@ -1,0 +1,102 @@
+#include "jobmanager/job_manager_server.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/cluster_log.h"
+#include "proto/ids.h"
+#include "proto/job_manager.grpc.pb.h"
+
+namespace cdcflow::jobmanager {
+
+class JobManagerServer::Service final : public v1::JobManagerService::Service {
+ public:
+  Service(JobManager* jm, Planner planner) : jm_(jm), planner_(std::move(planner)) {}
+
+  grpc::Status RegisterTaskManager(grpc::ServerContext*, const v1::RegisterTaskManagerRequest* req,
+                                   v1::RegisterTaskManagerResponse* resp) override {
+    auto r = jm_->RegisterTaskManager(*req);
+    if (!r.ok()) return ToGrpc(r.status());
+    *resp = std::move(*r);
+    return grpc::Status::OK;
+  }
+  grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* req,
+                         v1::HeartbeatResponse* resp) override {
+    *resp = jm_->Heartbeat(*req);
+    return grpc::Status::OK;
+  }
+  grpc::Status UpdateTaskState(grpc::ServerContext*, const v1::UpdateTaskStateRequest* req,
+                               v1::UpdateTaskStateResponse*) override {
+    jm_->UpdateTaskState(*req);
+    return grpc::Status::OK;
+  }
+  grpc::Status SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* req,
+                         v1::SubmitJobResponse* resp) override {
+    if (!planner_) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no job planner");
+    auto chains = planner_(req->job().graph());
+    if (!chains.ok()) return ToGrpc(chains.status());
+    auto id = jm_->SubmitJob(*req, std::move(*chains));
+    if (!id.ok()) return ToGrpc(id.status());
+    resp->set_job_id(id->value());
+    return grpc::Status::OK;
+  }
+  grpc::Status CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* req,
+                         v1::CancelJobResponse* resp) override {
+    auto state = jm_->CancelJob(JobId(req->job_id()));
+    if (!state.ok()) return ToGrpc(state.status());
+    resp->set_state(*state);
+    return grpc::Status::OK;
+  }
+  grpc::Status ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
+                        v1::ListJobsResponse* resp) override {
+    *resp = jm_->ListJobs();
+    return grpc::Status::OK;
+  }
+  grpc::Status GetJobStatus(grpc::ServerContext*, const v1::GetJobStatusRequest* req,
+                            v1::GetJobStatusResponse* resp) override {
+    auto s = jm_->GetJobStatus(JobId(req->job_id()));
+    if (!s.ok()) return ToGrpc(s.status());
+    *resp = std::move(*s);
+    return grpc::Status::OK;
+  }
+
+ private:
+  JobManager* jm_;
+  Planner planner_;
+};
+
+absl::StatusOr<std::unique_ptr<JobManagerServer>> JobManagerServer::Create(Config config) {
+  std::unique_ptr<JobManagerServer> s(new JobManagerServer());
+  auto clients = config.clients ? std::move(config.clients) : NewGrpcTaskManagerClientFactory();
+  s->job_manager_ = std::make_unique<JobManager>(config.options, std::move(clients));
+  s->service_ = std::make_unique<Service>(s->job_manager_.get(), std::move(config.planner));
+  grpc::ServerBuilder builder;
+  const std::string address = absl::StrCat(config.bind_address, ":", config.port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &s->port_);
+  builder.SetMaxReceiveMessageSize(-1);
+  builder.RegisterService(s->service_.get());
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr || s->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("job manager: cannot listen on ", address));
+  }
+  CDCFLOW_CLOG(INFO) << "job manager listening on " << config.bind_address << ":" << s->port_;
+  JobManagerServer* self = s.get();
+  absl::Duration tick = config.tick_interval;
+  s->ticker_ = std::thread([self, tick] {
+    while (!self->stop_.WaitForNotificationWithTimeout(tick)) self->job_manager_->Tick();
+  });
+  return s;
+}
+
+JobManagerServer::~JobManagerServer() { Shutdown(); }
+
+void JobManagerServer::Shutdown() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (ticker_.joinable()) ticker_.join();
+  if (server_) server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+}
+
+void JobManagerServer::Wait() { stop_.WaitForNotification(); }
+
+}  // namespace cdcflow::jobmanager

@@ -1,0 +1,320 @@
+#include "jobmanager/job_manager.h"
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "jobmanager/testing/fake_task_manager_client.h"
+
+namespace cdcflow::jobmanager {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::FakeTaskManagers;
+
+class JobManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { MakeJobManager(/*max_restarts=*/2); }
+
+  void MakeJobManager(int max_restarts) {
+    auto fake = std::make_unique<FakeTaskManagers>();
+    fake_ = fake.get();
+    JobManager::Options options;
+    options.heartbeat_timeout = absl::Seconds(5);
+    options.restart.max_restarts = max_restarts;
+    options.restart.delay = absl::Seconds(2);
+    options.slot_wait_timeout = absl::Seconds(60);
+    options.now = [this] { return now_; };
+    jm_ = std::make_unique<JobManager>(options, std::move(fake));
+  }
+
+  void Register(const std::string& id, int slots) {
+    v1::RegisterTaskManagerRequest r;
+    r.set_task_manager_id(id);
+    r.set_address(id + ":1");
+    r.set_slots(slots);
+    ASSERT_TRUE(jm_->RegisterTaskManager(r).ok());
+  }
+
+  void HeartbeatAll(const std::vector<std::string>& ids) {
+    for (const auto& id : ids) {
+      v1::HeartbeatRequest r;
+      r.set_task_manager_id(id);
+      EXPECT_TRUE(jm_->Heartbeat(r).registered()) << id;
+    }
+  }
+
+  // A source -> keyed sum -> sink job: two chains of parallelism p.
+  JobId Submit(int p) {
+    v1::SubmitJobRequest r;
+    r.mutable_job()->mutable_graph()->set_job_name("wordcount");
+    r.set_plugin("\x7f" "ELF plugin bytes");
+    auto id = jm_->SubmitJob(r, {{0, "source -> map", p}, {1, "sum -> sink", p}});
+    EXPECT_TRUE(id.ok()) << id.status();
+    return *id;
+  }
+
+  void Report(const JobId& job, int attempt, int vertex, int subtask, v1::TaskState state,
+              const std::string& error = "") {
+    v1::UpdateTaskStateRequest r;
+    r.mutable_task()->set_job_id(job.value());
+    r.mutable_task()->set_attempt(attempt);
+    r.mutable_task()->set_vertex_id(vertex);
+    r.mutable_task()->set_subtask_index(subtask);
+    r.set_state(state);
+    r.set_error(error);
+    jm_->UpdateTaskState(r);
+  }
+
+  void ReportAll(const JobId& job, int attempt, int p, v1::TaskState state) {
+    for (int v = 0; v < 2; ++v)
+      for (int i = 0; i < p; ++i) Report(job, attempt, v, i, state);
+  }
+
+  v1::GetJobStatusResponse Status(const JobId& job) {
+    auto s = jm_->GetJobStatus(job);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return *s;
+  }
+  v1::JobState State(const JobId& job) { return Status(job).job().state(); }
+
+  absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
+  FakeTaskManagers* fake_ = nullptr;
+  std::unique_ptr<JobManager> jm_;
+};
+
+TEST_F(JobManagerTest, DeploysSubtasksSpreadOverTaskManagersAndFinishes) {
+  Register("a", 4);
+  Register("b", 4);
+  JobId job = Submit(4);
+  EXPECT_EQ(State(job), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(jm_->FreeSlots(), 4);
+
+  std::set<std::pair<int, int>> deployed;
+  for (const std::string addr : {"a:1", "b:1"}) {
+    auto deploys = fake_->Deploys(addr);
+    ASSERT_EQ(deploys.size(), 1u) << addr;
+    const auto& d = deploys[0];
+    EXPECT_EQ(d.job_id(), job.value());
+    EXPECT_EQ(d.attempt(), 0);
+    EXPECT_FALSE(d.plugin().empty()) << "first deployment carries the plugin";
+    EXPECT_EQ(d.job().plugin_sha256(), Sha256Hex(d.plugin()));
+    EXPECT_EQ(d.tasks_size(), 4) << "2 slices x 2 chains";
+    EXPECT_EQ(d.locations_size(), 8);
+    for (const auto& t : d.tasks()) {
+      EXPECT_TRUE(deployed.insert({t.vertex_id(), t.subtask_index()}).second);
+    }
+    // Subtask i of both chains shares a slice, hence a task manager.
+    for (const auto& t : d.tasks()) {
+      bool found_pair = false;
+      for (const auto& u : d.tasks()) {
+        found_pair |= u.vertex_id() != t.vertex_id() && u.subtask_index() == t.subtask_index();
+      }
+      EXPECT_TRUE(found_pair);
+    }
+  }
+  EXPECT_EQ(deployed.size(), 8u);
+
+  ReportAll(job, 0, 4, v1::TASK_STATE_RUNNING);
+  EXPECT_EQ(State(job), v1::JOB_STATE_RUNNING);
+  for (int i = 0; i < 4; ++i) Report(job, 0, 0, i, v1::TASK_STATE_FINISHED);
+  EXPECT_EQ(State(job), v1::JOB_STATE_RUNNING);
+  for (int i = 0; i < 4; ++i) Report(job, 0, 1, i, v1::TASK_STATE_FINISHED);
+  auto status = Status(job);
+  EXPECT_EQ(status.job().state(), v1::JOB_STATE_FINISHED);
+  EXPECT_GT(status.job().end_time_ms(), 0);
+  EXPECT_EQ(jm_->FreeSlots(), 8);
+}
+
+TEST_F(JobManagerTest, LostTaskManagerFailsTheAttemptAndTheJobRestartsElsewhere) {
+  Register("a", 4);
+  Register("b", 4);
+  JobId job = Submit(4);
+  ReportAll(job, 0, 4, v1::TASK_STATE_RUNNING);
+
+  // b stops heartbeating; a keeps going. Not yet past the timeout: nothing happens.
+  now_ += absl::Seconds(4);
+  HeartbeatAll({"a"});
+  jm_->Tick();
+  EXPECT_EQ(State(job), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(jm_->RegisteredTaskManagers(), 2);
+
+  now_ += absl::Seconds(2);  // b silent for 6 s > 5 s
+  HeartbeatAll({"a"});
+  jm_->Tick();
+  EXPECT_EQ(jm_->RegisteredTaskManagers(), 1);
+  auto status = Status(job);
+  EXPECT_EQ(status.job().state(), v1::JOB_STATE_RESTARTING);
+  EXPECT_THAT(status.failure(), HasSubstr("task manager b at b:1 lost"));
+  EXPECT_EQ(status.restarts(), 1);
+  ASSERT_EQ(fake_->Cancels("a:1").size(), 1u) << "the survivor cancels its tasks";
+  EXPECT_EQ(fake_->Cancels("a:1")[0].attempt(), 0);
+  EXPECT_TRUE(fake_->Cancels("b:1").empty());
+
+  // The restart waits for the fixed delay.
+  now_ += absl::Seconds(1);
+  HeartbeatAll({"a"});
+  jm_->Tick();
+  EXPECT_EQ(State(job), v1::JOB_STATE_RESTARTING);
+  now_ += absl::Seconds(1);
+  HeartbeatAll({"a"});
+  jm_->Tick();
+  EXPECT_EQ(State(job), v1::JOB_STATE_RUNNING);
+  auto deploys = fake_->Deploys("a:1");
+  ASSERT_EQ(deploys.size(), 2u);
+  EXPECT_EQ(deploys[1].attempt(), 1);
+  EXPECT_EQ(deploys[1].tasks_size(), 8) << "all 4 slices now on a";
+  EXPECT_TRUE(deploys[1].plugin().empty()) << "a already holds the plugin";
+
+  // Late reports from attempt 0 are ignored.
+  Report(job, 0, 0, 0, v1::TASK_STATE_FAILED, "stale");
+  EXPECT_EQ(State(job), v1::JOB_STATE_RUNNING);
+  ReportAll(job, 1, 4, v1::TASK_STATE_FINISHED);
+  EXPECT_EQ(State(job), v1::JOB_STATE_FINISHED);
+  EXPECT_EQ(jm_->FreeSlots(), 4);
+}
+
+TEST_F(JobManagerTest, FailedTaskRestartsUntilAttemptsRunOut) {
+  Register("a", 2);
+  JobId job = Submit(2);
+  for (int attempt = 0; attempt <= 2; ++attempt) {
+    ASSERT_EQ(State(job), v1::JOB_STATE_RUNNING) << attempt;
+    Report(job, attempt, 1, 1, v1::TASK_STATE_FAILED, "boom");
+    auto status = Status(job);
+    EXPECT_THAT(status.failure(), HasSubstr("boom"));
+    if (attempt < 2) {
+      EXPECT_EQ(status.job().state(), v1::JOB_STATE_RESTARTING);
+      now_ += absl::Seconds(2);
+      HeartbeatAll({"a"});
+      jm_->Tick();
+    } else {
+      EXPECT_EQ(status.job().state(), v1::JOB_STATE_FAILED) << "2 restarts allowed, 3rd failure";
+      EXPECT_EQ(status.restarts(), 2);
+    }
+  }
+  EXPECT_EQ(fake_->Deploys("a:1").size(), 3u);
+  EXPECT_EQ(jm_->FreeSlots(), 2);
+}
+
+TEST_F(JobManagerTest, WaitsForSlotsThenDeploysWhenATaskManagerRegisters) {
+  Register("a", 2);
+  JobId job = Submit(4);
+  auto status = Status(job);
+  EXPECT_EQ(status.job().state(), v1::JOB_STATE_CREATED);
+  EXPECT_THAT(status.pending_reason(), HasSubstr("needs 4 slots, 2 are free"));
+  EXPECT_TRUE(fake_->Deploys("a:1").empty());
+  Register("b", 2);
+  EXPECT_EQ(State(job), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(jm_->FreeSlots(), 0);
+}
+
+TEST_F(JobManagerTest, WaitingForSlotsTooLongFailsTheAttempt) {
+  MakeJobManager(/*max_restarts=*/0);
+  Register("a", 1);
+  JobId job = Submit(2);
+  now_ += absl::Seconds(61);
+  HeartbeatAll({"a"});
+  jm_->Tick();
+  auto status = Status(job);
+  EXPECT_EQ(status.job().state(), v1::JOB_STATE_FAILED);
+  EXPECT_THAT(status.failure(), HasSubstr("no slots"));
+}
+
+TEST_F(JobManagerTest, CancelWaitsForTasksToStop) {
+  Register("a", 2);
+  Register("b", 2);
+  JobId job = Submit(4);
+  ReportAll(job, 0, 4, v1::TASK_STATE_RUNNING);
+  auto state = jm_->CancelJob(job);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(*state, v1::JOB_STATE_CANCELING);
+  EXPECT_EQ(fake_->Cancels("a:1").size(), 1u);
+  EXPECT_EQ(fake_->Cancels("b:1").size(), 1u);
+  ReportAll(job, 0, 4, v1::TASK_STATE_CANCELED);
+  EXPECT_EQ(State(job), v1::JOB_STATE_CANCELED);
+  EXPECT_EQ(jm_->FreeSlots(), 4);
+  EXPECT_EQ(*jm_->CancelJob(job), v1::JOB_STATE_CANCELED) << "idempotent";
+  EXPECT_EQ(jm_->CancelJob(JobId("nope")).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(JobManagerTest, CancelOfAWaitingJobIsImmediate) {
+  JobId job = Submit(1);
+  EXPECT_EQ(*jm_->CancelJob(job), v1::JOB_STATE_CANCELED);
+  Register("a", 1);
+  EXPECT_TRUE(fake_->Deploys("a:1").empty());
+}
+
+TEST_F(JobManagerTest, DeployFailureRestartsTheJob) {
+  Register("a", 2);
+  fake_->SetDeployStatus("a:1", absl::UnavailableError("connection refused"));
+  JobId job = Submit(2);
+  auto status = Status(job);
+  EXPECT_EQ(status.job().state(), v1::JOB_STATE_RESTARTING);
+  EXPECT_THAT(status.failure(), HasSubstr("connection refused"));
+  fake_->SetDeployStatus("a:1", absl::OkStatus());
+  now_ += absl::Seconds(2);
+  HeartbeatAll({"a"});
+  jm_->Tick();
+  EXPECT_EQ(State(job), v1::JOB_STATE_RUNNING);
+}
+
+TEST_F(JobManagerTest, ResendsThePluginWhenTheTaskManagerLacksIt) {
+  Register("a", 2);
+  JobId job = Submit(2);
+  Report(job, 0, 0, 0, v1::TASK_STATE_FAILED, "x");
+  fake_->RequirePluginOnFirstDeploy("a:1");
+  now_ += absl::Seconds(2);
+  HeartbeatAll({"a"});
+  jm_->Tick();
+  auto deploys = fake_->Deploys("a:1");
+  ASSERT_EQ(deploys.size(), 3u);
+  EXPECT_TRUE(deploys[1].plugin().empty());
+  EXPECT_FALSE(deploys[2].plugin().empty());
+  EXPECT_EQ(State(job), v1::JOB_STATE_RUNNING);
+}
+
+TEST_F(JobManagerTest, ReRegistrationCountsAsALostTaskManager) {
+  Register("a", 2);
+  JobId job = Submit(2);
+  Register("a", 2);  // the process restarted with the same id
+  auto status = Status(job);
+  EXPECT_EQ(status.job().state(), v1::JOB_STATE_RESTARTING);
+  EXPECT_THAT(status.failure(), HasSubstr("registered again"));
+  EXPECT_EQ(jm_->FreeSlots(), 2);
+}
+
+TEST_F(JobManagerTest, UnknownTaskManagerHeartbeatAsksToRegister) {
+  v1::HeartbeatRequest r;
+  r.set_task_manager_id("ghost");
+  EXPECT_FALSE(jm_->Heartbeat(r).registered());
+}
+
+TEST_F(JobManagerTest, RejectsBadRegistrationsAndSubmissions) {
+  v1::RegisterTaskManagerRequest r;
+  r.set_task_manager_id("a");
+  r.set_address("a:1");
+  r.set_slots(0);
+  EXPECT_EQ(jm_->RegisterTaskManager(r).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::SubmitJobRequest s;
+  EXPECT_EQ(jm_->SubmitJob(s, {{0, "x", 1}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  s.set_plugin("so");
+  EXPECT_EQ(jm_->SubmitJob(s, {{0, "x", 0}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(JobManagerTest, ListsJobsInSubmissionOrder) {
+  Register("a", 8);
+  JobId first = Submit(1);
+  JobId second = Submit(2);
+  auto list = jm_->ListJobs();
+  ASSERT_EQ(list.jobs_size(), 2);
+  EXPECT_EQ(list.jobs(0).job_id(), first.value());
+  EXPECT_EQ(list.jobs(1).job_id(), second.value());
+  EXPECT_EQ(list.jobs(1).name(), "wordcount");
+}
+
+}  // namespace
+}  // namespace cdcflow::jobmanager
