@@ -20,6 +20,7 @@ stamp() { echo "== [$((SECONDS - t0))s] $*"; }
 
 stamp "install dependencies"
 bash deploy/install-deps.sh
+bash deploy/install-tools.sh   # helm, docker compose (config only), venv for the deploy tests
 
 stamp "build release"
 cmake --preset release >/dev/null
