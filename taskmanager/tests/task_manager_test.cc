@@ -1,0 +1,207 @@
+#include "taskmanager/task_manager.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/ids.h"
+#include "taskmanager/testing/fake_job_manager_client.h"
+
+namespace cdcflow::taskmanager {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::FakeJobManagerClient;
+
+// An attempt whose tasks "run" until canceled or told to finish.
+class FakeAttempt : public Attempt {
+ public:
+  FakeAttempt(std::vector<v1::TaskId> tasks, TaskStateReporter reporter)
+      : tasks_(std::move(tasks)), reporter_(std::move(reporter)) {}
+  absl::Status Start() override {
+    for (const auto& t : tasks_) reporter_(t, v1::TASK_STATE_RUNNING, "");
+    return absl::OkStatus();
+  }
+  void Cancel() override { End(v1::TASK_STATE_CANCELED); }
+  bool Done() override { return done_; }
+  NetworkExchange* network() override { return nullptr; }
+  void End(v1::TaskState state) {
+    bool expected = false;
+    if (!done_.compare_exchange_strong(expected, true)) return;
+    for (const auto& t : tasks_) reporter_(t, state, "");
+  }
+
+ private:
+  std::vector<v1::TaskId> tasks_;
+  TaskStateReporter reporter_;
+  std::atomic<bool> done_{false};
+};
+
+class TaskManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto jm = std::make_unique<FakeJobManagerClient>();
+    jm_ = jm.get();
+    TaskManager::Options options;
+    options.task_manager_id = "tm-1";
+    options.advertised_address = "127.0.0.1:7000";
+    options.slots = 3;
+    options.register_retry = absl::Milliseconds(5);
+    options.attempt_wait = absl::Milliseconds(200);
+    tm_ = std::make_unique<TaskManager>(
+        options, std::move(jm), [this](AttemptContext ctx) -> absl::StatusOr<std::unique_ptr<Attempt>> {
+          absl::MutexLock lock(&mu_);
+          plugins_seen_.push_back(*ctx.plugin);
+          if (!factory_error_.ok()) return factory_error_;
+          auto a = std::make_unique<FakeAttempt>(
+              std::vector<v1::TaskId>(ctx.request->tasks().begin(), ctx.request->tasks().end()),
+              ctx.reporter);
+          created_.push_back(a.get());
+          return a;
+        });
+  }
+
+  v1::DeployTaskRequest Deploy(const std::string& job, int attempt, bool with_plugin) {
+    v1::DeployTaskRequest r;
+    r.set_job_id(job);
+    r.set_attempt(attempt);
+    r.mutable_job()->set_plugin_sha256(Sha256Hex(kPlugin));
+    if (with_plugin) r.set_plugin(kPlugin);
+    for (int i = 0; i < 2; ++i) {
+      v1::TaskId* t = r.add_tasks();
+      t->set_job_id(job);
+      t->set_attempt(attempt);
+      t->set_vertex_id(0);
+      t->set_subtask_index(i);
+    }
+    return r;
+  }
+
+  int CountUpdates(v1::TaskState state, int attempt) {
+    int n = 0;
+    for (const auto& u : jm_->updates()) n += u.state() == state && u.task().attempt() == attempt;
+    return n;
+  }
+
+  static constexpr char kPlugin[] = "plugin bytes";
+  FakeJobManagerClient* jm_ = nullptr;
+  std::unique_ptr<TaskManager> tm_;
+  absl::Mutex mu_;
+  std::vector<std::string> plugins_seen_;
+  std::vector<FakeAttempt*> created_;
+  absl::Status factory_error_;
+};
+
+TEST_F(TaskManagerTest, RegistersItsSlotsAndHeartbeats) {
+  tm_->Start();
+  for (int i = 0; i < 200 && jm_->heartbeats() < 3; ++i) absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_GE(jm_->heartbeats(), 3);
+  auto regs = jm_->registrations();
+  ASSERT_EQ(regs.size(), 1u);
+  EXPECT_EQ(regs[0].slots(), 3);
+  EXPECT_EQ(regs[0].address(), "127.0.0.1:7000");
+  EXPECT_EQ(regs[0].task_manager_id(), "tm-1");
+  EXPECT_TRUE(tm_->registered());
+}
+
+TEST_F(TaskManagerTest, RetriesRegistrationUntilTheJobManagerAnswers) {
+  jm_->SetAvailable(false);
+  tm_->Start();
+  for (int i = 0; i < 200 && jm_->registrations().size() < 3; ++i)
+    absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_FALSE(tm_->registered());
+  jm_->SetAvailable(true);
+  for (int i = 0; i < 200 && !tm_->registered(); ++i) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_TRUE(tm_->registered());
+}
+
+TEST_F(TaskManagerTest, DeploysReportsAndCachesThePluginByHash) {
+  ASSERT_TRUE(tm_->DeployTask(Deploy("job", 0, true)).ok());
+  EXPECT_EQ(CountUpdates(v1::TASK_STATE_RUNNING, 0), 2);
+  created_[0]->End(v1::TASK_STATE_FINISHED);
+  EXPECT_EQ(CountUpdates(v1::TASK_STATE_FINISHED, 0), 2);
+  // A second attempt without bytes uses the cached plugin.
+  ASSERT_TRUE(tm_->DeployTask(Deploy("job", 1, false)).ok());
+  ASSERT_EQ(plugins_seen_.size(), 2u);
+  EXPECT_EQ(plugins_seen_[1], kPlugin);
+}
+
+TEST_F(TaskManagerTest, AsksForThePluginWhenItDoesNotHoldIt) {
+  absl::Status s = tm_->DeployTask(Deploy("job", 0, false));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(TaskManagerTest, RefusesAPluginWhoseHashDoesNotMatch) {
+  auto r = Deploy("job", 0, true);
+  r.set_plugin("tampered");
+  absl::Status s = tm_->DeployTask(r);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("SHA-256"));
+}
+
+TEST_F(TaskManagerTest, CancelStopsTheAttemptAndRefusesItsLateDeployment) {
+  ASSERT_TRUE(tm_->DeployTask(Deploy("job", 0, true)).ok());
+  v1::CancelTaskRequest cancel;
+  cancel.set_job_id("job");
+  cancel.set_attempt(0);
+  ASSERT_TRUE(tm_->CancelTask(cancel).ok());
+  EXPECT_EQ(CountUpdates(v1::TASK_STATE_CANCELED, 0), 2);
+  // A cancel that overtakes its deployment (attempt 1) wins.
+  cancel.set_attempt(1);
+  ASSERT_TRUE(tm_->CancelTask(cancel).ok());
+  EXPECT_EQ(tm_->DeployTask(Deploy("job", 1, false)).code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(tm_->DeployTask(Deploy("job", 2, false)).ok());
+}
+
+TEST_F(TaskManagerTest, ANewerAttemptSupersedesAnOlderOne) {
+  ASSERT_TRUE(tm_->DeployTask(Deploy("job", 0, true)).ok());
+  ASSERT_TRUE(tm_->DeployTask(Deploy("job", 1, false)).ok());
+  EXPECT_TRUE(created_[0]->Done());
+  EXPECT_FALSE(created_[1]->Done());
+  EXPECT_EQ(tm_->DeployTask(Deploy("job", 1, false)).code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(TaskManagerTest, PluginErrorsFailTheDeployment) {
+  factory_error_ = absl::InvalidArgumentError("not a shared object");
+  absl::Status s = tm_->DeployTask(Deploy("job", 0, true));
+  EXPECT_THAT(s.message(), HasSubstr("not a shared object"));
+  EXPECT_EQ(tm_->attempts(), 0);
+}
+
+TEST_F(TaskManagerTest, ForgottenByTheJobManagerCancelsEverythingAndRegistersAgain) {
+  tm_->Start();
+  for (int i = 0; i < 200 && !tm_->registered(); ++i) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_TRUE(tm_->DeployTask(Deploy("job", 0, true)).ok());
+  jm_->Forget();
+  ASSERT_TRUE(jm_->AwaitUpdates(
+      [](const std::vector<v1::UpdateTaskStateRequest>& u) {
+        int n = 0;
+        for (const auto& x : u) n += x.state() == v1::TASK_STATE_CANCELED;
+        return n == 2;
+      },
+      absl::Seconds(2)));
+  for (int i = 0; i < 200 && jm_->registrations().size() < 2; ++i)
+    absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(jm_->registrations().size(), 2u);
+  for (int i = 0; i < 200 && tm_->attempts() > 0; ++i) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(tm_->attempts(), 0) << "done attempts are reaped";
+}
+
+TEST_F(TaskManagerTest, AwaitAttemptWaitsForTheDeployment) {
+  auto missing = tm_->AwaitAttempt("job", 0);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  std::thread deployer([&] {
+    absl::SleepFor(absl::Milliseconds(20));
+    ASSERT_TRUE(tm_->DeployTask(Deploy("job", 0, true)).ok());
+  });
+  auto found = tm_->AwaitAttempt("job", 0);
+  deployer.join();
+  EXPECT_TRUE(found.ok()) << found.status();
+}
+
+}  // namespace
+}  // namespace cdcflow::taskmanager
