@@ -193,6 +193,74 @@ absl::StatusOr<int> KafkaClient::PartitionCount(const std::string& topic, int ti
   return absl::NotFoundError(absl::StrCat("kafka topic '", topic, "' not in cluster metadata"));
 }
 
+namespace {
+
+// Waits for the one admin result event on `queue` and returns its topic result.
+absl::Status AdminTopicResult(rd_kafka_queue_t* queue, int timeout_ms, bool create,
+                              const std::string& topic) {
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, timeout_ms + 1000);
+  if (event == nullptr) {
+    return absl::DeadlineExceededError(absl::StrCat("kafka admin: no answer for topic '", topic,
+                                                    "'"));
+  }
+  absl::Status status;
+  if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    status = KafkaErrorToStatus(rd_kafka_event_error(event),
+                                absl::StrCat("kafka admin: topic '", topic, "'"));
+  } else {
+    const rd_kafka_topic_result_t** results = nullptr;
+    size_t n = 0;
+    if (create) {
+      results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &n);
+    } else {
+      results = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(event), &n);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+      if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        status = absl::AlreadyExistsError(absl::StrCat("kafka topic '", topic, "' exists"));
+      } else if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* why = rd_kafka_topic_result_error_string(results[i]);
+        status = KafkaErrorToStatus(err, absl::StrCat("kafka admin: topic '", topic, "': ",
+                                                      why ? why : ""));
+      }
+    }
+  }
+  rd_kafka_event_destroy(event);
+  return status;
+}
+
+}  // namespace
+
+absl::Status KafkaClient::CreateTopic(const std::string& topic, int partitions, int timeout_ms,
+                                      int replication_factor) {
+  char errstr[512];
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, replication_factor,
+                                                  errstr, sizeof(errstr));
+  if (nt == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("kafka topic '", topic, "': ", errstr));
+  }
+  QueuePtr queue(rd_kafka_queue_new(rk_.get()));
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_ANY);
+  rd_kafka_AdminOptions_set_operation_timeout(options, timeout_ms, errstr, sizeof(errstr));
+  rd_kafka_CreateTopics(rk_.get(), &nt, 1, options, queue.get());
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_NewTopic_destroy(nt);
+  return AdminTopicResult(queue.get(), timeout_ms, /*create=*/true, topic);
+}
+
+absl::Status KafkaClient::DeleteTopic(const std::string& topic, int timeout_ms) {
+  rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(topic.c_str());
+  QueuePtr queue(rd_kafka_queue_new(rk_.get()));
+  char errstr[512];
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_ANY);
+  rd_kafka_AdminOptions_set_operation_timeout(options, timeout_ms, errstr, sizeof(errstr));
+  rd_kafka_DeleteTopics(rk_.get(), &dt, 1, options, queue.get());
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_DeleteTopic_destroy(dt);
+  return AdminTopicResult(queue.get(), timeout_ms, /*create=*/false, topic);
+}
+
 absl::Status KafkaClient::FatalError() const {
   char errstr[512];
   rd_kafka_resp_err_t err = rd_kafka_fatal_error(rk_.get(), errstr, sizeof(errstr));

@@ -96,6 +96,11 @@ class KafkaClient {
   absl::StatusOr<std::vector<std::pair<std::string, int>>> ListTopics(int timeout_ms) const;
   // Partition count of `topic`; kNotFound when the cluster does not know it.
   absl::StatusOr<int> PartitionCount(const std::string& topic, int timeout_ms) const;
+  // Admin: creates `topic` (replication factor 1 unless given); an existing topic
+  // is kAlreadyExists. Deletes a topic. For tools, tests and benchmarks.
+  absl::Status CreateTopic(const std::string& topic, int partitions, int timeout_ms,
+                           int replication_factor = 1);
+  absl::Status DeleteTopic(const std::string& topic, int timeout_ms);
   // A fatal error raised by librdkafka (idempotent producer), or OK.
   absl::Status FatalError() const;
 

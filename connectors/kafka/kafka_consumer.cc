@@ -108,7 +108,6 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
   if (!client.ok()) return client.status();
   std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer(
       std::move(*client), config.max_batch_records, config.max_batch_wait_ms));
-  rd_kafka_t* rk = consumer->client_->get();
 
   auto topics = ResolveTopics(*consumer->client_, config);
   if (!topics.ok()) return topics.status();
@@ -120,6 +119,39 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
     }
   }
 
+  return Start(config, std::move(consumer), restored);
+}
+
+absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::CreateForPartitions(
+    const KafkaSourceConfig& config, std::vector<TopicPartition> partitions,
+    const KafkaPositions* restored) {
+  if (absl::Status s = config.Validate(); !s.ok()) return s;
+  auto client = KafkaClient::Create(RD_KAFKA_CONSUMER, config.ToConsumerSettings());
+  if (!client.ok()) return client.status();
+  std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer(
+      std::move(*client), config.max_batch_records, config.max_batch_wait_ms));
+  std::sort(partitions.begin(), partitions.end());
+  partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
+  if (!partitions.empty()) {
+    auto all = consumer->client_->ListTopics(config.metadata_timeout_ms);
+    if (!all.ok()) return all.status();
+    for (const TopicPartition& tp : partitions) {
+      auto it = std::find_if(all->begin(), all->end(),
+                             [&](const auto& t) { return t.first == tp.topic; });
+      if (it == all->end() || tp.partition < 0 || tp.partition >= it->second) {
+        return absl::NotFoundError(absl::StrCat("kafka source: partition ", tp.partition,
+                                                " of topic '", tp.topic, "' does not exist"));
+      }
+    }
+  }
+  consumer->assignment_ = std::move(partitions);
+  return Start(config, std::move(consumer), restored);
+}
+
+absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Start(
+    const KafkaSourceConfig& config, std::unique_ptr<KafkaConsumer> consumer,
+    const KafkaPositions* restored) {
+  rd_kafka_t* rk = consumer->client_->get();
   // Start offsets: restored, given, or looked up (earliest/latest/timestamp)
   // so that every position is concrete from the start: a checkpoint taken
   // before the first record must not record "latest".

@@ -96,6 +96,11 @@ class KafkaConsumer {
   static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(
       const KafkaSourceConfig& config, int subtask_index, int parallelism,
       const KafkaPositions* restored = nullptr);
+  // Same, for partitions chosen by the caller (the runtime's split assignment).
+  // Every partition must exist (kNotFound otherwise).
+  static absl::StatusOr<std::unique_ptr<KafkaConsumer>> CreateForPartitions(
+      const KafkaSourceConfig& config, std::vector<TopicPartition> partitions,
+      const KafkaPositions* restored = nullptr);
   ~KafkaConsumer();
 
   // Replaces `batch`'s contents with up to `config.max_batch_records` records:
@@ -127,6 +132,9 @@ class KafkaConsumer {
   };
   KafkaConsumer(std::unique_ptr<KafkaClient> client, int max_batch, int max_wait_ms)
       : client_(std::move(client)), max_batch_(max_batch), max_wait_ms_(max_wait_ms) {}
+  static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Start(
+      const KafkaSourceConfig& config, std::unique_ptr<KafkaConsumer> consumer,
+      const KafkaPositions* restored);
   PartitionState* StateFor(const rd_kafka_message_t* m);
   absl::Status MessageError(const rd_kafka_message_t* m);
 

@@ -267,6 +267,23 @@ TEST(KafkaConsumerTest, UnknownTopicIsNotFound) {
   EXPECT_THAT(consumer.status().ToString(), ::testing::HasSubstr("missing"));
 }
 
+TEST(KafkaConsumerTest, ReadsPartitionsChosenByTheCaller) {
+  MockKafka kafka;
+  kafka.CreateTopic("t", 3);
+  for (int p = 0; p < 3; ++p) ASSERT_TRUE(kafka.ProduceMany("t", p, 4));
+  auto config = KafkaSourceConfig::Parse(kafka.SourceOptions("t"));
+  ASSERT_TRUE(config.ok());
+  auto consumer = KafkaConsumer::CreateForPartitions(*config, {{"t", 2}, {"t", 0}});
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  EXPECT_THAT((*consumer)->assignment(),
+              ::testing::ElementsAre(TopicPartition{"t", 0}, TopicPartition{"t", 2}));
+  auto records = PollRecords(**consumer, 8);
+  ASSERT_EQ(records.size(), 8u);
+  for (const auto& r : records) EXPECT_NE(r.partition, 1);
+  EXPECT_EQ(KafkaConsumer::CreateForPartitions(*config, {{"t", 3}}).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST(KafkaConsumerTest, RejectsBadSubtaskIndex) {
   MockKafka kafka;
   kafka.CreateTopic("t", 1);
