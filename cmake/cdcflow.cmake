@@ -79,3 +79,15 @@ function(cdcflow_job)
     PREFIX "" CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON
     LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/jobs)
 endfunction()
+
+# A process that loads job plugins (the cdcflow binary, tests): exports its symbols and
+# links the whole host-side SDK implementation, so a plugin's references to the SDK
+# (JobBuilder, KeyHash, Row::ToString, ...) resolve against the host.
+function(cdcflow_host target)
+  set_target_properties(${target} PROPERTIES ENABLE_EXPORTS ON)
+  add_dependencies(${target} cdcflow_api cdcflow_graph cdcflow_record_interim)
+  target_link_options(${target} PRIVATE "LINKER:--whole-archive"
+    $<TARGET_FILE:cdcflow_graph> $<TARGET_FILE:cdcflow_api> $<TARGET_FILE:cdcflow_record_interim>
+    "LINKER:--no-whole-archive")
+  target_link_libraries(${target} PRIVATE cdcflow::graph cdcflow::api)
+endfunction()
