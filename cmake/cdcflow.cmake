@@ -85,9 +85,9 @@ endfunction()
 # (JobBuilder, KeyHash, Row::ToString, ...) resolve against the host.
 function(cdcflow_host target)
   set_target_properties(${target} PROPERTIES ENABLE_EXPORTS ON)
-  add_dependencies(${target} cdcflow_api cdcflow_graph cdcflow_record_interim)
+  add_dependencies(${target} cdcflow_api cdcflow_graph cdcflow_record)
   target_link_options(${target} PRIVATE "LINKER:--whole-archive"
-    $<TARGET_FILE:cdcflow_graph> $<TARGET_FILE:cdcflow_api> $<TARGET_FILE:cdcflow_record_interim>
+    $<TARGET_FILE:cdcflow_graph> $<TARGET_FILE:cdcflow_api> $<TARGET_FILE:cdcflow_record>
     "LINKER:--no-whole-archive")
   target_link_libraries(${target} PRIVATE cdcflow::graph cdcflow::api)
 endfunction()

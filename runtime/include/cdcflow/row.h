@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cdcflow/export.h"
 #include "cdcflow/value.h"
 
 namespace cdcflow {
@@ -20,7 +21,7 @@ enum class RowKind : uint8_t {
 };
 
 // "+I", "-U", "+U" or "-D".
-std::string_view RowKindShortString(RowKind kind);
+CDCFLOW_API std::string_view RowKindShortString(RowKind kind);
 // True for +I and +U (rows that add), false for -U and -D (rows that retract).
 inline bool IsAccumulate(RowKind kind) {
   return kind == RowKind::kInsert || kind == RowKind::kUpdateAfter;
@@ -28,7 +29,7 @@ inline bool IsAccumulate(RowKind kind) {
 
 // One changelog row: a kind and the column values in schema order. A Row owns
 // its values; it is a plain value type.
-struct Row {
+struct CDCFLOW_API Row {
   RowKind kind = RowKind::kInsert;
   std::vector<Value> fields;
 
@@ -46,7 +47,7 @@ struct Field {
   friend bool operator==(const Field&, const Field&) = default;
 };
 
-struct Schema {
+struct CDCFLOW_API Schema {
   std::vector<Field> fields;
   // Index of the field named `name`, or -1.
   int IndexOf(std::string_view name) const;

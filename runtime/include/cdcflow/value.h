@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "absl/status/statusor.h"
+#include "cdcflow/export.h"
 
 namespace cdcflow {
 
@@ -37,21 +38,25 @@ enum class ValueType : uint8_t {
   kUnavailable = 15, // a column the source did not send (Debezium's unchanged TOAST placeholder)
 };
 
-std::string_view ValueTypeName(ValueType type);
+// "null", "bool", "int32", ... "unavailable" (the enumerator without the k, snake_case).
+CDCFLOW_API std::string_view ValueTypeName(ValueType type);
 
-// An exact decimal number: unscaled * 10^-scale. Up to 38 digits the unscaled
-// value lives in an __int128 (the fast path); beyond, in a big-endian magnitude.
-// Nothing is rounded. Two decimals are equal when their scale and unscaled value
-// are equal (1.10 and 1.1 differ, as in a NUMERIC column with its scale).
-class Decimal {
+// An exact decimal number: unscaled * 10^-scale. Nothing is rounded.
+// The unscaled value lives in an __int128 (the fast path, every value of up to 38
+// digits) whenever it fits a signed 128-bit integer, and only otherwise in a
+// big-endian magnitude. This form is canonical (a value that fits is always small),
+// so equality is field-wise: two decimals are equal when their scale and unscaled
+// value are equal (1.10 and 1.1 differ, as in a NUMERIC column with its scale).
+class CDCFLOW_API Decimal {
  public:
   Decimal() = default;
   static Decimal FromInt128(__int128 unscaled, int32_t scale);
   // `bytes` is a big-endian two's-complement integer of any length (Kafka
   // Connect's Decimal encoding).
   static Decimal FromTwosComplement(std::string_view bytes, int32_t scale);
-  // Parses "-123.4500", "7", "1e-3" is refused. The scale is the number of digits
-  // after the point.
+  // Parses "-123.4500", "7", "+.5", "5."; exponents ("1e-3"), blanks, NaN and
+  // empty text are refused (kInvalidArgument). The scale is the number of digits
+  // after the point. Any number of digits.
   static absl::StatusOr<Decimal> Parse(std::string_view text);
 
   int32_t scale() const { return scale_; }
@@ -62,6 +67,10 @@ class Decimal {
   __int128 small_unscaled() const { return small_; }
   // The unscaled value as big-endian two's-complement bytes (minimal length).
   std::string ToTwosComplement() const;
+  // An upper bound of ToTwosComplement().size(), without computing it.
+  size_t twos_complement_size_bound() const {
+    return is_small() ? 16 : big_magnitude_.size() + 1;
+  }
   // Exact text with exactly scale() digits after the point, e.g. "-0.0100".
   std::string ToString() const;
   // A double approximation, for jobs that want one.
@@ -73,10 +82,16 @@ class Decimal {
   }
 
  private:
+  // `magnitude` big-endian unsigned, any length (leading zeros allowed); picks the
+  // canonical form.
+  static Decimal FromSignMagnitude(bool negative, std::string_view magnitude, int32_t scale);
+
   __int128 small_ = 0;       // the signed unscaled value when is_small()
   int32_t scale_ = 0;
-  bool negative_ = false;    // sign, also kept when !is_small()
-  std::string big_magnitude_;  // big-endian unsigned magnitude when the value needs > 127 bits... or > 38 digits
+  bool negative_ = false;    // the sign in both forms (false for zero)
+  // Big-endian unsigned magnitude without leading zero bytes, only for values that
+  // do not fit a signed __int128 (then small_ == 0).
+  std::string big_magnitude_;
 };
 
 struct Date {
@@ -125,7 +140,7 @@ struct Unavailable {
 };
 
 // One column value. The variant index equals the ValueType.
-class Value {
+class CDCFLOW_API Value {
  public:
   using Storage = std::variant<std::monostate, bool, int32_t, int64_t, double, Decimal, String,
                                Bytes, Date, Time, TimeTz, Timestamp, TimestampTz, Uuid, Json,
@@ -180,7 +195,10 @@ class Value {
   friend bool operator==(const Value& a, const Value& b) { return a.storage_ == b.storage_; }
 
   // A 64-bit hash of the value, stable across processes and releases (used for
-  // key-group assignment, so it must never change).
+  // key-group assignment, so it must never change): XXH64 (seed 0) over a canonical
+  // byte form of the value. Equal values hash equally; int32 and int64 holding the
+  // same number hash equally too (so join keys of either width meet), as do 0.0
+  // and -0.0.
   uint64_t StableHash() const;
 
  private:
