@@ -6,15 +6,16 @@
 #               REST API on CDCFLOW_CONNECT_PORT (8081, the port the seed watches Debezium on)
 #   opensearch  OpenSearch 2.19, single node, security off, HTTP on CDCFLOW_OPENSEARCH_PORT
 #
-# Usage: services.sh start|stop|restart|status [service...]   (no service = all of them)
+# Usage: services.sh start|stop|restart|status [service...] | clean | env   (no service = all of them)
 #        services.sh env        prints the settings in effect (sourceable)
 # `start connect` also starts kafka, which it needs. Starting is idempotent (a healthy running
 # service is left alone) and waits until each service is healthy. If one fails, the script names
 # it, its port and its log file, stops every service it started itself, and exits 1.
 #
-# Everything lives under CDCFLOW_LOCAL_DIR (default <repo>/.local): lib/ (jars), data/, logs/,
-# run/ (pid files). Jars are resolved by Maven into its local repository (~/.m2) and copied to
-# lib/ once; later starts download nothing.
+# Everything lives under CDCFLOW_LOCAL_DIR (default <repo>/.local): lib/ (jars; CDCFLOW_LIB_DIR
+# overrides), data/, logs/, run/ (pid files), conf/. Jars are resolved by Maven into its local
+# repository (~/.m2) and copied to lib/ once; later starts download nothing.
+# `services.sh clean` stops everything and deletes data, logs and configs (not the jars).
 #
 # Ports (env): CDCFLOW_PG_PORT 5432, CDCFLOW_KAFKA_PORT 9092, CDCFLOW_KAFKA_CONTROLLER_PORT 9093,
 # CDCFLOW_CONNECT_PORT 8081, CDCFLOW_OPENSEARCH_PORT 9200, CDCFLOW_OPENSEARCH_TRANSPORT_PORT 9300.
@@ -40,7 +41,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 JAVA=${JAVA:-java}
 ALL_SERVICES=(postgres kafka connect opensearch)
 
-LIB_DIR=$LOCAL_DIR/lib
+LIB_DIR=${CDCFLOW_LIB_DIR:-$LOCAL_DIR/lib}
 DATA_DIR=$LOCAL_DIR/data
 LOG_DIR=$LOCAL_DIR/logs
 RUN_DIR=$LOCAL_DIR/run
@@ -180,23 +181,36 @@ stop_pid_service() {
 
 # --- postgres -------------------------------------------------------------------------------
 
-pg_data() { echo "$DATA_DIR/postgres"; }
+# PostgreSQL runs as the postgres user, which must reach its files. Where it cannot reach the
+# local dir (a clone under /root, say), they live in /var/tmp instead, linked from data/ and logs/.
+pg_home() {
+  if ((EUID != 0)) || runuser -u postgres -- test -x "$LOCAL_DIR" 2>/dev/null; then
+    echo "$DATA_DIR/postgres"
+  else
+    echo "/var/tmp/cdcflow-postgres-$(echo -n "$LOCAL_DIR" | sha256sum | cut -c1-12)"
+  fi
+}
+pg_data() { echo "$(pg_home)/data"; }
 
 launch_postgres() {
-  local data
-  data=$(pg_data)
-  mkdir -p "$DATA_DIR" "$RUN_DIR/postgres"
-  if ((EUID == 0)); then chown postgres: "$RUN_DIR/postgres"; fi
-  local logf
-  logf=$(log_of postgres)
+  local home data logf
+  home=$(pg_home)
+  data=$home/data
+  logf=$home/postgres.log
+  mkdir -p "$home/run"
   touch "$logf"
-  if ((EUID == 0)); then chown postgres: "$logf"; fi
+  if ((EUID == 0)); then chown postgres: "$home" "$home/run" "$logf"; fi
+  if [[ $home != "$DATA_DIR/postgres" ]]; then
+    rm -rf "$DATA_DIR/postgres"
+    ln -sfn "$home" "$DATA_DIR/postgres"
+  fi
+  ln -sfn "$logf" "$(log_of postgres)"
   if [[ ! -f $data/PG_VERSION ]]; then
     rm -rf "$data"
     mkdir -p "$data"
     if ((EUID == 0)); then chown postgres: "$data"; fi
     as_pg_user "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
-      >>"$(log_of postgres)" 2>&1
+      >>"$logf" 2>&1
     # Loopback only; logical decoding for Debezium. fsync off: a disposable local database.
     cat >>"$data/postgresql.conf" <<EOF
 # cdcflow local pipeline
@@ -211,8 +225,8 @@ full_page_writes = off
 EOF
   fi
   # The port and socket directory are passed on the command line so that they follow the env.
-  as_pg_user "$PG_BIN/pg_ctl" -D "$data" -l "$(log_of postgres)" -s \
-    -o "-p $PG_PORT -k $RUN_DIR/postgres" start >/dev/null 2>&1 || true
+  as_pg_user "$PG_BIN/pg_ctl" -D "$data" -l "$logf" -s \
+    -o "-p $PG_PORT -k $home/run" start >/dev/null 2>&1 || true
 }
 
 postgres_pid() {
@@ -578,6 +592,15 @@ cmd_status() {
   return $rc
 }
 
+cmd_clean() {
+  cmd_stop
+  local home
+  home=$(pg_home)
+  [[ $home == /var/tmp/cdcflow-postgres-* ]] && rm -rf "$home"
+  rm -rf "$DATA_DIR" "$LOG_DIR" "$RUN_DIR" "$CONF_DIR"
+  log "removed data, logs and configs under $LOCAL_DIR"
+}
+
 cmd_env() {
   cat <<EOF
 CDCFLOW_LOCAL_DIR=$LOCAL_DIR
@@ -598,9 +621,10 @@ main() {
     stop) cmd_stop "$@" ;;
     restart) cmd_stop "$@" && cmd_start "$@" ;;
     status) cmd_status "$@" ;;
+    clean) cmd_clean ;;
     env) cmd_env ;;
     *)
-      echo "usage: $0 start|stop|restart|status|env [postgres|kafka|connect|opensearch ...]" >&2
+      echo "usage: $0 start|stop|restart|status|clean|env [postgres|kafka|connect|opensearch ...]" >&2
       exit 2
       ;;
   esac

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# CTest fixture `local_services`: brings up the real servers once per ctest run, fresh, on free
+# loopback ports, and stops them at the end.
+#   services_fixture.sh start   clean state, pick ports, start every service, load the product
+#                               catalogue, register the Debezium connectors; writes the settings
+#                               to $CDCFLOW_TEST_LOCAL_DIR/test-env.sh
+#   services_fixture.sh stop    stops them (data and logs stay for a post-mortem)
+# Tests read the settings through with_services_env.sh. CDCFLOW_TEST_LOCAL_DIR is set by
+# tests/integration/CMakeLists.txt (default <build>/integration-services); CDCFLOW_TEST_PORT_BASE
+# (default 25000) is the first port block tried: postgres +432, kafka +92/+93, connect +81,
+# opensearch +200/+300; the next blocks are base+1000, +2000, ... when one is taken.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LOCAL_DIR=${CDCFLOW_TEST_LOCAL_DIR:?set by tests/integration/CMakeLists.txt}
+ENV_FILE=$LOCAL_DIR/test-env.sh
+t0=$SECONDS
+stamp() { echo "fixture [$((SECONDS - t0))s]: $*"; }
+
+port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+
+pick_ports() {
+  local base=${CDCFLOW_TEST_PORT_BASE:-25000} i off
+  for ((i = 0; i < 10; i++, base += 1000)); do
+    local free=1
+    for off in 432 92 93 81 200 300; do
+      if port_busy $((base + off)); then free=0; fi
+    done
+    if ((free)); then
+      echo "$base"
+      return 0
+    fi
+  done
+  echo "services_fixture: no free port block from ${CDCFLOW_TEST_PORT_BASE:-25000} on" >&2
+  return 1
+}
+
+write_env() {
+  local b=$1
+  mkdir -p "$LOCAL_DIR"
+  cat >"$ENV_FILE" <<EOT
+export CDCFLOW_LOCAL_DIR=$LOCAL_DIR
+export CDCFLOW_LIB_DIR=${CDCFLOW_LIB_DIR:-$repo_root/.local/lib}
+export CDCFLOW_PG_PORT=$((b + 432))
+export CDCFLOW_KAFKA_PORT=$((b + 92))
+export CDCFLOW_KAFKA_CONTROLLER_PORT=$((b + 93))
+export CDCFLOW_CONNECT_PORT=$((b + 81))
+export CDCFLOW_OPENSEARCH_PORT=$((b + 200))
+export CDCFLOW_OPENSEARCH_TRANSPORT_PORT=$((b + 300))
+export CDCFLOW_KAFKA_BROKERS=127.0.0.1:$((b + 92))
+export CDCFLOW_CONNECT_URL=http://127.0.0.1:$((b + 81))
+export CDCFLOW_OPENSEARCH_URL=http://127.0.0.1:$((b + 200))
+export CDCFLOW_ORDERS_DSN="host=127.0.0.1 port=$((b + 432)) user=postgres dbname=cdcflow"
+export CDCFLOW_PRODUCTS_DSN="host=127.0.0.1 port=$((b + 432)) user=postgres dbname=inventory"
+EOT
+}
+
+start() {
+  # Whatever a previous, interrupted run left in this directory goes first.
+  if [[ -f $ENV_FILE ]]; then
+    # shellcheck disable=SC1090
+    (source "$ENV_FILE" && bash "$repo_root/deploy/local/services.sh" clean)
+  fi
+  local base
+  base=$(pick_ports)
+  write_env "$base"
+  # shellcheck disable=SC1090
+  source "$ENV_FILE"
+  stamp "ports: postgres $CDCFLOW_PG_PORT, kafka $CDCFLOW_KAFKA_PORT, connect $CDCFLOW_CONNECT_PORT, opensearch $CDCFLOW_OPENSEARCH_PORT; dir $LOCAL_DIR"
+  bash "$repo_root/deploy/local/services.sh" start
+  stamp "services up"
+  # Products before the connectors: their rows then arrive as snapshot ('r') events.
+  /usr/bin/python3 "$repo_root/deploy/producers/load_products.py"
+  bash "$repo_root/deploy/local/connectors.sh" register
+  stamp "connectors running; fixture ready"
+}
+
+stop() {
+  if [[ -f $ENV_FILE ]]; then
+    # shellcheck disable=SC1090
+    source "$ENV_FILE"
+    bash "$repo_root/deploy/local/services.sh" stop
+  fi
+  stamp "services stopped (logs: $LOCAL_DIR/logs)"
+}
+
+case ${1:-} in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
