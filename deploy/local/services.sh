@@ -197,9 +197,9 @@ launch_postgres() {
   home=$(pg_home)
   data=$home/data
   logf=$home/postgres.log
-  mkdir -p "$home/run"
+  mkdir -p "$home"
   touch "$logf"
-  if ((EUID == 0)); then chown postgres: "$home" "$home/run" "$logf"; fi
+  if ((EUID == 0)); then chown postgres: "$home" "$logf"; fi
   if [[ $home != "$DATA_DIR/postgres" ]]; then
     rm -rf "$DATA_DIR/postgres"
     ln -sfn "$home" "$DATA_DIR/postgres"
@@ -224,9 +224,10 @@ synchronous_commit = off
 full_page_writes = off
 EOF
   fi
-  # The port and socket directory are passed on the command line so that they follow the env.
+  # The port is passed on the command line so that it follows the env. TCP only: a Unix socket
+  # path under a deep local dir can pass the 107-byte limit.
   as_pg_user "$PG_BIN/pg_ctl" -D "$data" -l "$logf" -s \
-    -o "-p $PG_PORT -k $home/run" start >/dev/null 2>&1 || true
+    -o "-p $PG_PORT -c unix_socket_directories=''" start >/dev/null 2>&1 || true
 }
 
 postgres_pid() {

@@ -39,10 +39,13 @@ def psql(dbname, *args):
 
 def fresh_database(name):
     """Drops and recreates NAME with the seed schema (orders, shipments and products all in it)."""
-    with connect("postgres") as conn, conn.cursor() as cur:
+    conn = connect("postgres")
+    try:
+        cur = conn.cursor()
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
+    finally:
+        conn.close()
     psql("postgres", "-v", f"orders_db={name}", "-v", f"products_db={name}",
          "-f", os.path.join(REPO_ROOT, "deploy", "sql", "schema.sql"))
 

@@ -12,11 +12,13 @@ import localpipeline as lp
 
 
 def dump(dbname, table, key):
-    with lp.connect(dbname) as conn, conn.cursor() as cur:
+    conn = lp.connect(dbname)
+    try:
+        cur = conn.cursor()
         cur.execute(f"SELECT * FROM {table} ORDER BY {key}")
-        rows = cur.fetchall()
-    conn.close()
-    return rows
+        return cur.fetchall()
+    finally:
+        conn.close()
 
 
 def load_orders(dsn, *args):
