@@ -91,3 +91,25 @@ function(cdcflow_host target)
     "LINKER:--no-whole-archive")
   target_link_libraries(${target} PRIVATE cdcflow::graph cdcflow::api)
 endfunction()
+
+# A test against the real local servers (PostgreSQL, Kafka, Kafka Connect + Debezium, OpenSearch)
+# that the `local_services` fixture of tests/integration starts once per ctest run, on ports it
+# picks. COMMAND runs with the fixture's settings in its environment: CDCFLOW_KAFKA_BROKERS,
+# CDCFLOW_KAFKA_PORT, CDCFLOW_PG_PORT, CDCFLOW_CONNECT_URL, CDCFLOW_OPENSEARCH_URL, ...
+# (see tests/integration/services_fixture.sh). LABELS default to integration.
+set(CDCFLOW_TEST_LOCAL_DIR ${PROJECT_BINARY_DIR}/integration-services CACHE PATH
+  "Data, logs and settings of the integration tests' local services")
+function(cdcflow_services_test)
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "COMMAND;LABELS" ${ARGN})
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS integration)
+  endif()
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_test(NAME ${ARG_NAME}
+    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/integration/with_services_env.sh ${ARG_COMMAND})
+  set_tests_properties(${ARG_NAME} PROPERTIES FIXTURES_REQUIRED local_services
+    LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+    ENVIRONMENT "CDCFLOW_TEST_LOCAL_DIR=${CDCFLOW_TEST_LOCAL_DIR};CDCFLOW_SOURCE_DIR=${PROJECT_SOURCE_DIR};CDCFLOW_BINARY_DIR=${PROJECT_BINARY_DIR}")
+endfunction()

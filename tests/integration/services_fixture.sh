@@ -7,8 +7,10 @@
 #   services_fixture.sh stop    stops them (data and logs stay for a post-mortem)
 # Tests read the settings through with_services_env.sh. CDCFLOW_TEST_LOCAL_DIR is set by
 # tests/integration/CMakeLists.txt (default <build>/integration-services); CDCFLOW_TEST_PORT_BASE
-# (default 25000) is the first port block tried: postgres +432, kafka +92/+93, connect +81,
-# opensearch +200/+300; the next blocks are base+1000, +2000, ... when one is taken.
+# The default ports (5432, 9092/9093, 8081, 9200/9300) are used when all are free, so that a test
+# reading only CDCFLOW_*_PORT defaults still finds the servers; otherwise a block from
+# CDCFLOW_TEST_PORT_BASE (default 25000) on: postgres +432, kafka +92/+93, connect +81,
+# opensearch +200/+300, then base+1000, +2000, ...
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -20,7 +22,15 @@ stamp() { echo "fixture [$((SECONDS - t0))s]: $*"; }
 port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 pick_ports() {
-  local base=${CDCFLOW_TEST_PORT_BASE:-25000} i off
+  local base=${CDCFLOW_TEST_PORT_BASE:-25000} i off port
+  local defaults=1
+  for port in 5432 9092 9093 8081 9200 9300; do
+    if port_busy "$port"; then defaults=0; fi
+  done
+  if ((defaults)); then
+    echo 0
+    return 0
+  fi
   for ((i = 0; i < 10; i++, base += 1000)); do
     local free=1
     for off in 432 92 93 81 200 300; do
@@ -36,22 +46,29 @@ pick_ports() {
 }
 
 write_env() {
-  local b=$1
+  local b=$1 pg kafka controller connect os os_transport
+  if ((b == 0)); then
+    pg=5432 kafka=9092 controller=9093 connect=8081 os=9200 os_transport=9300
+  else
+    pg=$((b + 432)) kafka=$((b + 92)) controller=$((b + 93)) connect=$((b + 81))
+    os=$((b + 200)) os_transport=$((b + 300))
+  fi
   mkdir -p "$LOCAL_DIR"
   cat >"$ENV_FILE" <<EOT
 export CDCFLOW_LOCAL_DIR=$LOCAL_DIR
 export CDCFLOW_LIB_DIR=${CDCFLOW_LIB_DIR:-$repo_root/.local/lib}
-export CDCFLOW_PG_PORT=$((b + 432))
-export CDCFLOW_KAFKA_PORT=$((b + 92))
-export CDCFLOW_KAFKA_CONTROLLER_PORT=$((b + 93))
-export CDCFLOW_CONNECT_PORT=$((b + 81))
-export CDCFLOW_OPENSEARCH_PORT=$((b + 200))
-export CDCFLOW_OPENSEARCH_TRANSPORT_PORT=$((b + 300))
-export CDCFLOW_KAFKA_BROKERS=127.0.0.1:$((b + 92))
-export CDCFLOW_CONNECT_URL=http://127.0.0.1:$((b + 81))
-export CDCFLOW_OPENSEARCH_URL=http://127.0.0.1:$((b + 200))
-export CDCFLOW_ORDERS_DSN="host=127.0.0.1 port=$((b + 432)) user=postgres dbname=cdcflow"
-export CDCFLOW_PRODUCTS_DSN="host=127.0.0.1 port=$((b + 432)) user=postgres dbname=inventory"
+export CDCFLOW_PG_PORT=$pg
+export CDCFLOW_KAFKA_PORT=$kafka
+export CDCFLOW_KAFKA_CONTROLLER_PORT=$controller
+export CDCFLOW_CONNECT_PORT=$connect
+export CDCFLOW_OPENSEARCH_PORT=$os
+export CDCFLOW_OPENSEARCH_TRANSPORT_PORT=$os_transport
+export CDCFLOW_KAFKA_BROKERS=127.0.0.1:$kafka
+export CDCFLOW_KAFKA_BOOTSTRAP=127.0.0.1:$kafka
+export CDCFLOW_CONNECT_URL=http://127.0.0.1:$connect
+export CDCFLOW_OPENSEARCH_URL=http://127.0.0.1:$os
+export CDCFLOW_ORDERS_DSN="host=127.0.0.1 port=$pg user=postgres dbname=cdcflow"
+export CDCFLOW_PRODUCTS_DSN="host=127.0.0.1 port=$pg user=postgres dbname=inventory"
 EOT
 }
 
