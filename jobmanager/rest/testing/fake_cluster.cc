@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
@@ -225,14 +226,20 @@ void FakeCluster::Tick(int64_t now_ms) {
     double rate = job.base_rate * (1.0 + 0.35 * std::sin(t / 3.0));
     // The Elasticsearch sink is the slow part: it backpressures the upsert and the join.
     double es_pressure = 0.5 + 0.45 * std::sin(t / 5.0);
+    std::map<std::string, double> out_rates;
     for (size_t vi = 0; vi < job.vertices.size(); ++vi) {
       VertexInfo& v = job.vertices[vi];
       const VertexTemplate& tmpl = kVertices[vi];
-      double in_rate = v.kind == "source" ? 0 : rate * (v.id == "kafka-sink" ? 0.9 : 1.0);
-      double out_rate = v.kind == "source"
-                            ? rate * (v.id == "customers-source" ? 0.1 : 0.9)
-                            : in_rate * tmpl.selectivity;
-      if (v.kind == "source") in_rate = out_rate;  // records read from Kafka
+      // Vertices are in topological order: inputs are the upstream vertices' outputs.
+      double in_rate = 0;
+      for (const auto& e : job.edges) {
+        if (e.target == v.id) in_rate += out_rates[e.source];
+      }
+      double out_rate = in_rate * tmpl.selectivity;
+      if (v.kind == "source") {
+        in_rate = out_rate = rate * (v.id == "customers-source" ? 0.1 : 0.9);
+      }
+      out_rates[v.id] = out_rate;
       double bp = v.id == "upsert" ? es_pressure * 0.8 : v.id == "join" ? es_pressure * 0.35 : 0.02;
       double busy = v.id == "es-sink" ? 0.55 + 0.4 * es_pressure : 0.15 + 0.1 * std::sin(t);
       TaskMetrics agg;

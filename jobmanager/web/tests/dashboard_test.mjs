@@ -1,0 +1,166 @@
+// Browser test of the dashboard in Debian's headless Chromium, against the dev server
+// (fake_cluster_server) or any running job manager with a RUNNING job:
+//   node dashboard_test.mjs --server path/to/fake_cluster_server --out screenshots/
+//   node dashboard_test.mjs --url http://127.0.0.1:8086 --out screenshots/
+// Exits non-zero on the first failed check; screenshots stay in --out as artefacts.
+import {chromium} from 'playwright-core';
+import {spawn} from 'node:child_process';
+import {mkdirSync} from 'node:fs';
+import assert from 'node:assert/strict';
+
+const argv = process.argv.slice(2);
+const opt = name => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
+const outDir = opt('--out') || 'screenshots';
+mkdirSync(outDir, {recursive: true});
+
+let server = null;
+async function startServer(bin) {
+  server = spawn(bin, ['--port', '0', '--fake-connect', '--tick-ms', '300'], {stdio: ['ignore', 'pipe', 'inherit']});
+  return await new Promise((resolve, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error('dev server did not start in 20 s')), 20000);
+    server.stdout.on('data', d => {
+      buf += d;
+      const m = buf.match(/listening on (http:\/\/\S+)/);
+      if (m) { clearTimeout(t); resolve(m[1]); }
+    });
+    server.on('exit', code => reject(new Error('dev server exited with ' + code)));
+    server.on('error', e => reject(e));
+  });
+}
+
+const results = [];
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push([name, true]);
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push([name, false]);
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+    throw e;
+  }
+}
+
+let browser;
+let exitCode = 0;
+try {
+  const base = opt('--url') || await startServer(opt('--server'));
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+  const context = await browser.newContext({viewport: {width: 1440, height: 900}, colorScheme: 'light'});
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const pageErrors = [];
+  page.on('pageerror', e => pageErrors.push(String(e)));
+  page.on('console', m => { if (m.type() === 'error') pageErrors.push(m.text()); });
+  // Everything the page loads must come from the job manager: no CDN, no internet.
+  const foreign = [];
+  page.on('request', r => { if (!r.url().startsWith(base) && !r.url().startsWith('data:')) foreign.push(r.url()); });
+
+  let jobId;
+  await check('overview lists the running job', async () => {
+    await page.goto(base + '/');
+    const row = page.locator('[data-testid=job-row]').filter({hasText: 'RUNNING'}).first();
+    await row.waitFor();
+    jobId = await row.getAttribute('data-job');
+    assert.ok(jobId, 'job row has an id');
+    await page.screenshot({path: `${outDir}/01-overview.png`, fullPage: true});
+  });
+
+  await check('job graph shows every vertex with non-zero throughput', async () => {
+    await page.locator(`[data-testid=job-row][data-job="${jobId}"]`).click();
+    await page.locator('[data-testid=job-graph]').waitFor();
+    const nodes = page.locator('[data-testid=vertex]');
+    await page.waitForFunction(() => {
+      const v = [...document.querySelectorAll('[data-testid=vertex]')];
+      return v.length > 0 && v.every(n => Number(n.dataset.rateIn) > 0 || Number(n.dataset.rateOut) > 0);
+    });
+    const count = await nodes.count();
+    assert.ok(count >= 2, `graph has ${count} vertices`);
+    const edges = await page.locator('.dag-edge').count();
+    assert.ok(edges >= count - 1, `graph has ${edges} edges for ${count} vertices`);
+    const label = await nodes.first().textContent();
+    assert.match(label, /\d+(\.\d)?k?\/s/, 'vertex shows a rate');
+    assert.equal(await page.locator('[data-testid=job-state]').textContent(), 'RUNNING');
+    // Throughput is live: the first vertex's record count moves between polls.
+    const before = await page.locator('tbody tr').first().locator('td').nth(3).textContent();
+    await page.waitForFunction(b => document.querySelector('tbody tr td:nth-child(4)').textContent !== b, before);
+    await nodes.nth(Math.min(2, count - 1)).click();
+    await page.locator('[data-testid=subtasks] tbody tr').first().waitFor();
+    await page.screenshot({path: `${outDir}/02-job-graph.png`, fullPage: true});
+  });
+
+  await check('checkpoints tab shows the history', async () => {
+    await page.locator('[data-testid=tab-checkpoints]').click();
+    await page.locator('[data-testid=checkpoint-row]').first().waitFor();
+    const text = await page.locator('[data-testid=checkpoints]').textContent();
+    assert.match(text, /COMPLETED/);
+    await page.screenshot({path: `${outDir}/03-checkpoints.png`, fullPage: true});
+  });
+
+  await check('lag and exceptions tabs render', async () => {
+    await page.locator('[data-testid=tab-lag]').click();
+    await page.getByText('Lag per partition').waitFor();
+    await page.screenshot({path: `${outDir}/04-lag.png`, fullPage: true});
+    await page.locator('[data-testid=tab-exceptions]').click();
+    await page.getByText(/Restarts:/).waitFor();
+  });
+
+  await check('pipeline page shows connect, topics, job and sinks', async () => {
+    await page.goto(base + '/#/pipeline');
+    await page.locator('[data-testid=pipeline-job]').first().waitFor();
+    assert.ok(await page.locator('[data-testid=sink]').count() >= 1, 'a sink card');
+    if (!opt('--url')) {
+      await page.locator('[data-testid=connector]').first().waitFor();
+      assert.ok(await page.locator('[data-testid=topic]').count() >= 1, 'a topic card');
+    }
+    await page.screenshot({path: `${outDir}/05-pipeline.png`, fullPage: true});
+  });
+
+  await check('task managers page lists slots', async () => {
+    await page.goto(base + '/#/taskmanagers');
+    await page.locator('.slots i').first().waitFor();
+    await page.screenshot({path: `${outDir}/06-taskmanagers.png`, fullPage: true});
+  });
+
+  await check('dark theme renders the graph', async () => {
+    await page.goto(`${base}/#/jobs/${jobId}/graph`);
+    await page.locator('#theme-btn').click();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    await page.locator('[data-testid=vertex]').first().waitFor();
+    await page.screenshot({path: `${outDir}/07-job-graph-dark.png`, fullPage: true});
+    await page.locator('#theme-btn').click();
+  });
+
+  await check('cancel from the UI cancels the job', async () => {
+    await page.goto(`${base}/#/jobs/${jobId}/graph`);
+    await page.locator('[data-testid=cancel-job]').click();
+    await page.locator('[data-testid=confirm]').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=job-state]')?.textContent === 'CANCELED');
+    assert.ok(await page.locator('[data-testid=cancel-job]').isDisabled(), 'cancel button disabled once cancelled');
+    await page.screenshot({path: `${outDir}/08-cancelled.png`, fullPage: true});
+    const state = await page.evaluate(async id => (await (await fetch('/api/v1/jobs/' + id)).json()).state, jobId);
+    assert.equal(state, 'CANCELED');
+  });
+
+  await check('no page errors and nothing loaded from outside', async () => {
+    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(foreign, []);
+  });
+} catch (e) {
+  exitCode = 1;
+  if (!results.length || results[results.length - 1][1]) console.log('FAIL setup: ' + (e.stack || e));
+} finally {
+  if (browser) await browser.close();
+  if (server) server.kill('SIGTERM');
+}
+const passed = results.filter(r => r[1]).length;
+console.log(`screenshots in ${outDir}`);
+console.log(`${passed} passed, ${results.length - passed} failed`);
+process.exit(exitCode);
