@@ -66,7 +66,7 @@ struct JobSummary {
   int64_t start_time_ms = 0;
   int64_t end_time_ms = 0;  // 0 while running
   int parallelism = 0;      // the job's default parallelism
-  int vertices = 0;
+  int vertex_count = 0;
   int restarts = 0;
 };
 

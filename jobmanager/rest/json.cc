@@ -45,7 +45,7 @@ json ToJson(const JobSummary& j) {
           {"start_time_ms", j.start_time_ms},
           {"end_time_ms", j.end_time_ms},
           {"parallelism", j.parallelism},
-          {"vertices", j.vertices},
+          {"vertex_count", j.vertex_count},
           {"restarts", j.restarts}};
 }
 

@@ -166,7 +166,7 @@
       h('td', {}, fmtDateTime(j.start_time_ms)),
       h('td', {class: 'num'}, fmtDur(jobDuration(j))),
       h('td', {class: 'num'}, j.parallelism),
-      h('td', {class: 'num'}, j.vertices),
+      h('td', {class: 'num'}, j.vertex_count),
       h('td', {class: 'num'}, j.restarts)));
   }
   const JOB_HEADERS = ['Name', 'State', 'Id', 'Started', ['Duration', 'num'], ['Parallelism', 'num'], ['Vertices', 'num'], ['Restarts', 'num']];

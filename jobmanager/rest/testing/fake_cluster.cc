@@ -155,7 +155,7 @@ FakeCluster::FakeJob& FakeCluster::AddJob(std::string id, std::string name, int 
     job->vertices.push_back(std::move(v));
   }
   for (const auto& e : kEdges) job->edges.push_back({e.source, e.target, e.partitioning});
-  job->summary.vertices = static_cast<int>(job->vertices.size());
+  job->summary.vertex_count = static_cast<int>(job->vertices.size());
   jobs_.push_back(std::move(job));
   return *jobs_.back();
 }
