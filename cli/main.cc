@@ -5,6 +5,7 @@
 
 #include "CLI/CLI.hpp"
 #include "cli/command.h"
+#include "cli/run_command.h"
 #include "cli/version.h"
 
 int main(int argc, char** argv) {
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   cdcflow::cli::CommandContext context;
   // Verb registrations go here, one line each, e.g.
   //   cdcflow::cli::RegisterDecodeCommand(app, context);
+  cdcflow::cli::RegisterRunCommand(app, context);
   CLI11_PARSE(app, argc, argv);
   if (app.get_subcommands().empty()) {
     std::cout << app.help();

@@ -1,0 +1,156 @@
+#include "cli/run_command.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "runtime/graph/job_graph.h"
+#include "runtime/local/local_job.h"
+#include "runtime/plugin/plugin_loader.h"
+
+namespace cdcflow::cli {
+
+namespace {
+
+volatile sig_atomic_t g_interrupted = 0;
+void OnSignal(int) { g_interrupted = 1; }
+
+// Installs SIGINT/SIGTERM handlers for its lifetime, restoring the previous ones.
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    g_interrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = OnSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~InterruptGuard() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+std::string Count(uint64_t n) {
+  if (n >= 10'000'000) return absl::StrFormat("%.1fM", n / 1e6);
+  if (n >= 10'000) return absl::StrFormat("%.1fk", n / 1e3);
+  return absl::StrCat(n);
+}
+
+std::string ProgressLine(const local::LocalJob& job, absl::Duration elapsed) {
+  std::string line = absl::StrFormat("[%6.1fs]", absl::ToDoubleSeconds(elapsed));
+  for (const local::VertexProgress& v : job.Progress()) {
+    absl::StrAppend(&line, " | ", v.name, " in ", Count(v.records_in), " out ",
+                    Count(v.records_out));
+  }
+  return line;
+}
+
+}  // namespace
+
+int RunLocal(const RunOptions& options) {
+  auto args = JobArgs::Parse(options.job_args);
+  if (!args.ok()) {
+    std::cerr << "error: " << args.status().message() << "\n";
+    return 2;
+  }
+  auto plugin = plugin::JobPlugin::Open(options.plugin);
+  if (!plugin.ok()) {
+    std::cerr << "error: " << plugin.status().message() << "\n";
+    return 1;
+  }
+  auto graph = (*plugin)->Build(*args, options.parallelism);
+  if (!graph.ok()) {
+    std::cerr << "error: " << graph.status().message() << "\n";
+    return 1;
+  }
+  graph::JobGraphSpec spec = graph->Spec();
+  if (options.print_plan) {
+    std::cout << spec.ToString();
+    graph::ExecutionPlan plan = graph::BuildExecutionPlan(spec);
+    for (const graph::ChainSpec& c : plan.chains) {
+      std::cout << "  task " << c.id << " '" << c.name << "' x" << c.parallelism << "\n";
+    }
+    return 0;
+  }
+  int code = 0;
+  {
+    InterruptGuard guard;
+    const absl::Time start = absl::Now();
+    auto job = local::LocalJob::Start(&*graph, &*args);
+    if (!job.ok()) {
+      std::cerr << "error: " << job.status().message() << "\n";
+      return 1;
+    }
+    if (!options.quiet) {
+      std::cerr << "running " << (spec.job_name.empty() ? options.plugin : spec.job_name)
+                << " locally (" << (*job)->plan().TotalTasks() << " tasks); Ctrl-C cancels\n";
+    }
+    absl::Time next_report = start + absl::Seconds(options.progress_interval_s);
+    bool cancelled = false;
+    while (!(*job)->Done()) {
+      absl::SleepFor(absl::Milliseconds(20));
+      if (g_interrupted && !cancelled) {
+        cancelled = true;
+        std::cerr << "\ncancelling...\n";
+        (*job)->Cancel();
+      }
+      if (!options.quiet && absl::Now() >= next_report) {
+        std::cerr << ProgressLine(**job, absl::Now() - start) << "\n";
+        next_report += absl::Seconds(options.progress_interval_s);
+      }
+    }
+    absl::Status status = (*job)->Wait();
+    if (!options.quiet) std::cerr << ProgressLine(**job, absl::Now() - start) << "\n";
+    if (status.ok()) {
+      if (!options.quiet) std::cerr << "job finished\n";
+    } else if (status.code() == absl::StatusCode::kCancelled) {
+      std::cerr << "job cancelled\n";
+      code = 130;
+    } else {
+      std::cerr << "error: job failed: " << status.message() << "\n";
+      code = 1;
+    }
+    job->reset();  // tasks before the graph, the graph before the plugin
+  }
+  return code;
+}
+
+void RegisterRunCommand(CLI::App& app, CommandContext& context) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* run = app.add_subcommand(
+      "run", "Run a job plugin: in a local mini-cluster, or on a job manager (--jobmanager)");
+  run->add_option("plugin", options->plugin, "The job's shared object (built with cdcflow_job)")
+      ->required();
+  run->add_option("job_args", options->job_args,
+                  "Job arguments key=value, after `--` (e.g. -- records=1000 keys=10)");
+  run->add_option("-p,--parallelism", options->parallelism,
+                  "Default parallelism of the job's operators")
+      ->check(CLI::Range(1, 32768))
+      ->envname("CDCFLOW_PARALLELISM");
+  run->add_option("--jobmanager", options->jobmanager,
+                  "HOST:PORT of a job manager; without it the job runs locally")
+      ->envname("CDCFLOW_JOBMANAGER");
+  run->add_flag("--print-plan", options->print_plan,
+                "Print the job graph and its tasks, then exit");
+  run->add_flag("-q,--quiet", options->quiet, "No progress lines on stderr");
+  run->add_option("--progress-interval", options->progress_interval_s,
+                  "Seconds between progress lines")
+      ->check(CLI::PositiveNumber);
+  run->callback([options, &context] {
+    context.exit_code =
+        options->jobmanager.empty() ? RunLocal(*options) : RunOnCluster(*options);
+  });
+}
+
+}  // namespace cdcflow::cli

@@ -1,0 +1,30 @@
+#pragma once
+// `cdcflow run job.so [--jobmanager HOST:PORT] [--parallelism N] [-- key=value ...]`.
+//
+// Without --jobmanager the job runs in a local mini-cluster in this process
+// (RunLocal, run_command.cc); with it, the plugin and graph go to a job manager
+// (RunOnCluster, run_remote.cc). Both return the process exit code.
+
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+
+namespace cdcflow::cli {
+
+struct RunOptions {
+  std::string plugin;                 // path of the job .so
+  std::string jobmanager;             // HOST:PORT, empty = local mini-cluster
+  int parallelism = 1;                // default parallelism of the job's vertices
+  std::vector<std::string> job_args;  // key=value, after `--`
+  bool print_plan = false;            // print graph and plan, then exit
+  bool quiet = false;                 // no progress lines
+  double progress_interval_s = 1.0;
+};
+
+void RegisterRunCommand(CLI::App& app, CommandContext& context);
+
+int RunLocal(const RunOptions& options);
+int RunOnCluster(const RunOptions& options);
+
+}  // namespace cdcflow::cli

@@ -1,0 +1,71 @@
+#include "runtime/task/keyed_process_operator.h"
+
+namespace cdcflow::task {
+
+KeyedProcessOperator::KeyedProcessOperator(std::unique_ptr<KeyedProcessFunction> fn,
+                                           const KeySelector* key,
+                                           std::unique_ptr<KeyedStateBackend> state)
+    : fn_(std::move(fn)), key_(key), state_(std::move(state)) {}
+
+absl::Status KeyedProcessOperator::Open(RuntimeContext& ctx) {
+  ctx_ = &ctx;
+  return fn_->Open(*this);
+}
+
+absl::Status KeyedProcessOperator::ProcessBatch(int, RowBatch& batch, Collector& out) {
+  absl::Status s = key_->SelectKeys(batch, &keys_);
+  if (!s.ok()) return s;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    current_key_ = &keys_[i];
+    state_->SetCurrentKey(current_key_);
+    timestamp_ = batch.timestamp(i);
+    s = fn_->ProcessElement(batch.mutable_row(i), *this, out);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+void KeyedProcessOperator::Register(TimerQueue& queue, absl::flat_hash_set<TimerKey>& set,
+                                    int64_t time) {
+  if (set.insert(TimerKey{time, *current_key_}).second) queue[time].push_back(*current_key_);
+}
+
+absl::Status KeyedProcessOperator::FireTimers(TimerQueue& queue,
+                                              absl::flat_hash_set<TimerKey>& set, int64_t until,
+                                              TimeDomain domain, Collector& out) {
+  // Timers registered while firing (at or before `until`) fire in this call too.
+  while (!queue.empty() && queue.begin()->first <= until) {
+    const int64_t time = queue.begin()->first;
+    std::vector<Key> keys = std::move(queue.begin()->second);
+    queue.erase(queue.begin());
+    for (Key& key : keys) {
+      TimerKey tk{time, std::move(key)};
+      auto it = set.find(tk);
+      if (it == set.end()) continue;  // deleted
+      set.erase(it);
+      current_key_ = &tk.key;
+      state_->SetCurrentKey(current_key_);
+      timestamp_ = time;
+      absl::Status s = fn_->OnTimer(time, domain, *this, out);
+      if (!s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KeyedProcessOperator::ProcessWatermark(int64_t watermark, Collector& out) {
+  watermark_ = watermark;
+  return FireTimers(event_timers_, event_set_, watermark, TimeDomain::kEventTime, out);
+}
+
+int64_t KeyedProcessOperator::NextProcessingTime() const {
+  return processing_timers_.empty() ? kNoTimestamp : processing_timers_.begin()->first;
+}
+
+absl::Status KeyedProcessOperator::OnProcessingTime(int64_t now_ms, Collector& out) {
+  return FireTimers(processing_timers_, processing_set_, now_ms, TimeDomain::kProcessingTime, out);
+}
+
+absl::Status KeyedProcessOperator::Close() { return fn_->Close(); }
+
+}  // namespace cdcflow::task

@@ -1,0 +1,406 @@
+#include "runtime/task/task.h"
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "runtime/exchange/topology.h"
+#include "runtime/task/keyed_process_operator.h"
+#include "runtime/task/keyed_state.h"
+
+namespace cdcflow::task {
+
+#define CDCFLOW_TASK_RETURN_IF_ERROR(expr)  \
+  do {                                      \
+    absl::Status _s = (expr);               \
+    if (!_s.ok()) return _s;                \
+  } while (0)
+
+int64_t TaskRuntimeContext::ProcessingTimeMs() const { return absl::ToUnixMillis(absl::Now()); }
+
+namespace {
+
+// A sink at the end of a chain, seen as an operator that emits nothing.
+class SinkOperator final : public Operator {
+ public:
+  explicit SinkOperator(std::unique_ptr<SinkFunction> sink) : sink_(std::move(sink)) {}
+  absl::Status Open(RuntimeContext& ctx) override { return sink_->Open(ctx); }
+  absl::Status ProcessBatch(int, RowBatch& batch, Collector&) override {
+    return sink_->WriteBatch(batch);
+  }
+  absl::Status Finish(Collector&) override { return sink_->Finish(); }
+  absl::Status Close() override { return sink_->Close(); }
+
+ private:
+  std::unique_ptr<SinkFunction> sink_;
+};
+
+}  // namespace
+
+Task::~Task() = default;
+
+absl::Status Task::Annotate(absl::Status status, int32_t vertex) const {
+  if (status.ok()) return status;
+  const graph::VertexSpec& v = setup_.spec->vertices[vertex];
+  return absl::Status(status.code(),
+                      absl::StrCat("task '", v.name, "' subtask ", setup_.id.subtask, "/",
+                                   v.parallelism, ": ", status.message()));
+}
+
+absl::StatusOr<std::unique_ptr<Task>> Task::Create(const TaskSetup& setup) {
+  if (setup.graph == nullptr || setup.spec == nullptr || setup.plan == nullptr ||
+      setup.args == nullptr || setup.channels == nullptr) {
+    return absl::InvalidArgumentError("task setup is incomplete");
+  }
+  if (setup.id.chain < 0 || setup.id.chain >= static_cast<int32_t>(setup.plan->chains.size()) ||
+      setup.id.subtask < 0 || setup.id.subtask >= setup.plan->chains[setup.id.chain].parallelism) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no task ", setup.id.chain, "/", setup.id.subtask, " in the plan"));
+  }
+  std::unique_ptr<Task> task(new Task(setup));
+  CDCFLOW_TASK_RETURN_IF_ERROR(task->Instantiate());
+  return task;
+}
+
+absl::Status Task::Instantiate() {
+  const graph::ChainSpec& chain = setup_.plan->chains[setup_.id.chain];
+  name_ = chain.name;
+  const int subtask = setup_.id.subtask;
+  vertex_metrics_.reserve(chain.vertices.size());
+  static metrics::MetricRegistry* const kUnused = new metrics::MetricRegistry();
+  metrics::MetricRegistry& registry = setup_.metrics != nullptr ? *setup_.metrics : *kUnused;
+  for (int32_t vid : chain.vertices) {
+    const graph::VertexSpec& vs = setup_.spec->vertices[vid];
+    const graph::LogicalVertex& lv = setup_.graph->vertices[vid];
+    vertex_metrics_.emplace_back(
+        vid, metrics::SubtaskMetrics::Create(registry, setup_.job_id, vs.name, subtask));
+    auto ctx = std::make_unique<Context>(vs, subtask, setup_.args);
+    auto missing = [&](const char* what) {
+      return Annotate(absl::InternalError(absl::StrCat("the ", what, " factory returned nothing")),
+                      vid);
+    };
+    switch (vs.kind) {
+      case graph::VertexKind::kSource: {
+        if (vid != chain.vertices.front() || !lv.source) {
+          return Annotate(absl::InternalError("source is not at the head of its chain"), vid);
+        }
+        source_ = lv.source();
+        if (source_ == nullptr) return missing("source");
+        source_ctx_ = std::move(ctx);
+        continue;
+      }
+      case graph::VertexKind::kOperator: {
+        ChainOp op;
+        op.vertex = vid;
+        op.op = lv.op ? lv.op() : nullptr;
+        if (op.op == nullptr) return missing("operator");
+        op.ctx = std::move(ctx);
+        ops_.push_back(std::move(op));
+        break;
+      }
+      case graph::VertexKind::kKeyedProcess: {
+        const KeySelector* key = setup_.graph->KeyOf(vid);
+        if (key == nullptr) return Annotate(absl::InternalError("keyed vertex without key"), vid);
+        std::unique_ptr<KeyedProcessFunction> fn = lv.keyed ? lv.keyed() : nullptr;
+        if (fn == nullptr) return missing("keyed process function");
+        ChainOp op;
+        op.vertex = vid;
+        op.op = std::make_unique<KeyedProcessOperator>(
+            std::move(fn), key, std::make_unique<InMemoryKeyedStateBackend>());
+        op.ctx = std::move(ctx);
+        ops_.push_back(std::move(op));
+        break;
+      }
+      case graph::VertexKind::kSink: {
+        std::unique_ptr<SinkFunction> sink = lv.sink ? lv.sink() : nullptr;
+        if (sink == nullptr) return missing("sink");
+        ChainOp op;
+        op.vertex = vid;
+        op.op = std::make_unique<SinkOperator>(std::move(sink));
+        op.ctx = std::move(ctx);
+        ops_.push_back(std::move(op));
+        break;
+      }
+    }
+  }
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    ops_[i].metrics = &vertex_metrics_[i + (source_ ? 1 : 0)].second;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Task::OpenAll() {
+  const graph::ChainSpec& chain = setup_.plan->chains[setup_.id.chain];
+  // Outputs first: writers may block on nothing, but a failure here is cheaper before
+  // user code opens connections.
+  for (int32_t edge_id : setup_.plan->chain_outputs[setup_.id.chain]) {
+    const graph::EdgeSpec& e = setup_.spec->edges[edge_id];
+    const int32_t target_chain = setup_.plan->chain_of_vertex[e.target];
+    std::vector<std::unique_ptr<exchange::BatchWriter>> writers;
+    for (const exchange::OutputChannel& oc :
+         exchange::OutputChannels(*setup_.spec, *setup_.plan, edge_id, setup_.id.subtask)) {
+      auto w = setup_.channels->OpenWriter({edge_id, setup_.id.subtask, oc.consumer_subtask},
+                                           {target_chain, oc.consumer_subtask}, oc.gate_channel);
+      if (!w.ok()) return Annotate(w.status(), chain.vertices.back());
+      writers.push_back(std::move(*w));
+    }
+    const KeySelector* key = nullptr;
+    if (e.partitioning == Partitioning::kHash) {
+      for (const graph::LogicalEdge& le : setup_.graph->edges) {
+        if (le.spec.id == edge_id) key = le.key.get();
+      }
+      if (key == nullptr) {
+        return Annotate(absl::InternalError("hash edge without key"), chain.vertices.back());
+      }
+    }
+    outputs_.push_back(std::make_unique<exchange::EdgeOutput>(
+        e.partitioning, setup_.spec->vertices[e.target].max_parallelism, key, std::move(writers),
+        exchange::EdgeOutputOptions{.target_batch_rows = setup_.options.batch_rows}));
+  }
+  if (source_ != nullptr) {
+    const int32_t vid = chain.vertices.front();
+    CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(source_->Open(*source_ctx_), vid));
+    if (SplitSource* split = source_->AsSplitSource()) {
+      auto splits = split->EnumerateSplits(*source_ctx_);
+      if (!splits.ok()) return Annotate(splits.status(), vid);
+      std::vector<SourceSplit> mine;
+      const int p = source_ctx_->parallelism();
+      for (size_t i = 0; i < splits->size(); ++i) {
+        if (static_cast<int>(i % p) == setup_.id.subtask) mine.push_back(std::move((*splits)[i]));
+      }
+      CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(split->AssignSplits(std::move(mine)), vid));
+    }
+  } else {
+    input_channels_ = exchange::InputChannels(*setup_.spec, *setup_.plan, setup_.id.chain,
+                                              setup_.id.subtask);
+  }
+  for (ChainOp& op : ops_) {
+    CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(op.op->Open(*op.ctx), op.vertex));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Task::CloseAll() {
+  absl::Status first;
+  if (source_ != nullptr) {
+    absl::Status s = source_->Close();
+    if (first.ok() && !s.ok()) first = Annotate(s, setup_.plan->chains[setup_.id.chain].vertices[0]);
+  }
+  for (ChainOp& op : ops_) {
+    absl::Status s = op.op->Close();
+    if (first.ok() && !s.ok()) first = Annotate(s, op.vertex);
+  }
+  return first;
+}
+
+absl::Status Task::Run() {
+  last_flush_ = absl::Now();
+  absl::Status status = OpenAll();
+  if (status.ok()) status = source_ != nullptr ? RunSource() : RunInputs();
+  absl::Status close = CloseAll();
+  if (cancelled_.load(std::memory_order_relaxed)) {
+    return absl::CancelledError(absl::StrCat("task '", name_, "' subtask ", setup_.id.subtask,
+                                             " cancelled"));
+  }
+  if (status.ok()) status = close;
+  // Destroy user objects on the task thread, before the plugin can go away.
+  source_.reset();
+  for (ChainOp& op : ops_) op.op.reset();
+  return status;
+}
+
+absl::Status Task::ProcessFrom(size_t index, int input, RowBatch& batch) {
+  RowBatch* current = &batch;
+  for (size_t i = index; i < ops_.size(); ++i) {
+    ChainOp& op = ops_[i];
+    op.metrics->records_in->Increment(current->size());
+    op.out.clear();
+    Collector collector(&op.out);
+    CDCFLOW_TASK_RETURN_IF_ERROR(
+        Annotate(op.op->ProcessBatch(input, *current, collector), op.vertex));
+    input = 0;
+    op.metrics->records_out->Increment(op.out.size());
+    current = &op.out;
+    if (current->empty()) return absl::OkStatus();
+  }
+  return EmitOutputs(*current);
+}
+
+absl::Status Task::EmitOutputs(RowBatch& batch) {
+  if (batch.empty() || outputs_.empty()) return absl::OkStatus();
+  const int32_t tail = setup_.plan->chains[setup_.id.chain].vertices.back();
+  for (size_t i = 0; i + 1 < outputs_.size(); ++i) {
+    RowBatch copy = batch.Clone();
+    CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(outputs_[i]->Emit(copy), tail));
+  }
+  CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(outputs_.back()->Emit(batch), tail));
+  return MaybeFlush();
+}
+
+absl::Status Task::FlushOutputs() {
+  last_flush_ = absl::Now();
+  const int32_t tail = setup_.plan->chains[setup_.id.chain].vertices.back();
+  for (auto& out : outputs_) CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(out->Flush(), tail));
+  return absl::OkStatus();
+}
+
+absl::Status Task::MaybeFlush() {
+  if (absl::Now() - last_flush_ >= setup_.options.flush_interval) return FlushOutputs();
+  return absl::OkStatus();
+}
+
+absl::Status Task::AdvanceWatermark(int64_t watermark) {
+  watermark_ = watermark;
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    ChainOp& op = ops_[i];
+    op.out.clear();
+    Collector collector(&op.out);
+    CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(op.op->ProcessWatermark(watermark, collector), op.vertex));
+    if (!op.out.empty()) {
+      op.metrics->records_out->Increment(op.out.size());
+      CDCFLOW_TASK_RETURN_IF_ERROR(ProcessFrom(i + 1, 0, op.out));
+    }
+  }
+  const int32_t tail = setup_.plan->chains[setup_.id.chain].vertices.back();
+  for (auto& out : outputs_) CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(out->EmitWatermark(watermark), tail));
+  return absl::OkStatus();
+}
+
+int64_t Task::NextProcessingTime() const {
+  int64_t next = kNoTimestamp;
+  for (const ChainOp& op : ops_) {
+    int64_t t = op.op->NextProcessingTime();
+    if (t != kNoTimestamp && (next == kNoTimestamp || t < next)) next = t;
+  }
+  return next;
+}
+
+absl::Status Task::FireProcessingTimers() {
+  const int64_t next = NextProcessingTime();
+  if (next == kNoTimestamp) return absl::OkStatus();
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  if (next > now) return absl::OkStatus();
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    ChainOp& op = ops_[i];
+    const int64_t t = op.op->NextProcessingTime();
+    if (t == kNoTimestamp || t > now) continue;
+    op.out.clear();
+    Collector collector(&op.out);
+    CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(op.op->OnProcessingTime(now, collector), op.vertex));
+    if (!op.out.empty()) {
+      op.metrics->records_out->Increment(op.out.size());
+      CDCFLOW_TASK_RETURN_IF_ERROR(ProcessFrom(i + 1, 0, op.out));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Task::EndOfInput() {
+  // As in Flink, the end of every input is the end of event time: event-time timers fire.
+  if (watermark_ != kMaxWatermark) CDCFLOW_TASK_RETURN_IF_ERROR(AdvanceWatermark(kMaxWatermark));
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    ChainOp& op = ops_[i];
+    op.out.clear();
+    Collector collector(&op.out);
+    CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(op.op->Finish(collector), op.vertex));
+    if (!op.out.empty()) {
+      op.metrics->records_out->Increment(op.out.size());
+      CDCFLOW_TASK_RETURN_IF_ERROR(ProcessFrom(i + 1, 0, op.out));
+    }
+  }
+  const int32_t tail = setup_.plan->chains[setup_.id.chain].vertices.back();
+  for (auto& out : outputs_) CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(out->EmitEndOfStream(), tail));
+  return absl::OkStatus();
+}
+
+absl::Status Task::RunSource() {
+  const int32_t vid = setup_.plan->chains[setup_.id.chain].vertices.front();
+  metrics::SubtaskMetrics& m = vertex_metrics_.front().second;
+  RowBatch batch(setup_.options.batch_rows);
+  while (!cancelled_.load(std::memory_order_relaxed)) {
+    batch.clear();
+    absl::StatusOr<PollResult> r = source_->PollBatch(batch, setup_.options.batch_rows);
+    if (!r.ok()) return Annotate(r.status(), vid);
+    if (!batch.empty()) {
+      m.records_out->Increment(batch.size());
+      CDCFLOW_TASK_RETURN_IF_ERROR(ProcessFrom(0, 0, batch));
+    }
+    if (r->watermark != kNoTimestamp && r->watermark > watermark_) {
+      CDCFLOW_TASK_RETURN_IF_ERROR(AdvanceWatermark(r->watermark));
+    }
+    CDCFLOW_TASK_RETURN_IF_ERROR(FireProcessingTimers());
+    if (r->status == PollStatus::kEndOfInput) return EndOfInput();
+    if (r->status == PollStatus::kIdle) {
+      CDCFLOW_TASK_RETURN_IF_ERROR(FlushOutputs());
+      absl::SleepFor(setup_.options.idle_backoff);
+    }
+  }
+  return absl::CancelledError("cancelled");
+}
+
+absl::Status Task::RunInputs() {
+  const int32_t head = setup_.plan->chains[setup_.id.chain].vertices.front();
+  auto reader_or = setup_.channels->OpenReader(setup_.id);
+  if (!reader_or.ok()) return Annotate(reader_or.status(), head);
+  std::unique_ptr<exchange::BatchReader> reader = std::move(*reader_or);
+  const int32_t n = static_cast<int32_t>(input_channels_.size());
+  if (reader->num_channels() != n) {
+    return Annotate(absl::InternalError(absl::StrCat("input gate has ", reader->num_channels(),
+                                                     " channels, the plan says ", n)),
+                    head);
+  }
+  std::vector<int64_t> channel_watermark(n, kMinWatermark);
+  int32_t open_channels = n;
+  exchange::ChannelMessage message;
+  while (open_channels > 0) {
+    if (cancelled_.load(std::memory_order_relaxed)) return absl::CancelledError("cancelled");
+    absl::StatusOr<bool> got = reader->Read(&message, absl::ZeroDuration());
+    if (got.ok() && !*got) {
+      // Input ran dry: send what is pending, then wait (until the next timer at most).
+      CDCFLOW_TASK_RETURN_IF_ERROR(FlushOutputs());
+      absl::Duration wait = absl::Milliseconds(100);
+      const int64_t next = NextProcessingTime();
+      if (next != kNoTimestamp) {
+        wait = std::min(wait, std::max(absl::ZeroDuration(),
+                                       absl::Milliseconds(next - absl::ToUnixMillis(absl::Now()))));
+      }
+      got = reader->Read(&message, wait);
+    }
+    if (!got.ok()) return Annotate(got.status(), head);
+    if (*got) {
+      if (message.channel < 0 || message.channel >= n) {
+        return Annotate(absl::InternalError(absl::StrCat("message on unknown channel ",
+                                                         message.channel)),
+                        head);
+      }
+      switch (message.kind) {
+        case exchange::MessageKind::kBatch:
+          CDCFLOW_TASK_RETURN_IF_ERROR(
+              ProcessFrom(0, input_channels_[message.channel].target_input, message.batch));
+          break;
+        case exchange::MessageKind::kWatermark:
+        case exchange::MessageKind::kEndOfStream: {
+          int64_t& wm = channel_watermark[message.channel];
+          if (message.kind == exchange::MessageKind::kEndOfStream) {
+            --open_channels;
+            wm = kMaxWatermark;  // an ended channel no longer holds event time back
+          } else if (message.value > wm) {
+            wm = message.value;
+          }
+          int64_t combined = kMaxWatermark;
+          for (int64_t w : channel_watermark) combined = std::min(combined, w);
+          if (combined > watermark_ && open_channels > 0) {
+            CDCFLOW_TASK_RETURN_IF_ERROR(AdvanceWatermark(combined));
+          }
+          break;
+        }
+        case exchange::MessageKind::kBarrier:
+          break;  // checkpoints are not driven yet
+      }
+    }
+    CDCFLOW_TASK_RETURN_IF_ERROR(FireProcessingTimers());
+  }
+  return EndOfInput();
+}
+
+}  // namespace cdcflow::task
