@@ -94,7 +94,8 @@ class KafkaClient {
   // Names and partition counts of every topic the cluster reports, errors
   // surfaced per topic only when `topic` is given.
   absl::StatusOr<std::vector<std::pair<std::string, int>>> ListTopics(int timeout_ms) const;
-  // Partition count of `topic`; kNotFound when the cluster does not know it.
+  // Partition count of `topic`; kNotFound when the cluster does not know it
+  // (never creates it, whatever the broker's auto.create.topics.enable).
   absl::StatusOr<int> PartitionCount(const std::string& topic, int timeout_ms) const;
   // Admin: creates `topic` (replication factor 1 unless given); an existing topic
   // is kAlreadyExists. Deletes a topic. For tools, tests and benchmarks.
