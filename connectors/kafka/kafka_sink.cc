@@ -69,4 +69,34 @@ KafkaSinkStats KafkaSink::stats() const {
   return s;
 }
 
+absl::Status KafkaSinkFunction::Open(RuntimeContext& ctx) {
+  auto sink = KafkaSink::Create(config_, schema_);
+  if (!sink.ok()) return sink.status();
+  sink_ = std::move(*sink);
+  return absl::OkStatus();
+}
+
+absl::Status KafkaSinkFunction::WriteBatch(RowBatch& batch) {
+  return sink_->WriteBatch(batch.rows());
+}
+
+absl::StatusOr<std::string> KafkaSinkFunction::PrepareCommit(int64_t checkpoint_id) {
+  return sink_->PrepareCommit(checkpoint_id);
+}
+
+absl::Status KafkaSinkFunction::Commit(int64_t checkpoint_id) { return sink_->Commit(checkpoint_id); }
+
+absl::Status KafkaSinkFunction::Finish() { return sink_->Finish(); }
+
+absl::Status KafkaSinkFunction::Close() {
+  sink_.reset();  // unflushed records of a failed/cancelled task are purged
+  return absl::OkStatus();
+}
+
+SinkFactory KafkaSinkFactory(KafkaSinkConfig config, Schema schema) {
+  return [config = std::move(config), schema = std::move(schema)]() -> std::unique_ptr<SinkFunction> {
+    return std::make_unique<KafkaSinkFunction>(config, schema);
+  };
+}
+
 }  // namespace cdcflow::kafka

@@ -26,6 +26,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cdcflow/row.h"
+#include "cdcflow/job.h"  // SinkFactory
+#include "cdcflow/sink.h"
 #include "connectors/kafka/kafka_config.h"
 #include "connectors/kafka/kafka_producer.h"
 #include "connectors/kafka/row_json.h"
@@ -69,5 +71,28 @@ class KafkaSink {
   int64_t tombstones_ = 0;
   int64_t skipped_ = 0;
 };
+
+// KafkaSink as an SDK SinkFunction (one per sink subtask): opens the producer
+// in Open, maps WriteBatch/PrepareCommit/Commit/Finish one to one.
+class KafkaSinkFunction final : public SinkFunction {
+ public:
+  KafkaSinkFunction(KafkaSinkConfig config, Schema schema)
+      : config_(std::move(config)), schema_(std::move(schema)) {}
+  absl::Status Open(RuntimeContext& ctx) override;
+  absl::Status WriteBatch(RowBatch& batch) override;
+  absl::StatusOr<std::string> PrepareCommit(int64_t checkpoint_id) override;
+  absl::Status Commit(int64_t checkpoint_id) override;
+  absl::Status Finish() override;
+  absl::Status Close() override;
+  KafkaSink* sink() { return sink_.get(); }
+
+ private:
+  KafkaSinkConfig config_;
+  Schema schema_;
+  std::unique_ptr<KafkaSink> sink_;
+};
+
+// A factory for Stream::SinkTo: a fresh sink per subtask.
+SinkFactory KafkaSinkFactory(KafkaSinkConfig config, Schema schema);
 
 }  // namespace cdcflow::kafka

@@ -186,5 +186,47 @@ TEST(KafkaSinkTest, DeliveryFailureFailsTheCheckpoint) {
   EXPECT_FALSE((*sink)->Finish().ok());
 }
 
+class FakeContext : public RuntimeContext {
+ public:
+  std::string_view operator_name() const override { return "kafka-sink"; }
+  int subtask_index() const override { return 0; }
+  int parallelism() const override { return 1; }
+  int max_parallelism() const override { return 128; }
+  const JobArgs& args() const override { return args_; }
+  int64_t ProcessingTimeMs() const override { return 0; }
+  JobArgs args_;
+};
+
+TEST(KafkaSinkFunctionTest, WritesBatchesThroughTheSdkInterface) {
+  MockKafka kafka;
+  kafka.CreateTopic("out", 1);
+  auto config = KafkaSinkConfig::Parse({{"bootstrap.servers", kafka.bootstrap()},
+                                        {"topic", "out"},
+                                        {"format", "changelog-json"},
+                                        {"properties.log_level", "3"}});
+  ASSERT_TRUE(config.ok());
+  SinkFactory factory = KafkaSinkFactory(*config, OrderSchema());
+  std::unique_ptr<SinkFunction> sink = factory();
+  FakeContext ctx;
+  ASSERT_TRUE(sink->Open(ctx).ok());
+  RowBatch batch;
+  batch.Append(OrderRow(RowKind::kInsert, 7, "mug", "9.99"));
+  batch.Append(OrderRow(RowKind::kDelete, 7, "mug", "9.99"));
+  ASSERT_TRUE(sink->WriteBatch(batch).ok());
+  ASSERT_TRUE(sink->PrepareCommit(1).ok());
+  ASSERT_TRUE(sink->Commit(1).ok());
+  ASSERT_TRUE(sink->Finish().ok());
+  ASSERT_TRUE(sink->Close().ok());
+
+  auto source = KafkaSourceConfig::Parse(kafka.SourceOptions("out"));
+  ASSERT_TRUE(source.ok());
+  auto consumer = KafkaConsumer::Create(*source, 0, 1);
+  ASSERT_TRUE(consumer.ok());
+  auto records = PollRecords(**consumer, 2);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].value, "{\"op\":\"+I\",\"id\":7,\"name\":\"mug\",\"price\":9.99}");
+  EXPECT_EQ(records[1].value, "{\"op\":\"-D\",\"id\":7,\"name\":\"mug\",\"price\":9.99}");
+}
+
 }  // namespace
 }  // namespace cdcflow::kafka
