@@ -1,0 +1,147 @@
+#include "jobmanager/rest/job_manager_view.h"
+
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "jobmanager/testing/fake_task_manager_client.h"
+#include "nlohmann/json.hpp"
+
+namespace cdcflow::rest {
+namespace {
+
+using ::testing::HasSubstr;
+using nlohmann::json;
+
+class JobManagerViewTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    jm_ = std::make_unique<jobmanager::JobManager>(
+        jobmanager::JobManager::Options{},
+        std::make_unique<jobmanager::testing::FakeTaskManagers>());
+    for (const char* id : {"tm-a", "tm-b"}) {
+      v1::RegisterTaskManagerRequest r;
+      r.set_task_manager_id(id);
+      r.set_address(std::string(id) + ":1");
+      r.set_slots(2);
+      ASSERT_TRUE(jm_->RegisterTaskManager(r).ok());
+    }
+  }
+
+  void StartHttp(SubmitFunction submit = nullptr, std::string token = "") {
+    RestConfig config;
+    config.bind_address = "127.0.0.1";
+    config.port = 0;
+    config.auth_token = std::move(token);
+    config.connect_url = "http://127.0.0.1:1";
+    config.connect_timeout_ms = 200;
+    config.version = "test";
+    auto http = StartJobManagerHttp(jm_.get(), config, std::move(submit));
+    ASSERT_TRUE(http.ok()) << http.status();
+    http_ = *std::move(http);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", http_->server->port());
+  }
+
+  // source -> map (P=2), sum -> sink (P=2), all tasks reported RUNNING.
+  std::string SubmitRunning() {
+    v1::SubmitJobRequest r;
+    r.mutable_job()->mutable_graph()->set_job_name("wordcount");
+    r.set_plugin("\x7f" "ELF plugin bytes");
+    auto id = jm_->SubmitJob(r, {{0, "source -> map", 2}, {1, "sum -> sink", 2}});
+    EXPECT_TRUE(id.ok()) << id.status();
+    auto status = jm_->GetJobStatus(*id);
+    for (const auto& t : status->tasks()) {
+      v1::UpdateTaskStateRequest u;
+      *u.mutable_task() = t.task();
+      u.set_state(v1::TASK_STATE_RUNNING);
+      u.set_task_manager_id(t.task_manager_id());
+      jm_->UpdateTaskState(u);
+    }
+    return id->value();
+  }
+
+  json Get(const std::string& path, int expected = 200) {
+    auto res = client_->Get(path.c_str());
+    EXPECT_TRUE(res);
+    if (!res) return json();
+    EXPECT_EQ(res->status, expected) << path << ": " << res->body;
+    return json::parse(res->body);
+  }
+
+  std::unique_ptr<jobmanager::JobManager> jm_;
+  std::unique_ptr<JobManagerHttp> http_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(JobManagerViewTest, ShowsRealJobManagerState) {
+  std::string id = SubmitRunning();
+  StartHttp();
+  json o = Get("/api/v1/overview");
+  EXPECT_EQ(o["taskmanagers"], 2);
+  EXPECT_EQ(o["jobs_running"], 1);
+  EXPECT_EQ(o["slots_total"], 4);
+  EXPECT_EQ(o["slots_available"], 2);
+  json jobs = Get("/api/v1/jobs");
+  ASSERT_EQ(jobs["jobs"].size(), 1u);
+  EXPECT_EQ(jobs["jobs"][0]["name"], "wordcount");
+  EXPECT_EQ(jobs["jobs"][0]["state"], "RUNNING");
+  EXPECT_EQ(jobs["jobs"][0]["vertex_count"], 2);
+  json j = Get("/api/v1/jobs/" + id);
+  ASSERT_EQ(j["vertices"].size(), 2u);
+  EXPECT_EQ(j["vertices"][0]["name"], "source -> map");
+  EXPECT_EQ(j["vertices"][0]["parallelism"], 2);
+  EXPECT_EQ(j["vertices"][0]["state"], "RUNNING");
+  json v = Get("/api/v1/jobs/" + id + "/vertices/1");
+  ASSERT_EQ(v["subtasks"].size(), 2u);
+  EXPECT_FALSE(v["subtasks"][0]["taskmanager_id"].get<std::string>().empty());
+  json tms = Get("/api/v1/taskmanagers");
+  EXPECT_FALSE(tms["taskmanagers"].empty());
+  Get("/api/v1/jobs/ffffffffffffffffffffffffffffffff", 404);
+}
+
+TEST_F(JobManagerViewTest, CancelGoesThroughTheJobManager) {
+  std::string id = SubmitRunning();
+  StartHttp(nullptr, "tok");
+  std::string path = "/api/v1/jobs/" + id + "/cancel";
+  EXPECT_EQ(client_->Post(path.c_str())->status, 401);
+  auto res = client_->Post(path.c_str(), httplib::Headers{{"Authorization", "Bearer tok"}}, "",
+                           "text/plain");
+  EXPECT_EQ(res->status, 202) << res->body;
+  std::string state = Get("/api/v1/jobs/" + id)["state"];
+  EXPECT_TRUE(state == "CANCELLING" || state == "CANCELED") << state;
+  auto status = jm_->GetJobStatus(JobId(id));
+  EXPECT_TRUE(status->job().state() == v1::JOB_STATE_CANCELING ||
+              status->job().state() == v1::JOB_STATE_CANCELED);
+}
+
+TEST_F(JobManagerViewTest, SubmitAndSavepointSayWhenUnsupported) {
+  std::string id = SubmitRunning();
+  StartHttp();
+  httplib::MultipartFormDataItems items = {
+      {"plugin", "\x7f" "ELF", "job.so", "application/octet-stream"}};
+  auto res = client_->Post("/api/v1/jobs", items);
+  EXPECT_EQ(res->status, 501);
+  EXPECT_THAT(res->body, HasSubstr("cdcflow run"));
+  res = client_->Post(("/api/v1/jobs/" + id + "/savepoints").c_str(), "", "application/json");
+  EXPECT_EQ(res->status, 501);
+}
+
+TEST_F(JobManagerViewTest, SubmitUsesTheGivenFunction) {
+  SubmitRequest seen;
+  StartHttp([&seen](const SubmitRequest& r) -> absl::StatusOr<std::string> {
+    seen = r;
+    return std::string("abc123");
+  });
+  httplib::MultipartFormDataItems items = {
+      {"plugin", "\x7f" "ELF", "job.so", "application/octet-stream"},
+      {"args", "--a 1", "", ""}};
+  auto res = client_->Post("/api/v1/jobs", items);
+  ASSERT_EQ(res->status, 202) << res->body;
+  EXPECT_EQ(json::parse(res->body)["job_id"], "abc123");
+  EXPECT_EQ(seen.plugin_filename, "job.so");
+  EXPECT_THAT(seen.args, ::testing::ElementsAre("--a", "1"));
+}
+
+}  // namespace
+}  // namespace cdcflow::rest
