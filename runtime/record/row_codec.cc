@@ -427,6 +427,41 @@ void AppendRow(const Row& row, std::string* out) {
   out->resize(static_cast<size_t>(end - out->data()));
 }
 
+void AppendValues(std::span<const Value> values, std::string* out) {
+  size_t bound = 10;
+  for (const Value& v : values) bound += MaxValueSize(v);
+  const size_t old = out->size();
+  out->resize(old + bound);
+  char* p = PutVarint(out->data() + old, values.size());
+  for (const Value& v : values) p = WriteValue(v, p);
+  out->resize(static_cast<size_t>(p - out->data()));
+}
+
+absl::Status DecodeValues(std::string_view data, size_t* offset, std::vector<Value>* values) {
+  Reader r(data, *offset);
+  uint64_t n;
+  int64_t index = -1;
+  int type = -1;
+  bool ok = r.Varint(&n, "value count");
+  if (ok && n > r.left()) {
+    ok = r.Fail(*offset, absl::StrCat("value count ", n, " exceeds the ", r.left(), " bytes left"));
+  }
+  for (uint64_t i = 0; ok && i < n; ++i) {
+    index = static_cast<int64_t>(i);
+    ok = ReadValue(r, [values](Value&& v) { values->push_back(std::move(v)); }, &type);
+  }
+  if (!ok) {
+    std::string where = index < 0 ? "count" : absl::StrCat("value ", index);
+    if (index >= 0 && type >= 0) {
+      absl::StrAppend(&where, " (", Sv(ValueTypeName(static_cast<ValueType>(type))), ")");
+    }
+    return absl::DataLossError(absl::StrCat("corrupt value list, ", where, ": ", r.error(),
+                                            " at byte offset ", r.error_offset()));
+  }
+  *offset = r.offset();
+  return absl::OkStatus();
+}
+
 absl::Status DecodeValue(std::string_view data, size_t* offset, Value* value) {
   Reader r(data, *offset);
   int type = -1;

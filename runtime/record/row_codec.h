@@ -48,6 +48,11 @@ inline constexpr int64_t kNoRowTimestamp = std::numeric_limits<int64_t>::min();
 void AppendValue(const Value& value, std::string* out);
 void AppendRow(const Row& row, std::string* out);
 
+// A sequence of values: varint n, then n values (keys in state, map keys).
+void AppendValues(std::span<const Value> values, std::string* out);
+// Appends the decoded values to *values.
+absl::Status DecodeValues(std::string_view data, size_t* offset, std::vector<Value>* values);
+
 // Decodes one value / row at data[*offset] and advances *offset past it.
 absl::Status DecodeValue(std::string_view data, size_t* offset, Value* value);
 absl::Status DecodeRow(std::string_view data, size_t* offset, Row* row);

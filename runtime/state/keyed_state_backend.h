@@ -1,0 +1,140 @@
+#pragma once
+// The keyed state of one operator subtask: the value / row / list / map states of
+// cdcflow/state.h (and operator.h's KeyedValueState) for the keys this subtask owns.
+//
+// Layout: every state name is a key space of a KvStore (a RocksDB column family);
+// a key is  [key group, u16 big-endian][varint n][n values, row codec]  and a map
+// entry appends  [varint m][m map-key values]. The key group comes first so that a
+// key-group range is one contiguous key range: snapshots are restored filtered to the
+// range a subtask owns after rescaling (Flink's KeyGroupRangeAssignment).
+//
+// In front of the store sits a size-bounded write-back cache of decoded entries
+// ("Where the time goes" in ARCHITECTURE.md): hits cost a hash lookup, writes are
+// blind (no read), dirty entries reach the store in one WriteBatch on Flush (at each
+// checkpoint) or when the cache exceeds its budget (then it is flushed and emptied),
+// and Prefetch reads a batch's misses with one MultiGet per state.
+//
+// Usage per batch: Prefetch(keys) (optional), then per row SetCurrentKey(key) and the
+// state handles; after the batch, check status(). Snapshot(dir) at a checkpoint
+// barrier. Not thread-safe: the owning task thread only.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cdcflow/operator.h"
+#include "cdcflow/state.h"
+#include "runtime/exchange/key_groups.h"
+#include "runtime/state/kv_store.h"
+#include "runtime/state/rocksdb_kv_store.h"
+
+namespace cdcflow::state {
+
+inline constexpr int32_t kDefaultMaxParallelism = 128;
+// Key groups are stored as u16.
+inline constexpr int32_t kMaxMaxParallelism = 1 << 15;
+
+struct KeyedStateOptions {
+  int32_t max_parallelism = kDefaultMaxParallelism;
+  // The key groups this subtask owns (exchange::KeyGroupRangeForSubtask). Keys outside
+  // are a partitioning bug and fail the backend.
+  exchange::KeyGroupRange key_groups{0, kDefaultMaxParallelism - 1};
+  // Budget of the write-back cache in (estimated) bytes of decoded state. 0 writes
+  // every change through at the next state call; the in-memory backend ignores it.
+  size_t cache_bytes = 64 << 20;
+};
+
+struct KeyedStateStats {
+  uint64_t hits = 0;         // entry found in the cache
+  uint64_t misses = 0;       // entry read from the store (one key at a time)
+  uint64_t prefetched = 0;   // entries read by Prefetch's MultiGet
+  uint64_t flushes = 0;      // write batches written
+  uint64_t evictions = 0;    // times the cache was emptied for exceeding its budget
+  size_t cached_bytes = 0;
+};
+
+// The key group of a key hash (KeyHash(key) from cdcflow/operator.h).
+inline int32_t KeyGroupOf(uint64_t key_hash, int32_t max_parallelism) {
+  return exchange::KeyGroupForHash(key_hash, max_parallelism);
+}
+
+class KeyedStateBackend {
+ public:
+  // Everything in memory (tests, small jobs); snapshots are one file per directory.
+  static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> CreateInMemory(
+      const KeyedStateOptions& options);
+  // RocksDB in `dir` (created when missing; one directory per subtask).
+  static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> CreateRocksDb(
+      const KeyedStateOptions& options, const std::string& dir,
+      const RocksDbStoreOptions& rocksdb_options = {});
+  // Over any store (tests).
+  static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> Create(const KeyedStateOptions& options,
+                                                                  std::unique_ptr<KvStore> store,
+                                                                  bool unbounded_cache);
+  ~KeyedStateBackend();
+  KeyedStateBackend(const KeyedStateBackend&) = delete;
+  KeyedStateBackend& operator=(const KeyedStateBackend&) = delete;
+
+  // Points every handle at `key`. The hash overload skips recomputing KeyHash(key)
+  // (the exchange already computed it). `key` is copied (encoded) here.
+  void SetCurrentKey(const Key& key) { SetCurrentKey(key, KeyHash(key)); }
+  void SetCurrentKey(const Key& key, uint64_t key_hash);
+  int32_t current_key_group() const { return current_key_group_; }
+
+  // Handles by state name, created on first use and owned by the backend. A name
+  // holds one kind of state: asking for another kind is kInvalidArgument.
+  absl::StatusOr<KeyedValueState*> GetValueState(std::string_view name);
+  absl::StatusOr<RowState*> GetRowState(std::string_view name);
+  absl::StatusOr<ListState*> GetListState(std::string_view name);
+  absl::StatusOr<MapState*> GetMapState(std::string_view name);
+
+  // Loads the entries of `keys` that the cache misses, for every value, row and list
+  // state, with one MultiGet per state (map state loads per key on first access).
+  // `key_hashes` may be empty (then KeyHash is computed) or parallel to `keys`.
+  absl::Status Prefetch(std::span<const Key> keys, std::span<const uint64_t> key_hashes = {});
+  // Writes every dirty cache entry to the store (one WriteBatch).
+  absl::Status Flush();
+  // Flush, then a consistent copy of the whole state into `dir` (must not exist):
+  // a RocksDB checkpoint (hard links) or the in-memory snapshot file, plus a small
+  // KEYED_STATE file with the max parallelism and key-group range.
+  absl::Status Snapshot(const std::string& dir);
+  // Loads the entries of the owned key-group range from snapshots taken by any
+  // subtasks (of any parallelism, same max parallelism) into this backend, which
+  // must be empty. Restoring the snapshots of all old subtasks rescales.
+  absl::Status Restore(std::span<const std::string> snapshot_dirs);
+
+  // The first storage error (sticky); OK while healthy. Check after each batch.
+  const absl::Status& status() const { return status_; }
+  KeyedStateStats stats() const;
+  const KeyedStateOptions& options() const { return options_; }
+
+  // Internal: shared with the state tables (defined in the .cc).
+  class Table;
+
+ private:
+  KeyedStateBackend(const KeyedStateOptions& options, std::unique_ptr<KvStore> store,
+                    bool unbounded_cache);
+  template <typename T>
+  absl::StatusOr<T*> GetTable(std::string_view name, int kind);
+  void EncodeKey(const Key& key, uint64_t key_hash, std::string* out) const;
+  void RecordError(const absl::Status& s);
+  // Flushes and empties the cache when it exceeds its budget.
+  void MaybeEvict();
+
+  KeyedStateOptions options_;
+  std::unique_ptr<KvStore> store_;
+  bool unbounded_cache_;
+  std::vector<std::unique_ptr<Table>> tables_;
+  std::string current_key_;  // encoded, key group first
+  int32_t current_key_group_ = -1;
+  absl::Status status_;
+  KeyedStateStats stats_;
+  size_t cached_bytes_ = 0;
+};
+
+}  // namespace cdcflow::state

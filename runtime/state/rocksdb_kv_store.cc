@@ -1,0 +1,219 @@
+#include "runtime/state/rocksdb_kv_store.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
+#include "rocksdb/write_batch.h"
+#include "runtime/state/mem_kv_store.h"
+
+namespace cdcflow::state {
+namespace {
+
+absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+class RocksWriteBatch final : public KvWriteBatch {
+ public:
+  explicit RocksWriteBatch(const std::vector<rocksdb::ColumnFamilyHandle*>* handles)
+      : handles_(handles) {}
+  void Put(int space, std::string_view key, std::string_view value) override {
+    batch_.Put((*handles_)[space], ToSlice(key), ToSlice(value));
+  }
+  void Delete(int space, std::string_view key) override {
+    batch_.Delete((*handles_)[space], ToSlice(key));
+  }
+  size_t Count() const override { return static_cast<size_t>(batch_.Count()); }
+  rocksdb::WriteBatch& batch() { return batch_; }
+
+ private:
+  const std::vector<rocksdb::ColumnFamilyHandle*>* handles_;
+  rocksdb::WriteBatch batch_;
+};
+
+}  // namespace
+
+absl::Status FromRocksDb(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string message = absl::StrCat("rocksdb ", Sv(context), ": ", s.ToString());
+  if (s.IsNoSpace()) return absl::ResourceExhaustedError(message);
+  if (s.IsCorruption()) return absl::DataLossError(message);
+  if (s.IsNotFound()) return absl::NotFoundError(message);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
+    return absl::UnavailableError(message);
+  }
+  return absl::InternalError(message);
+}
+
+absl::StatusOr<std::unique_ptr<RocksDbKvStore>> RocksDbKvStore::Open(
+    const std::string& dir, const RocksDbStoreOptions& options) {
+  return OpenImpl(dir, options, /*read_only=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<RocksDbKvStore>> RocksDbKvStore::OpenReadOnly(
+    const std::string& dir) {
+  return OpenImpl(dir, RocksDbStoreOptions(), /*read_only=*/true);
+}
+
+absl::StatusOr<std::unique_ptr<RocksDbKvStore>> RocksDbKvStore::OpenImpl(
+    const std::string& dir, const RocksDbStoreOptions& options, bool read_only) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = options.block_cache ? options.block_cache : rocksdb::NewLRUCache(32 << 20);
+  table.cache_index_and_filter_blocks = true;
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.write_buffer_size = options.write_buffer_size;
+  cf_options.max_write_buffer_number = options.max_write_buffer_number;
+  for (rocksdb::CompressionType c : rocksdb::GetSupportedCompressions()) {
+    if (c == rocksdb::kLZ4Compression) cf_options.compression = c;
+  }
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !read_only;
+  db_options.create_missing_column_families = !read_only;
+  db_options.max_background_jobs = 2;
+  db_options.max_open_files = 256;
+
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, dir, &names);
+  if (!s.ok()) {
+    if (read_only) return FromRocksDb(s, absl::StrCat("open snapshot ", dir));
+    names = {rocksdb::kDefaultColumnFamilyName};  // a new DB
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) descriptors.emplace_back(name, cf_options);
+
+  auto store = std::unique_ptr<RocksDbKvStore>(new RocksDbKvStore(dir, cf_options));
+  rocksdb::DB* db = nullptr;
+  if (read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &store->handles_, &db);
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    s = rocksdb::DB::Open(db_options, dir, descriptors, &store->handles_, &db);
+  }
+  if (!s.ok()) return FromRocksDb(s, absl::StrCat("open ", dir));
+  store->db_.reset(db);
+  store->names_ = names;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == rocksdb::kDefaultColumnFamilyName) store->default_index_ = static_cast<int>(i);
+  }
+  store->write_options_.disableWAL = true;
+  return store;
+}
+
+RocksDbKvStore::~RocksDbKvStore() {
+  if (db_ == nullptr) return;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
+  db_->Close();
+  db_.reset();
+}
+
+absl::StatusOr<int> RocksDbKvStore::OpenSpace(std::string_view name) {
+  for (size_t i = 0; i < names_.size(); ++i) {
+    if (names_[i] == name && static_cast<int>(i) != default_index_) return static_cast<int>(i);
+  }
+  if (name == rocksdb::kDefaultColumnFamilyName) {
+    return absl::InvalidArgumentError("state name 'default' is reserved");
+  }
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  rocksdb::Status s = db_->CreateColumnFamily(cf_options_, std::string(name), &handle);
+  if (!s.ok()) return FromRocksDb(s, absl::StrCat("create column family ", Sv(name)));
+  handles_.push_back(handle);
+  names_.emplace_back(name);
+  return static_cast<int>(handles_.size() - 1);
+}
+
+std::vector<std::string> RocksDbKvStore::SpaceNames() const {
+  // Ids must stay usable: report the default family's slot as an empty name.
+  std::vector<std::string> names = names_;
+  if (default_index_ >= 0) names[default_index_].clear();
+  return names;
+}
+
+absl::Status RocksDbKvStore::MultiGet(int space, std::span<const std::string> keys,
+                                      std::vector<std::optional<std::string>>* values) {
+  const size_t n = keys.size();
+  values->resize(n);
+  if (n == 0) return absl::OkStatus();
+  std::vector<rocksdb::Slice> slices(n);
+  for (size_t i = 0; i < n; ++i) slices[i] = ToSlice(keys[i]);
+  std::vector<rocksdb::PinnableSlice> found(n);
+  std::vector<rocksdb::Status> statuses(n);
+  db_->MultiGet(rocksdb::ReadOptions(), handles_[space], n, slices.data(), found.data(),
+                statuses.data());
+  for (size_t i = 0; i < n; ++i) {
+    if (statuses[i].IsNotFound()) {
+      (*values)[i].reset();
+    } else if (!statuses[i].ok()) {
+      return FromRocksDb(statuses[i], absl::StrCat("multiget in ", names_[space]));
+    } else {
+      (*values)[i].emplace(found[i].data(), found[i].size());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbKvStore::Scan(int space, std::string_view begin, std::string_view end,
+                                  absl::FunctionRef<void(std::string_view, std::string_view)> fn) {
+  rocksdb::ReadOptions options;
+  rocksdb::Slice upper;
+  if (!end.empty()) {
+    upper = ToSlice(end);
+    options.iterate_upper_bound = &upper;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, handles_[space]));
+  for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
+    const rocksdb::Slice k = it->key();
+    const rocksdb::Slice v = it->value();
+    fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()));
+  }
+  return FromRocksDb(it->status(), absl::StrCat("scan ", names_[space]));
+}
+
+std::unique_ptr<KvWriteBatch> RocksDbKvStore::NewWriteBatch() {
+  return std::make_unique<RocksWriteBatch>(&handles_);
+}
+
+absl::Status RocksDbKvStore::Write(KvWriteBatch& batch) {
+  auto& rocks_batch = static_cast<RocksWriteBatch&>(batch).batch();
+  absl::Status s = FromRocksDb(db_->Write(write_options_, &rocks_batch), "write");
+  rocks_batch.Clear();
+  return s;
+}
+
+absl::Status RocksDbKvStore::Checkpoint(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) {
+    return absl::AlreadyExistsError(absl::StrCat("checkpoint directory ", dir, " already exists"));
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  if (!s.ok()) return FromRocksDb(s, "checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush = 0: flush the memtables (there is no WAL to copy).
+  return FromRocksDb(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0),
+                     absl::StrCat("checkpoint into ", dir));
+}
+
+absl::StatusOr<std::unique_ptr<KvStore>> OpenKvSnapshot(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir + "/" + MemKvStore::kFileName, ec)) {
+    absl::StatusOr<std::unique_ptr<MemKvStore>> mem = MemKvStore::Load(dir);
+    if (!mem.ok()) return mem.status();
+    return std::unique_ptr<KvStore>(std::move(*mem));
+  }
+  if (std::filesystem::exists(dir + "/CURRENT", ec)) {
+    absl::StatusOr<std::unique_ptr<RocksDbKvStore>> rocks = RocksDbKvStore::OpenReadOnly(dir);
+    if (!rocks.ok()) return rocks.status();
+    return std::unique_ptr<KvStore>(std::move(*rocks));
+  }
+  return absl::NotFoundError(absl::StrCat("no state snapshot in ", dir,
+                                          " (neither a RocksDB checkpoint nor ",
+                                          MemKvStore::kFileName, ")"));
+}
+
+}  // namespace cdcflow::state

@@ -1,0 +1,354 @@
+#include "runtime/state/keyed_state_backend.h"
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace cdcflow::state {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+std::string NewTempDir(std::string_view tag) {
+  static std::atomic<int> counter{0};
+  std::string dir = absl::StrCat(::testing::TempDir(), "/keyed_state_", getpid(), "_",
+                                 absl::string_view(tag.data(), tag.size()), "_", counter++);
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+Key K(int64_t id) { return Key{{Value::Int64(id)}}; }
+Row R(int64_t a, std::string b) { return Row{RowKind::kInsert, {Value::Int64(a), Value::Str(std::move(b))}}; }
+
+struct InMemory {
+  static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> Make(const KeyedStateOptions& o) {
+    return KeyedStateBackend::CreateInMemory(o);
+  }
+};
+struct RocksDbCached {
+  static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> Make(KeyedStateOptions o) {
+    return KeyedStateBackend::CreateRocksDb(o, NewTempDir("db"));
+  }
+};
+// A cache budget of 0 writes through: every access goes to RocksDB.
+struct RocksDbNoCache {
+  static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> Make(KeyedStateOptions o) {
+    o.cache_bytes = 0;
+    return KeyedStateBackend::CreateRocksDb(o, NewTempDir("db"));
+  }
+};
+// A tiny budget: the cache is flushed and emptied every few keys.
+struct RocksDbSmallCache {
+  static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> Make(KeyedStateOptions o) {
+    o.cache_bytes = 2000;
+    return KeyedStateBackend::CreateRocksDb(o, NewTempDir("db"));
+  }
+};
+
+template <typename Factory>
+class KeyedStateBackendTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<KeyedStateBackend> Make(KeyedStateOptions options = {}) {
+    absl::StatusOr<std::unique_ptr<KeyedStateBackend>> b = Factory::Make(options);
+    EXPECT_TRUE(b.ok()) << b.status();
+    return b.ok() ? std::move(*b) : nullptr;
+  }
+};
+
+using Backends = ::testing::Types<InMemory, RocksDbCached, RocksDbNoCache, RocksDbSmallCache>;
+TYPED_TEST_SUITE(KeyedStateBackendTest, Backends);
+
+TYPED_TEST(KeyedStateBackendTest, ValueStateIsPerKey) {
+  auto b = this->Make();
+  KeyedValueState* count = *b->GetValueState("count");
+  EXPECT_EQ(*b->GetValueState("count"), count);  // same handle for the same name
+  for (int64_t k = 0; k < 200; ++k) {
+    b->SetCurrentKey(K(k));
+    EXPECT_EQ(count->Get(), nullptr);
+    count->Put(Value::Int64(k * 10));
+  }
+  for (int64_t k = 0; k < 200; ++k) {
+    b->SetCurrentKey(K(k));
+    ASSERT_NE(count->Get(), nullptr) << k;
+    EXPECT_EQ(count->Get()->as_int64(), k * 10);
+    if (k % 2 == 0) count->Clear();
+  }
+  ASSERT_TRUE(b->Flush().ok());
+  for (int64_t k = 0; k < 200; ++k) {
+    b->SetCurrentKey(K(k));
+    if (k % 2 == 0) {
+      EXPECT_EQ(count->Get(), nullptr) << k;
+    } else {
+      ASSERT_NE(count->Get(), nullptr) << k;
+      EXPECT_EQ(count->Get()->as_int64(), k * 10);
+    }
+  }
+  EXPECT_TRUE(b->status().ok()) << b->status();
+}
+
+TYPED_TEST(KeyedStateBackendTest, CompositeKeysAndStatesDoNotMix) {
+  auto b = this->Make();
+  RowState* last = *b->GetRowState("last");
+  RowState* other = *b->GetRowState("other");
+  b->SetCurrentKey(Key{{Value::Str("a"), Value::Int32(1)}});
+  last->Put(R(1, "one"));
+  b->SetCurrentKey(Key{{Value::Str("a")}});
+  EXPECT_EQ(last->Get(), nullptr);
+  last->Put(R(2, "two"));
+  b->SetCurrentKey(Key{{Value::Str("a"), Value::Int32(1)}});
+  EXPECT_EQ(*last->Get(), R(1, "one"));
+  EXPECT_EQ(other->Get(), nullptr);
+}
+
+TYPED_TEST(KeyedStateBackendTest, ListState) {
+  auto b = this->Make();
+  ListState* list = *b->GetListState("rows");
+  for (int64_t k = 0; k < 50; ++k) {
+    b->SetCurrentKey(K(k));
+    EXPECT_TRUE(list->Get().empty());
+    for (int i = 0; i <= k % 4; ++i) list->Add(R(k, absl::StrCat("r", i)));
+  }
+  ASSERT_TRUE(b->Flush().ok());
+  b->SetCurrentKey(K(7));
+  EXPECT_EQ(list->Get(), (std::vector<Row>{R(7, "r0"), R(7, "r1"), R(7, "r2"), R(7, "r3")}));
+  list->Update({R(0, "x")});
+  EXPECT_EQ(list->Get(), (std::vector<Row>{R(0, "x")}));
+  list->Add(R(0, "y"));
+  b->SetCurrentKey(K(8));
+  EXPECT_EQ(list->Get().size(), 1u);
+  list->Clear();
+  EXPECT_TRUE(list->Get().empty());
+  b->SetCurrentKey(K(7));
+  EXPECT_EQ(list->Get(), (std::vector<Row>{R(0, "x"), R(0, "y")}));
+}
+
+std::map<int64_t, std::string> Entries(MapState* map) {
+  std::map<int64_t, std::string> out;
+  map->ForEach([&](std::span<const Value> k, const Row& v) {
+    out[k[0].as_int64()] = v.fields[1].as_string();
+  });
+  return out;
+}
+
+TYPED_TEST(KeyedStateBackendTest, MapState) {
+  auto b = this->Make();
+  MapState* map = *b->GetMapState("lines");
+  for (int64_t k = 0; k < 30; ++k) {
+    b->SetCurrentKey(K(k));
+    EXPECT_EQ(map->Size(), 0u);
+    for (int64_t line = 0; line < 5; ++line) {
+      const Value mk[] = {Value::Int64(line)};
+      map->Put(mk, R(k, absl::StrCat(k, "/", line)));
+    }
+  }
+  ASSERT_TRUE(b->Flush().ok());
+  b->SetCurrentKey(K(3));
+  EXPECT_EQ(map->Size(), 5u);
+  const Value two[] = {Value::Int64(2)};
+  const Value nine[] = {Value::Int64(9)};
+  ASSERT_NE(map->Get(two), nullptr);
+  EXPECT_EQ(*map->Get(two), R(3, "3/2"));
+  EXPECT_EQ(map->Get(nine), nullptr);
+  map->Remove(two);
+  map->Remove(nine);
+  map->Put(two, R(3, "again"));
+  map->Remove(two);
+  EXPECT_EQ(map->Size(), 4u);
+  EXPECT_EQ(Entries(map), (std::map<int64_t, std::string>{{0, "3/0"}, {1, "3/1"}, {3, "3/3"}, {4, "3/4"}}));
+  ASSERT_TRUE(b->Flush().ok());
+  b->SetCurrentKey(K(4));
+  map->Clear();
+  EXPECT_EQ(map->Size(), 0u);
+  ASSERT_TRUE(b->Flush().ok());
+  // Churn through other keys so that small caches reload from the store.
+  for (int64_t k = 100; k < 200; ++k) {
+    b->SetCurrentKey(K(k));
+    map->Put(two, R(k, "x"));
+  }
+  b->SetCurrentKey(K(4));
+  EXPECT_EQ(map->Size(), 0u);
+  b->SetCurrentKey(K(3));
+  EXPECT_EQ(Entries(map), (std::map<int64_t, std::string>{{0, "3/0"}, {1, "3/1"}, {3, "3/3"}, {4, "3/4"}}));
+  EXPECT_TRUE(b->status().ok()) << b->status();
+}
+
+TYPED_TEST(KeyedStateBackendTest, ANameHasOneKind) {
+  auto b = this->Make();
+  ASSERT_TRUE(b->GetValueState("s").ok());
+  absl::StatusOr<ListState*> list = b->GetListState("s");
+  ASSERT_FALSE(list.ok());
+  EXPECT_EQ(list.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(list.status().message()), HasSubstr("'s' is value state, not list state"));
+  EXPECT_FALSE(b->GetMapState("").ok());
+}
+
+TYPED_TEST(KeyedStateBackendTest, KeyOutsideTheRangeFailsTheBackend) {
+  KeyedStateOptions options;
+  options.key_groups = exchange::KeyGroupRangeForSubtask(0, 2, 128);
+  auto b = this->Make(options);
+  int64_t outside = 0;
+  while (options.key_groups.Contains(KeyGroupOf(KeyHash(K(outside)), 128))) ++outside;
+  b->SetCurrentKey(K(outside));
+  EXPECT_EQ(b->status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(b->status().message()), HasSubstr("outside this subtask's range [0, 63]"));
+}
+
+// Fills a backend that owns `range` with the keys in [0, n) that fall in it.
+void Fill(KeyedStateBackend& b, int64_t n) {
+  KeyedValueState* value = *b.GetValueState("value");
+  ListState* list = *b.GetListState("list");
+  MapState* map = *b.GetMapState("map");
+  for (int64_t k = 0; k < n; ++k) {
+    if (!b.options().key_groups.Contains(KeyGroupOf(KeyHash(K(k)), b.options().max_parallelism))) continue;
+    b.SetCurrentKey(K(k));
+    value->Put(Value::Int64(k));
+    list->Add(R(k, "a"));
+    list->Add(R(k, "b"));
+    const Value mk[] = {Value::Str(absl::StrCat("m", k))};
+    map->Put(mk, R(k, "m"));
+  }
+}
+
+// Every key in [0, n) that `b` owns has the state Fill wrote; returns how many.
+int64_t Check(KeyedStateBackend& b, int64_t n) {
+  KeyedValueState* value = *b.GetValueState("value");
+  ListState* list = *b.GetListState("list");
+  MapState* map = *b.GetMapState("map");
+  int64_t owned = 0;
+  std::vector<Key> keys;
+  for (int64_t k = 0; k < n; ++k) {
+    if (b.options().key_groups.Contains(KeyGroupOf(KeyHash(K(k)), b.options().max_parallelism))) {
+      keys.push_back(K(k));
+    }
+  }
+  EXPECT_TRUE(b.Prefetch(keys).ok());
+  for (const Key& key : keys) {
+    const int64_t k = key.fields[0].as_int64();
+    b.SetCurrentKey(key);
+    const Value* v = value->Get();
+    if (v == nullptr || v->as_int64() != k) {
+      ADD_FAILURE() << "key " << k << " lost its value state";
+      continue;
+    }
+    EXPECT_EQ(list->Get(), (std::vector<Row>{R(k, "a"), R(k, "b")})) << k;
+    const Value mk[] = {Value::Str(absl::StrCat("m", k))};
+    EXPECT_EQ(map->Size(), 1u) << k;
+    EXPECT_NE(map->Get(mk), nullptr) << k;
+    ++owned;
+  }
+  EXPECT_TRUE(b.status().ok()) << b.status();
+  return owned;
+}
+
+TYPED_TEST(KeyedStateBackendTest, SnapshotAndRestore) {
+  auto b = this->Make();
+  Fill(*b, 500);
+  const std::string snap = NewTempDir("snap");
+  ASSERT_TRUE(b->Snapshot(snap).ok());
+  // Changes after the snapshot are not in it.
+  b->SetCurrentKey(K(1));
+  (*b->GetValueState("value"))->Put(Value::Int64(-1));
+  ASSERT_TRUE(b->Flush().ok());
+
+  auto restored = this->Make();
+  const std::string dirs[] = {snap};
+  ASSERT_TRUE(restored->Restore(dirs).ok());
+  EXPECT_EQ(Check(*restored, 500), 500);
+  // A snapshot directory is not reused.
+  EXPECT_EQ(b->Snapshot(snap).code(), absl::StatusCode::kAlreadyExists);
+}
+
+TYPED_TEST(KeyedStateBackendTest, RescaleTwoToFourToOne) {
+  constexpr int64_t kKeys = 1000;
+  std::vector<std::string> two_snaps;
+  for (int subtask = 0; subtask < 2; ++subtask) {
+    KeyedStateOptions options;
+    options.key_groups = exchange::KeyGroupRangeForSubtask(subtask, 2, 128);
+    auto b = this->Make(options);
+    Fill(*b, kKeys);
+    two_snaps.push_back(NewTempDir("two"));
+    ASSERT_TRUE(b->Snapshot(two_snaps.back()).ok());
+  }
+  std::vector<std::string> four_snaps;
+  int64_t total = 0;
+  for (int subtask = 0; subtask < 4; ++subtask) {
+    KeyedStateOptions options;
+    options.key_groups = exchange::KeyGroupRangeForSubtask(subtask, 4, 128);
+    auto b = this->Make(options);
+    ASSERT_TRUE(b->Restore(two_snaps).ok());
+    total += Check(*b, kKeys);
+    four_snaps.push_back(NewTempDir("four"));
+    ASSERT_TRUE(b->Snapshot(four_snaps.back()).ok());
+  }
+  EXPECT_EQ(total, kKeys);  // every key's state, exactly once
+  auto one = this->Make();
+  ASSERT_TRUE(one->Restore(four_snaps).ok());
+  EXPECT_EQ(Check(*one, kKeys), kKeys);
+}
+
+TYPED_TEST(KeyedStateBackendTest, RestoreRefusesAnotherMaxParallelism) {
+  auto b = this->Make();
+  Fill(*b, 10);
+  const std::string snap = NewTempDir("snap");
+  ASSERT_TRUE(b->Snapshot(snap).ok());
+  KeyedStateOptions options;
+  options.max_parallelism = 256;
+  options.key_groups = {0, 255};
+  auto other = this->Make(options);
+  const std::string dirs[] = {snap};
+  absl::Status s = other->Restore(dirs);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("max parallelism 128"));
+  const std::string missing[] = {NewTempDir("missing")};
+  EXPECT_EQ(other->Restore(missing).code(), absl::StatusCode::kNotFound);
+}
+
+TYPED_TEST(KeyedStateBackendTest, PrefetchServesTheBatchFromMemory) {
+  auto b = this->Make();
+  Fill(*b, 300);
+  const std::string snap = NewTempDir("snap");
+  ASSERT_TRUE(b->Snapshot(snap).ok());
+  auto restored = this->Make();
+  const std::string dirs[] = {snap};
+  ASSERT_TRUE(restored->Restore(dirs).ok());
+  KeyedValueState* value = *restored->GetValueState("value");
+  std::vector<Key> keys;
+  for (int64_t k = 0; k < 20; ++k) keys.push_back(K(k % 10));  // duplicates too
+  ASSERT_TRUE(restored->Prefetch(keys).ok());
+  // Only states in use are read: the value state here (10 distinct keys).
+  EXPECT_EQ(restored->stats().prefetched, 10u);
+  for (int64_t k = 0; k < 10; ++k) {
+    restored->SetCurrentKey(K(k));
+    ASSERT_NE(value->Get(), nullptr);
+    EXPECT_EQ(value->Get()->as_int64(), k);
+  }
+}
+
+TEST(KeyGroupsTest, RangesPartitionTheKeyGroups) {
+  for (int32_t max_parallelism : {1, 7, 128, 32768}) {
+    for (int32_t parallelism = 1; parallelism <= std::min(max_parallelism, 130); ++parallelism) {
+      int32_t next = 0;
+      for (int32_t subtask = 0; subtask < parallelism; ++subtask) {
+        const exchange::KeyGroupRange r =
+            exchange::KeyGroupRangeForSubtask(subtask, parallelism, max_parallelism);
+        ASSERT_EQ(r.start, next) << max_parallelism << "/" << parallelism << "/" << subtask;
+        ASSERT_GE(r.end, r.start);
+        for (int32_t g : {r.start, r.end}) {
+          ASSERT_EQ(exchange::SubtaskForKeyGroup(g, parallelism, max_parallelism), subtask);
+        }
+        next = r.end + 1;
+      }
+      ASSERT_EQ(next, max_parallelism);
+    }
+  }
+  // Key groups derive from the stable hash: a golden value catches any change.
+  EXPECT_EQ(KeyGroupOf(KeyHash(K(42)), 128), static_cast<int32_t>(Value::Int64(42).StableHash() % 128));
+  EXPECT_EQ(KeyGroupOf(KeyHash(K(42)), 128), 115);
+}
+
+}  // namespace
+}  // namespace cdcflow::state

@@ -1,0 +1,137 @@
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/state/mem_kv_store.h"
+#include "runtime/state/rocksdb_kv_store.h"
+
+namespace cdcflow::state {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string NewTempDir(std::string_view tag) {
+  static std::atomic<int> counter{0};
+  std::string dir = absl::StrCat(::testing::TempDir(), "/kv_store_", getpid(), "_",
+                                 absl::string_view(tag.data(), tag.size()), "_", counter++);
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+std::vector<std::pair<std::string, std::string>> ScanAll(KvStore& store, int space,
+                                                         std::string_view begin = "",
+                                                         std::string_view end = "") {
+  std::vector<std::pair<std::string, std::string>> out;
+  EXPECT_TRUE(store.Scan(space, begin, end, [&](std::string_view k, std::string_view v) {
+                     out.emplace_back(std::string(k), std::string(v));
+                   }).ok());
+  return out;
+}
+
+// The contract every store keeps.
+void ExerciseStore(KvStore& store) {
+  const int a = *store.OpenSpace("a");
+  const int b = *store.OpenSpace("b");
+  EXPECT_EQ(*store.OpenSpace("a"), a);
+  auto batch = store.NewWriteBatch();
+  batch->Put(a, "k1", "v1");
+  batch->Put(a, std::string("k\0z", 3), "nul");
+  batch->Put(a, "k2", "v2");
+  batch->Put(b, "k1", "other");
+  batch->Delete(a, "k2");
+  EXPECT_EQ(batch->Count(), 5u);
+  ASSERT_TRUE(store.Write(*batch).ok());
+  std::vector<std::optional<std::string>> values;
+  const std::string keys[] = {"k1", "k2", std::string("k\0z", 3)};
+  ASSERT_TRUE(store.MultiGet(a, keys, &values).ok());
+  ASSERT_EQ(values.size(), 3u);
+  EXPECT_EQ(values[0], "v1");
+  EXPECT_EQ(values[1], std::nullopt);
+  EXPECT_EQ(values[2], "nul");
+  EXPECT_EQ(ScanAll(store, a).size(), 2u);
+  EXPECT_EQ(ScanAll(store, a, "k1").size(), 1u);
+  EXPECT_EQ(ScanAll(store, a, "", "k1").size(), 1u);  // only "k\0z"
+  EXPECT_EQ(ScanAll(store, b), (std::vector<std::pair<std::string, std::string>>{{"k1", "other"}}));
+
+  const std::string snap = NewTempDir("snap");
+  ASSERT_TRUE(store.Checkpoint(snap).ok());
+  batch->Put(a, "after", "x");
+  ASSERT_TRUE(store.Write(*batch).ok());
+  absl::StatusOr<std::unique_ptr<KvStore>> copy = OpenKvSnapshot(snap);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  std::vector<std::string> names = (*copy)->SpaceNames();
+  const int ca = static_cast<int>(std::find(names.begin(), names.end(), "a") - names.begin());
+  const int cb = static_cast<int>(std::find(names.begin(), names.end(), "b") - names.begin());
+  ASSERT_LT(ca, static_cast<int>(names.size()));
+  ASSERT_LT(cb, static_cast<int>(names.size()));
+  EXPECT_EQ(ScanAll(**copy, ca), ScanAll(store, a, "k"));
+  EXPECT_EQ(ScanAll(**copy, cb), ScanAll(store, b));
+}
+
+TEST(KvStoreTest, MemoryStore) {
+  MemKvStore store;
+  ExerciseStore(store);
+}
+
+TEST(KvStoreTest, RocksDbStore) {
+  absl::StatusOr<std::unique_ptr<RocksDbKvStore>> store =
+      RocksDbKvStore::Open(NewTempDir("db"), RocksDbStoreOptions());
+  ASSERT_TRUE(store.ok()) << store.status();
+  ExerciseStore(**store);
+  EXPECT_FALSE((*store)->OpenSpace("default").ok());
+}
+
+TEST(KvStoreTest, RocksDbReopensItsColumnFamilies) {
+  const std::string dir = NewTempDir("db");
+  {
+    auto store = *RocksDbKvStore::Open(dir, RocksDbStoreOptions());
+    const int s = *store->OpenSpace("s");
+    auto batch = store->NewWriteBatch();
+    batch->Put(s, "k", "v");
+    ASSERT_TRUE(store->Write(*batch).ok());
+    ASSERT_TRUE(store->Checkpoint(dir + "_cp").ok());  // flushes the memtable (no WAL)
+  }
+  auto store = *RocksDbKvStore::Open(dir + "_cp", RocksDbStoreOptions());
+  EXPECT_EQ(ScanAll(*store, *store->OpenSpace("s")).size(), 1u);
+}
+
+TEST(KvStoreTest, MemorySnapshotTruncatedOrCorruptIsDataLoss) {
+  MemKvStore store;
+  const int a = *store.OpenSpace("a");
+  auto batch = store.NewWriteBatch();
+  for (int i = 0; i < 5; ++i) batch->Put(a, absl::StrCat("key", i), absl::StrCat("value", i));
+  ASSERT_TRUE(store.Write(*batch).ok());
+  const std::string snap = NewTempDir("snap");
+  ASSERT_TRUE(store.Checkpoint(snap).ok());
+  const std::string path = snap + "/" + MemKvStore::kFileName;
+  std::string data;
+  {
+    std::ifstream in(path, std::ios::binary);
+    data.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_TRUE(MemKvStore::Load(snap).ok());
+  for (size_t len = 0; len < data.size(); ++len) {
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out.write(data.data(), static_cast<std::streamsize>(len));
+    }
+    absl::StatusOr<std::unique_ptr<MemKvStore>> loaded = MemKvStore::Load(snap);
+    ASSERT_FALSE(loaded.ok()) << len;
+    EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(std::string(loaded.status().message()), HasSubstr("byte offset"));
+  }
+  EXPECT_EQ(OpenKvSnapshot(NewTempDir("none")).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(KvStoreTest, PrefixSuccessor) {
+  EXPECT_EQ(PrefixSuccessor("ab"), "ac");
+  EXPECT_EQ(PrefixSuccessor(std::string("a\xff", 2)), "b");
+  EXPECT_EQ(PrefixSuccessor(std::string("\xff\xff", 2)), "");
+  EXPECT_EQ(PrefixSuccessor(""), "");
+}
+
+}  // namespace
+}  // namespace cdcflow::state
