@@ -19,6 +19,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 DOCKERFILE = os.path.join(ROOT, "deploy", "docker", "Dockerfile")
+PRODUCERS_DOCKERFILE = os.path.join(ROOT, "deploy", "docker", "producers.Dockerfile")
 RUNTIME_PACKAGES = os.path.join(ROOT, "deploy", "docker", "runtime-packages.sh")
 BUILD_TOOLS = {"build-essential", "cmake", "ninja-build", "pkg-config", "protobuf-compiler",
                "protobuf-compiler-grpc"}
@@ -103,7 +104,7 @@ class DockerfileTest(unittest.TestCase):
             self.assertRegex(joined, rf"EXPOSE .*\b{port}\b")
 
     def test_copy_sources_exist(self):
-        for path in (DOCKERFILE,):
+        for path in (DOCKERFILE, PRODUCERS_DOCKERFILE):
             for line in logical_lines(read(path)):
                 if not line.startswith("COPY ") or "--from=" in line:
                     continue
@@ -114,6 +115,13 @@ class DockerfileTest(unittest.TestCase):
                     with self.subTest(dockerfile=os.path.basename(path), src=src):
                         self.assertTrue(os.path.exists(os.path.join(ROOT, src)),
                                         f"{path}: COPY source {src} does not exist")
+
+    def test_producers_image_installs_its_clients_from_pypi(self):
+        req = read(os.path.join(ROOT, "deploy", "docker", "producers-requirements.txt"))
+        pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", req, re.M))
+        self.assertIn("pymssql", pins)
+        self.assertTrue({"psycopg2", "psycopg2-binary"} & set(pins))
+        self.assertRegex(read(PRODUCERS_DOCKERFILE), r"FROM python:3\.\d+-slim-bookworm")
 
 
 class RuntimePackagesTest(unittest.TestCase):

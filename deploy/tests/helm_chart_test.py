@@ -9,7 +9,9 @@ Run through run_in_venv.sh (needs CDCFLOW_HELM and the venv).
 
 import copy
 import os
+import shutil
 import subprocess
+import tempfile
 import unittest
 
 import kubernetes_validate
@@ -35,6 +37,22 @@ def render(*value_args, kube_version=KUBE_VERSIONS[-1]):
                "--kube-version", kube_version, *value_args).stdout
     docs = [d for d in yaml.safe_load_all(out) if d]
     return docs
+
+
+def render_notes(*value_args):
+    """NOTES.txt rendered with the given values. `helm template` skips NOTES.txt and
+    `helm install --dry-run` needs a cluster, so a copy of the chart wraps it in a YAML block."""
+    with tempfile.TemporaryDirectory() as d:
+        chart = os.path.join(d, "cdcflow")
+        shutil.copytree(CHART, chart)
+        with open(os.path.join(chart, "templates", "NOTES.txt")) as f:
+            lines = f.read().splitlines(True)
+        with open(os.path.join(chart, "templates", "notes-check.yaml"), "w") as f:
+            f.write("notes: |\n" + "".join("  " + l for l in lines))
+        value_args = [a.replace(CHART, chart) for a in value_args]
+        out = helm("template", RELEASE, chart, "--kube-version", KUBE_VERSIONS[-1],
+                   "--show-only", "templates/notes-check.yaml", *value_args).stdout
+        return yaml.safe_load(out)["notes"]
 
 
 def by_kind(docs, kind):
@@ -115,6 +133,22 @@ class LintAndSchemaTest(unittest.TestCase):
         proc = helm("template", RELEASE, CHART, "--kube-version", "1.22.0", check=False)
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("kubeVersion", proc.stderr)
+
+
+class NotesTest(unittest.TestCase):
+    def test_notes(self):
+        notes = render_notes()
+        self.assertIn("Task managers: 2 x 2 slots = 4 slots", notes)
+        self.assertIn("port-forward svc/rel-cdcflow-jobmanager 8086:8086", notes)
+        self.assertIn("probed by a TCP check on port 6124", notes)
+        self.assertNotIn("WARNING", notes)
+        full = render_notes(*VALUE_SETS["full"])
+        self.assertIn("Task managers: 3 x 4 slots = 12 slots", full)
+        self.assertIn("logs job/flow-submit-order-enrichment", full)
+        self.assertNotIn("TCP check", full)
+        trial = render_notes("--set", "checkpoints.persistence.enabled=false")
+        self.assertIn("WARNING: checkpoints are on an emptyDir", trial)
+        self.assertNotIn("WARNING", render_notes(*VALUE_SETS["nfs"]))
 
 
 class DefaultValuesTest(unittest.TestCase):
