@@ -9,10 +9,12 @@
 Environment: CDCFLOW_BINARY, the built cdcflow binary (set by CMake).
 """
 
+import glob
 import os
 import re
 import shlex
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -143,6 +145,17 @@ class RuntimePackagesTest(unittest.TestCase):
             q = subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True,
                                text=True)
             self.assertIn("install ok installed", q.stdout, p)
+
+    def test_built_jobs_map_to_runtime_packages(self):
+        # The image copies every jobs/*.so of the build; each must resolve as the binary does.
+        jobs = sorted(glob.glob(os.path.join(os.environ.get("CDCFLOW_JOBS_BUILD_DIR", "/nonexistent"),
+                                             "*.so")))
+        if not jobs:
+            print("note: no job .so built yet", file=sys.stderr)
+            return
+        proc = self.run_script(*jobs)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertFalse([p for p in proc.stdout.split() if p.endswith("-dev")], proc.stdout)
 
     def test_missing_library_is_an_error(self):
         with tempfile.TemporaryDirectory() as d:
