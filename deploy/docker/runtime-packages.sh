@@ -20,12 +20,30 @@ libs=$(
   done | sort -u
 )
 
+# Debian 12 is usr-merged: dpkg may know a file under /lib or under /usr/lib, by its own name
+# or by its symlink's target. Ask dpkg once about every variant (a query per file is slow).
+declare -A variants=()
+all_variants=()
 for lib in $libs; do
   real=$(readlink -f "$lib")
-  # Debian 12 is usr-merged: dpkg may know a file under /lib or under /usr/lib.
+  v=""
+  for p in "$lib" "$real"; do v+=" /usr${p#/usr} ${p#/usr}"; done
+  variants[$lib]=$v
+  read -r -a vs <<<"$v"
+  all_variants+=("${vs[@]}")
+done
+declare -A owner_of=()
+while IFS= read -r line; do
+  [[ "$line" == *": /"* && "$line" != diversion* ]] || continue
+  pkg=${line%%: /*}
+  pkg=${pkg%%,*}   # a file shared by several packages: any one of them brings it
+  owner_of[/${line#*: /}]=${pkg%%:*}
+done < <(dpkg-query -S "${all_variants[@]}" 2>/dev/null || true)
+
+for lib in $libs; do
   owner=""
-  for p in "$lib" "$real" "/usr${lib#/usr}" "${lib#/usr}" "/usr${real#/usr}" "${real#/usr}"; do
-    owner=$(dpkg-query -S "$p" 2>/dev/null | head -n1 | cut -d: -f1) && [[ -n "$owner" ]] && break
+  for p in ${variants[$lib]}; do
+    [[ -n "${owner_of[$p]:-}" ]] && { owner=${owner_of[$p]}; break; }
   done
   [[ -n "$owner" ]] || { echo "runtime-packages: no Debian package owns $lib" >&2; exit 1; }
   echo "$owner"

@@ -207,6 +207,23 @@ class CliContractTest(unittest.TestCase):
                     self.assertRegex(text, rf"(^|[\s,]){re.escape(flag)}(?![\w-])",
                                      f"`cdcflow {verb}` has no {flag}, which the entry point passes")
 
+    def test_real_cli_runs_a_built_job_through_the_entrypoint(self):
+        # Name lookup in CDCFLOW_JOBS_DIR, CDCFLOW_PARALLELISM and `--` job arguments, as the
+        # real CLI sees them (--print-plan: builds the job graph and exits).
+        jobs_dir = os.environ.get("CDCFLOW_JOBS_BUILD_DIR", "/nonexistent")
+        jobs = sorted(f[:-3] for f in os.listdir(jobs_dir) if f.endswith(".so")) \
+            if os.path.isdir(jobs_dir) else []
+        if not jobs:
+            print("note: no job .so built yet", file=sys.stderr)
+            return
+        env = dict(os.environ, CDCFLOW_BIN=os.environ["CDCFLOW_BINARY"], CDCFLOW_JOBS_DIR=jobs_dir,
+                   CDCFLOW_PARALLELISM="3")
+        env.pop("CDCFLOW_JOBMANAGER", None)
+        proc = subprocess.run(["bash", ENTRYPOINT, "run", jobs[0], "--print-plan", "--",
+                               "records=10"], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertRegex(proc.stdout, r"parallelism=3\b")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=1)
