@@ -45,4 +45,20 @@ absl::StatusOr<LogicalGraph> Finalize(JobBuilder& builder) {
   return g;
 }
 
+absl::Status AdoptSubmittedSpec(LogicalGraph& graph, const JobGraphSpec& submitted) {
+  absl::Status status = submitted.Validate();
+  if (!status.ok()) return status;
+  status = CheckSameTopology(submitted, graph.Spec());
+  if (!status.ok()) return status;
+  graph.job_name = submitted.job_name;
+  for (size_t i = 0; i < submitted.vertices.size(); ++i) {
+    graph.vertices[i].spec.parallelism = submitted.vertices[i].parallelism;
+    graph.vertices[i].spec.max_parallelism = submitted.vertices[i].max_parallelism;
+  }
+  for (size_t i = 0; i < submitted.edges.size(); ++i) {
+    graph.edges[i].spec.partitioning = submitted.edges[i].partitioning;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace cdcflow::graph

@@ -58,4 +58,10 @@ namespace cdcflow::graph {
 // out of the builder.
 absl::StatusOr<LogicalGraph> Finalize(JobBuilder& builder);
 
+// For a process that rebuilt the graph from the plugin (a task manager): checks that
+// its topology equals the submitted one (CheckSameTopology) and takes the submitted
+// parallelism, max parallelism and partitioning of every vertex and edge, so that
+// graph.Spec() == submitted afterwards whatever default parallelism was used here.
+absl::Status AdoptSubmittedSpec(LogicalGraph& graph, const JobGraphSpec& submitted);
+
 }  // namespace cdcflow::graph

@@ -138,3 +138,29 @@ TEST(JobArgsTest, ParsesAndRefusesMalformed) {
 
 }  // namespace
 }  // namespace cdcflow::graph
+
+namespace cdcflow::graph {
+namespace {
+
+TEST(AdoptSubmittedSpecTest, TakesTheSubmittedParallelismAndRefusesOtherGraphs) {
+  auto build = [](int parallelism, bool extra) {
+    JobBuilder job(JobArgs(), parallelism);
+    Stream s = job.Source("gen", Generator(10, IntRow));
+    if (extra) s = s.Map("extra", [](Row r) { return r; });
+    s.SinkTo("out", Nop());
+    return Finalize(job);
+  };
+  auto submitted = build(4, false);
+  ASSERT_TRUE(submitted.ok());
+  auto rebuilt = build(1, false);
+  ASSERT_TRUE(rebuilt.ok());
+  ASSERT_TRUE(AdoptSubmittedSpec(*rebuilt, submitted->Spec()).ok());
+  EXPECT_EQ(rebuilt->Spec(), submitted->Spec());
+  auto different = build(4, true);
+  ASSERT_TRUE(different.ok());
+  EXPECT_EQ(AdoptSubmittedSpec(*different, submitted->Spec()).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace cdcflow::graph
