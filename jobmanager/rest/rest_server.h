@@ -21,8 +21,9 @@ class Server;
 namespace cdcflow::rest {
 
 struct RestConfig {
-  // Address to listen on; "127.0.0.1" keeps the API local to the machine.
-  std::string bind_address = "0.0.0.0";
+  // Address to listen on. Loopback by default (secure without a token); "0.0.0.0"
+  // exposes the API and dashboard to the network.
+  std::string bind_address = "127.0.0.1";
   int port = 8086;  // 0 picks a free port (tests)
   // When set, POST /api/v1/jobs, /cancel and /savepoints need
   // "Authorization: Bearer <token>" (401 otherwise). Reads stay open. When empty the

@@ -252,6 +252,50 @@
     return [head, tabBar, body];
   }
 
+  // Client-side history of a job's throughput and lag, for the sparklines (last ~3 min).
+  const history = new Map();
+  function recordHistory(job) {
+    const sum = xs => xs.reduce((a, b) => a + b, 0);
+    const point = {
+      t: Date.now(),
+      read: sum(job.vertices.filter(v => v.kind === 'source').map(v => v.metrics.records_out_per_sec)),
+      write: sum(job.vertices.filter(v => v.kind === 'sink').map(v => v.metrics.records_in_per_sec)),
+      lag: job.total_lag,
+      bp: Math.max(0, ...job.vertices.map(v => v.metrics.backpressure_ratio)),
+    };
+    const pts = (history.get(job.id) || []).concat([point]).slice(-120);
+    history.set(job.id, pts);
+    return pts;
+  }
+  function sparkline(values, cls) {
+    const NS = 'http://www.w3.org/2000/svg', w = 220, ht = 40;
+    const svg = document.createElementNS(NS, 'svg');
+    svg.setAttribute('viewBox', `0 0 ${w} ${ht}`);
+    svg.setAttribute('class', 'spark ' + (cls || ''));
+    svg.setAttribute('preserveAspectRatio', 'none');
+    if (values.length < 2) return svg;
+    const max = Math.max(...values, 1e-9);
+    const xy = values.map((v, i) => [i * w / (values.length - 1), ht - 2 - (v / max) * (ht - 6)]);
+    const line = xy.map(p => p.map(n => n.toFixed(1)).join(',')).join(' ');
+    const area = document.createElementNS(NS, 'polygon');
+    area.setAttribute('points', `0,${ht} ${line} ${w},${ht}`);
+    svg.appendChild(area);
+    const pl = document.createElementNS(NS, 'polyline');
+    pl.setAttribute('points', line);
+    svg.appendChild(pl);
+    return svg;
+  }
+  function trendCards(pts) {
+    const last = pts[pts.length - 1];
+    const card = (label, value, values, cls) => h('div', {class: 'card trend'},
+      h('div', {class: 'label'}, label), h('div', {class: 'value'}, value), sparkline(values, cls));
+    return h('div', {class: 'cards trends'},
+      card('Read from Kafka', fmtRate(last.read), pts.map(p => p.read)),
+      card('Written to sinks', fmtRate(last.write), pts.map(p => p.write)),
+      card('Kafka lag (records)', fmtNum(last.lag), pts.map(p => p.lag), 'warn'),
+      card('Max backpressure', pct(last.bp), pts.map(p => p.bp), 'bad'));
+  }
+
   async function graphTab(job) {
     const wrap = h('div', {class: 'graph-wrap'});
     const canvas = h('div', {});
@@ -268,7 +312,7 @@
       h('span', {style: 'margin-left:auto'}, 'Click a vertex for its subtasks')));
     const rows = job.vertices.map(v => h('tr', {class: 'click' + (v.id === ui.selectedVertex ? ' selected' : ''), onclick: () => { ui.selectedVertex = v.id; refresh(); }},
       h('td', {}, v.name), h('td', {}, badge(v.state)), h('td', {class: 'num'}, v.parallelism), metricsCells(v.metrics)));
-    const parts = [wrap, h('h2', {}, 'Vertices'), h('div', {class: 'panel'}, table(['Vertex', 'State', ['P', 'num'], ...METRIC_HEADERS], rows))];
+    const parts = [trendCards(recordHistory(job)), wrap, h('h2', {}, 'Vertices'), h('div', {class: 'panel'}, table(['Vertex', 'State', ['P', 'num'], ...METRIC_HEADERS], rows))];
     if (ui.selectedVertex) {
       const v = await api(`/api/v1/jobs/${encodeURIComponent(job.id)}/vertices/${encodeURIComponent(ui.selectedVertex)}`);
       const srows = v.subtasks.map(s => h('tr', {}, h('td', {class: 'num'}, s.index), h('td', {}, badge(s.state)),

@@ -88,7 +88,9 @@
     opts = opts || {};
     const fmt = opts.fmtRate || (x => x.toFixed(0) + '/s');
     const {coords, width, height} = layout(vertices, edges);
-    const svg = el('svg', {width, height, viewBox: `0 0 ${width} ${height}`, 'data-testid': 'job-graph'});
+    // Scales down to the container's width, never up.
+    const svg = el('svg', {viewBox: `0 0 ${width} ${height}`, 'data-testid': 'job-graph',
+      style: `width:100%;max-width:${width}px;height:auto`});
     const defs = el('defs', {}, svg);
     const marker = el('marker', {id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5,
       markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse'}, defs);

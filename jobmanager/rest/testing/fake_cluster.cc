@@ -244,7 +244,10 @@ void FakeCluster::Tick(int64_t now_ms) {
       double busy = v.id == "es-sink" ? 0.55 + 0.4 * es_pressure : 0.15 + 0.1 * std::sin(t);
       TaskMetrics agg;
       for (auto& s : v.subtasks) {
-        double share = 1.0 / v.parallelism * (1.0 + 0.1 * (s.index % 2 == 0 ? 1 : -1));
+        // Uneven but summing to 1: pairs of subtasks get +10% / -10%.
+        bool unpaired = v.parallelism % 2 == 1 && s.index == v.parallelism - 1;
+        double skew = unpaired ? 0 : 0.1 * (s.index % 2 == 0 ? 1 : -1);
+        double share = (1.0 + skew) / v.parallelism;
         TaskMetrics& m = s.metrics;
         m.records_in_per_sec = in_rate * share;
         m.records_out_per_sec = out_rate * share;

@@ -138,6 +138,29 @@ try {
     await page.locator('#theme-btn').click();
   });
 
+  if (!opt('--url')) {
+    await check('savepoint from the UI appears in the checkpoint history', async () => {
+      await page.goto(`${base}/#/jobs/${jobId}/graph`);
+      await page.locator('[data-testid=savepoint-job]').click();
+      await page.locator('[data-testid=confirm]').click();
+      await page.waitForFunction(() => location.hash.endsWith('/checkpoints'));
+      await page.locator('[data-testid=checkpoint-row]').filter({hasText: 'savepoint'}).first().waitFor();
+    });
+
+    await check('submit uploads a plugin and opens the new job', async () => {
+      await page.goto(`${base}/#/submit`);
+      await page.locator('[data-testid=submit-file]').setInputFiles(
+          {name: 'ui_job.so', mimeType: 'application/octet-stream', buffer: Buffer.from('\x7fELF from the browser test')});
+      await page.locator('textarea[name=args]').fill('--topic pg.public.orders');
+      await page.locator('input[name=parallelism]').fill('3');
+      await page.locator('[data-testid=submit-button]').click();
+      await page.waitForFunction(id => /#\/jobs\/[^/]+\/graph/.test(location.hash) && !location.hash.includes(id), jobId);
+      await page.locator('h1').filter({hasText: 'ui_job'}).waitFor();
+      assert.equal(await page.locator('[data-testid=job-state]').textContent(), 'RUNNING');
+      await page.screenshot({path: `${outDir}/09-submitted.png`, fullPage: true});
+    });
+  }
+
   await check('cancel from the UI cancels the job', async () => {
     await page.goto(`${base}/#/jobs/${jobId}/graph`);
     await page.locator('[data-testid=cancel-job]').click();
