@@ -46,7 +46,8 @@ load_products() {
 }
 
 orders_running() {
-  [[ -f $ORDERS_PID ]] && kill -0 "$(cat "$ORDERS_PID")" 2>/dev/null
+  [[ -f $ORDERS_PID ]] && kill -0 "$(cat "$ORDERS_PID")" 2>/dev/null &&
+    grep -q load_orders.py "/proc/$(cat "$ORDERS_PID")/cmdline" 2>/dev/null
 }
 
 start_orders() {

@@ -139,7 +139,11 @@ pid_alive() {
   [[ -f $pid_file ]] || return 1
   local pid
   pid=$(head -1 "$pid_file")
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+  # A stale pid file may name a pid reused by an unrelated process: check it is ours.
+  local cmdline
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmdline == *"-Dcdcflow.service=$1 "* && $cmdline == *"-Djava.io.tmpdir=$DATA_DIR/tmp "* ]]
 }
 
 # launch_java NAME HEAP MAIN_ARGS...: runs a JVM in its own session, output to the log file.
@@ -307,8 +311,7 @@ EOF
 
 kafka_healthy() {
   pid_alive kafka || return 1
-  kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 3 -t __cdcflow_health_probe 2>/dev/null |
-    grep -q "1 brokers" || return 1
+  kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 3 2>/dev/null | grep -q "1 brokers" || return 1
 }
 
 # write_log4j2 NAME: log4j2 config printing to stdout (the service's log file).
