@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "cli/version.h"
+#include "jobmanager/rest/local_job_view.h"
 #include "runtime/graph/job_graph.h"
 #include "runtime/local/local_job.h"
 #include "runtime/plugin/plugin_loader.h"
@@ -87,10 +89,31 @@ int RunLocal(const RunOptions& options) {
   {
     InterruptGuard guard;
     const absl::Time start = absl::Now();
-    auto job = local::LocalJob::Start(&*graph, &*args);
+    metrics::MetricRegistry registry;
+    local::LocalJobOptions job_options;
+    job_options.metrics = &registry;
+    auto job = local::LocalJob::Start(&*graph, &*args, job_options);
     if (!job.ok()) {
       std::cerr << "error: " << job.status().message() << "\n";
       return 1;
+    }
+    std::unique_ptr<rest::LocalJobHttp> http;
+    if (options.rest_port >= 0) {
+      rest::RestConfig rest_config;
+      rest_config.bind_address = options.rest_bind;
+      rest_config.port = options.rest_port;
+      rest_config.auth_token = options.rest_token;
+      rest_config.version = CDCFLOW_VERSION;
+      auto served = rest::ServeLocalJob(
+          job->get(), &registry,
+          {job_options.job_id, options.plugin, options.job_args, CDCFLOW_VERSION}, rest_config);
+      if (!served.ok()) {
+        std::cerr << "error: " << served.status().message() << "\n";
+        return 1;
+      }
+      http = *std::move(served);
+      std::cerr << "dashboard on http://" << options.rest_bind << ":" << http->server->port()
+                << "/" << std::endl;
     }
     if (!options.quiet) {
       std::cerr << "running " << (spec.job_name.empty() ? options.plugin : spec.job_name)
@@ -111,6 +134,12 @@ int RunLocal(const RunOptions& options) {
       }
     }
     absl::Status status = (*job)->Wait();
+    if (http != nullptr) {
+      http->view->SetFinished(status);
+      absl::Time linger_end = absl::Now() + absl::Seconds(options.rest_linger_s);
+      while (!g_interrupted && absl::Now() < linger_end) absl::SleepFor(absl::Milliseconds(50));
+      http.reset();  // before the job it reads
+    }
     if (!options.quiet) std::cerr << ProgressLine(**job, absl::Now() - start) << "\n";
     if (status.ok()) {
       if (!options.quiet) std::cerr << "job finished\n";
@@ -147,6 +176,18 @@ void RegisterRunCommand(CLI::App& app, CommandContext& context) {
   run->add_option("--progress-interval", options->progress_interval_s,
                   "Seconds between progress lines")
       ->check(CLI::PositiveNumber);
+  run->add_option("--rest-port", options->rest_port,
+                  "Local runs: serve the dashboard and REST API on this port (0: any free)")
+      ->envname("CDCFLOW_REST_PORT");
+  run->add_option("--rest-bind", options->rest_bind, "Address the dashboard listens on")
+      ->envname("CDCFLOW_REST_BIND")
+      ->capture_default_str();
+  run->add_option("--rest-token", options->rest_token,
+                  "Bearer token the REST API requires for cancel")
+      ->envname("CDCFLOW_REST_TOKEN");
+  run->add_option("--rest-linger", options->rest_linger_s,
+                  "Seconds the dashboard stays up after the job ended")
+      ->capture_default_str();
   run->callback([options, &context] {
     context.exit_code =
         options->jobmanager.empty() ? RunLocal(*options) : RunOnCluster(*options);

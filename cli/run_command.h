@@ -20,6 +20,13 @@ struct RunOptions {
   bool print_plan = false;            // print graph and plan, then exit
   bool quiet = false;                 // no progress lines
   double progress_interval_s = 1.0;
+  // Local runs only: serve the REST API + dashboard + /metrics (jobmanager/rest) on
+  // this port while the job runs (-1 = off, 0 = any free port), then for
+  // rest_linger_s seconds after it ended so the final state stays visible.
+  int rest_port = -1;
+  std::string rest_bind = "127.0.0.1";
+  std::string rest_token;
+  double rest_linger_s = 5;
 };
 
 void RegisterRunCommand(CLI::App& app, CommandContext& context);

@@ -147,9 +147,11 @@ json CheckpointsJson(const JobDetail& d) {
     }
     history.push_back(ToJson(c));
   }
-  return {{"counts", {{"completed", completed}, {"failed", failed}, {"in_progress", in_progress}}},
-          {"latest_completed", latest},
-          {"history", history}};
+  json out = {
+      {"counts", {{"completed", completed}, {"failed", failed}, {"in_progress", in_progress}}},
+      {"history", history}};
+  if (!latest.is_null()) out["latest_completed"] = latest;
+  return out;
 }
 
 json WatermarksJson(const JobDetail& d) {

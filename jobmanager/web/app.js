@@ -290,7 +290,7 @@
     const card = (label, value, values, cls) => h('div', {class: 'card trend'},
       h('div', {class: 'label'}, label), h('div', {class: 'value'}, value), sparkline(values, cls));
     return h('div', {class: 'cards trends'},
-      card('Read from Kafka', fmtRate(last.read), pts.map(p => p.read)),
+      card('Read by sources', fmtRate(last.read), pts.map(p => p.read)),
       card('Written to sinks', fmtRate(last.write), pts.map(p => p.write)),
       card('Kafka lag (records)', fmtNum(last.lag), pts.map(p => p.lag), 'warn'),
       card('Max backpressure', pct(last.bp), pts.map(p => p.bp), 'bad'));
