@@ -102,6 +102,9 @@ class KeyedStateBackend::Table {
   // Adds every dirty entry to `batch` and marks it clean.
   virtual void CollectDirty(KvWriteBatch& batch) = 0;
   virtual void DropCache() = 0;
+  // Second chance: drops the (clean) entries not used since the last call and clears
+  // the used marks of the others. Only called right after a flush.
+  virtual void EvictCold() = 0;
   // Loads the given encoded keys that the cache misses (no-op for map state).
   virtual void PrefetchKeys(std::span<const std::string> keys) {}
 
@@ -129,9 +132,12 @@ void KeyedStateBackend::RecordError(const absl::Status& s) {
 void KeyedStateBackend::MaybeEvict() {
   if (unbounded_cache_ || cached_bytes_ <= options_.cache_bytes) return;
   if (!Flush().ok()) return;  // keep everything in memory; the task fails on status()
+  ++stats_.evictions;
+  for (auto& table : tables_) table->EvictCold();
+  if (cached_bytes_ <= options_.cache_bytes / 4 * 3) return;
+  // Nearly everything is hot: start over rather than evicting again at once.
   for (auto& table : tables_) table->DropCache();
   cached_bytes_ = 0;
-  ++stats_.evictions;
 }
 
 namespace {
@@ -156,6 +162,17 @@ class SingleTable : public KeyedStateBackend::Table {
     }
   }
   void DropCache() override { cache_.clear(); }
+  void EvictCold() override {
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      if (!it->second.referenced) {
+        SubBytes(kSlotOverhead + it->first.size() + it->second.bytes);
+        cache_.erase(it++);
+      } else {
+        it->second.referenced = false;
+        ++it;
+      }
+    }
+  }
 
   void PrefetchKeys(std::span<const std::string> keys) override {
     BeforeAccess();
@@ -182,7 +199,8 @@ class SingleTable : public KeyedStateBackend::Table {
   struct Slot {
     std::optional<T> value;
     bool dirty = false;
-    size_t bytes = 0;  // estimate of value
+    bool referenced = true;  // used since the last EvictCold
+    size_t bytes = 0;        // estimate of value
   };
 
   // The current key's slot, read from the store on a miss.
@@ -191,6 +209,7 @@ class SingleTable : public KeyedStateBackend::Table {
     auto it = cache_.find(key());
     if (it != cache_.end()) {
       ++stats().hits;
+      it->second.referenced = true;
       return it->second;
     }
     ++stats().misses;
@@ -211,6 +230,7 @@ class SingleTable : public KeyedStateBackend::Table {
     BeforeAccess();
     auto [it, inserted] = cache_.try_emplace(key());
     if (inserted) AddBytes(kSlotOverhead + key().size());
+    it->second.referenced = true;
     return it->second;
   }
 
@@ -355,6 +375,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
           item.dirty = false;
         }
         if (!item.value.has_value()) {
+          SubItemBytes(slot, kSlotOverhead + it->first.size() * 2);
           slot.items.erase(it++);
         } else {
           ++it;
@@ -363,6 +384,17 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     }
   }
   void DropCache() override { cache_.clear(); }
+  void EvictCold() override {
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      if (!it->second.referenced) {
+        SubBytes(it->second.bytes);
+        cache_.erase(it++);
+      } else {
+        it->second.referenced = false;
+        ++it;
+      }
+    }
+  }
 
  private:
   struct MapItem {
@@ -374,10 +406,18 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   struct MapSlot {
     absl::flat_hash_map<std::string, MapItem> items;  // by encoded map key
     size_t live = 0;
+    size_t bytes = 0;  // estimate of the whole slot
+    bool referenced = true;
   };
 
-  void AddItemBytes(MapSlot&, size_t bytes) { AddBytes(bytes); }
-  void SubItemBytes(MapSlot&, size_t bytes) { SubBytes(bytes); }
+  void AddItemBytes(MapSlot& slot, size_t bytes) {
+    slot.bytes += bytes;
+    AddBytes(bytes);
+  }
+  void SubItemBytes(MapSlot& slot, size_t bytes) {
+    slot.bytes -= std::min(bytes, slot.bytes);
+    SubBytes(bytes);
+  }
   void Erase(MapSlot& slot, MapItem& item) {
     SubItemBytes(slot, item.bytes);
     item.bytes = 0;
@@ -395,11 +435,12 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     auto it = cache_.find(key());
     if (it != cache_.end()) {
       ++stats().hits;
+      it->second.referenced = true;
       return it->second;
     }
     ++stats().misses;
     MapSlot& slot = cache_[key()];
-    AddBytes(kSlotOverhead + key().size());
+    AddItemBytes(slot, kSlotOverhead + key().size());
     const std::string& prefix = key();
     absl::Status decode_status;
     absl::Status s = store().Scan(
@@ -417,7 +458,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
           }
           item.bytes = EstimateBytes(*row);
           item.value = std::move(*row);
-          AddBytes(kSlotOverhead + encoded_key.size() * 2 + item.bytes);
+          AddItemBytes(slot, kSlotOverhead + encoded_key.size() * 2 + item.bytes);
           slot.items.emplace(std::string(encoded_key), std::move(item));
           ++slot.live;
         });

@@ -19,9 +19,12 @@ std::string TempDir() {
 }
 
 // One get + one put per record (a running count per key) over `num_keys` keys,
-// in batches of 1024 with a Prefetch per batch.
+// in batches of 1024 with a Prefetch per batch. Keys are uniform (range(1) == 0) or
+// skewed (range(1) == 1: 90 % of the records hit 1 % of the keys, as hot rows do).
 void GetPut(benchmark::State& state, size_t cache_bytes, bool in_memory) {
   const int64_t num_keys = state.range(0);
+  const bool skewed = state.range(1) != 0;
+  const int64_t hot_keys = std::max<int64_t>(1, num_keys / 100);
   KeyedStateOptions options;
   options.cache_bytes = cache_bytes;
   const std::string dir = TempDir();
@@ -34,7 +37,8 @@ void GetPut(benchmark::State& state, size_t cache_bytes, bool in_memory) {
   int64_t records = 0;
   for (auto _ : state) {
     for (size_t i = 0; i < keys.size(); ++i) {
-      keys[i] = Key{{Value::Int64(static_cast<int64_t>(rng() % num_keys))}};
+      const bool hot = skewed && rng() % 10 != 0;
+      keys[i] = Key{{Value::Int64(static_cast<int64_t>(rng() % (hot ? hot_keys : num_keys)))}};
       hashes[i] = KeyHash(keys[i]);
     }
     if (!backend->Prefetch(keys, hashes).ok()) state.SkipWithError("prefetch failed");
@@ -59,10 +63,10 @@ void BM_RocksDbCache64MiB(benchmark::State& state) { GetPut(state, 64 << 20, fal
 void BM_RocksDbCache1MiB(benchmark::State& state) { GetPut(state, 1 << 20, false); }
 void BM_InMemory(benchmark::State& state) { GetPut(state, 0, true); }
 
-BENCHMARK(BM_RocksDbNoCache)->Arg(10'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_RocksDbCache64MiB)->Arg(10'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_RocksDbCache1MiB)->Arg(10'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_InMemory)->Arg(10'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RocksDbNoCache)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RocksDbCache64MiB)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RocksDbCache1MiB)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_InMemory)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace cdcflow::state
