@@ -300,10 +300,15 @@ log.retention.hours=168
 EOF
   write_log4j2 kafka
   if [[ ! -f $data/logs/meta.properties ]]; then
+    # A cluster id is 16 random bytes in URL-safe base64 without padding.
     local cluster_id
-    cluster_id=$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
-    "$JAVA" -Xmx256m -cp "$LIB_DIR/kafka/*" -Dlog4j2.configurationFile="$CONF_DIR/log4j2-kafka.properties" \
-      kafka.tools.StorageTool format -t "$cluster_id" -c "$conf" >>"$(log_of kafka)" 2>&1
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    if ! "$JAVA" -Xmx256m -cp "$LIB_DIR/kafka/*" \
+      -Dlog4j2.configurationFile="$CONF_DIR/log4j2-kafka.properties" \
+      kafka.tools.StorageTool format -t "$cluster_id" -c "$conf" >>"$(log_of kafka)" 2>&1; then
+      fail_service kafka "formatting the KRaft storage in $data/logs failed"
+      return 1
+    fi
   fi
   launch_java kafka "$KAFKA_HEAP" -cp "$LIB_DIR/kafka/*" \
     -Dlog4j2.configurationFile="$CONF_DIR/log4j2-kafka.properties" kafka.Kafka "$conf"

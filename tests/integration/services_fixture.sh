@@ -7,10 +7,10 @@
 #   services_fixture.sh stop    stops them (data and logs stay for a post-mortem)
 # Tests read the settings through with_services_env.sh. CDCFLOW_TEST_LOCAL_DIR is set by
 # tests/integration/CMakeLists.txt (default <build>/integration-services); CDCFLOW_TEST_PORT_BASE
-# The default ports (5432, 9092/9093, 8081, 9200/9300) are used when all are free, so that a test
-# reading only CDCFLOW_*_PORT defaults still finds the servers; otherwise a block from
-# CDCFLOW_TEST_PORT_BASE (default 25000) on: postgres +432, kafka +92/+93, connect +81,
-# opensearch +200/+300, then base+1000, +2000, ...
+# Each service gets its default port (5432, 9092/9093, 8081, 9200/9300) when that is free, so
+# that a test reading only CDCFLOW_*_PORT defaults still finds it; otherwise the first free one
+# of CDCFLOW_TEST_PORT_BASE (default 25000) + offset (postgres 432, kafka 92/93, connect 81,
+# opensearch 200/300), then base+1000+offset, ...
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -21,38 +21,31 @@ stamp() { echo "fixture [$((SECONDS - t0))s]: $*"; }
 
 port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
-pick_ports() {
-  local base=${CDCFLOW_TEST_PORT_BASE:-25000} i off port
-  local defaults=1
-  for port in 5432 9092 9093 8081 9200 9300; do
-    if port_busy "$port"; then defaults=0; fi
-  done
-  if ((defaults)); then
-    echo 0
+# pick_port DEFAULT OFFSET: DEFAULT if free, else the first free BASE+OFFSET, BASE+1000+OFFSET, ...
+pick_port() {
+  local default=$1 off=$2 base=${CDCFLOW_TEST_PORT_BASE:-25000} i
+  if ! port_busy "$default"; then
+    echo "$default"
     return 0
   fi
   for ((i = 0; i < 10; i++, base += 1000)); do
-    local free=1
-    for off in 432 92 93 81 200 300; do
-      if port_busy $((base + off)); then free=0; fi
-    done
-    if ((free)); then
-      echo "$base"
+    if ! port_busy $((base + off)); then
+      echo $((base + off))
       return 0
     fi
   done
-  echo "services_fixture: no free port block from ${CDCFLOW_TEST_PORT_BASE:-25000} on" >&2
+  echo "services_fixture: no free port for $default (tried $((${CDCFLOW_TEST_PORT_BASE:-25000} + off)) + k*1000)" >&2
   return 1
 }
 
 write_env() {
-  local b=$1 pg kafka controller connect os os_transport
-  if ((b == 0)); then
-    pg=5432 kafka=9092 controller=9093 connect=8081 os=9200 os_transport=9300
-  else
-    pg=$((b + 432)) kafka=$((b + 92)) controller=$((b + 93)) connect=$((b + 81))
-    os=$((b + 200)) os_transport=$((b + 300))
-  fi
+  local pg kafka controller connect os os_transport
+  pg=$(pick_port 5432 432)
+  kafka=$(pick_port 9092 92)
+  controller=$(pick_port 9093 93)
+  connect=$(pick_port 8081 81)
+  os=$(pick_port 9200 200)
+  os_transport=$(pick_port 9300 300)
   mkdir -p "$LOCAL_DIR"
   cat >"$ENV_FILE" <<EOT
 export CDCFLOW_LOCAL_DIR=$LOCAL_DIR
@@ -78,9 +71,7 @@ start() {
     # shellcheck disable=SC1090
     (source "$ENV_FILE" && bash "$repo_root/deploy/local/services.sh" clean)
   fi
-  local base
-  base=$(pick_ports)
-  write_env "$base"
+  write_env
   # shellcheck disable=SC1090
   source "$ENV_FILE"
   stamp "ports: postgres $CDCFLOW_PG_PORT, kafka $CDCFLOW_KAFKA_PORT, connect $CDCFLOW_CONNECT_PORT, opensearch $CDCFLOW_OPENSEARCH_PORT; dir $LOCAL_DIR"
