@@ -2,10 +2,14 @@
 # The cdcflow image's entry point: turns the container command plus CDCFLOW_* environment
 # variables into one `cdcflow` command line and execs it (so the process gets signals directly).
 #
-#   jobmanager [ARGS]         cdcflow jobmanager --port $CDCFLOW_JM_PORT $CDCFLOW_JM_ARGS ARGS
+#   jobmanager [ARGS]         cdcflow jobmanager --port $CDCFLOW_JM_PORT [--bind $CDCFLOW_BIND]
+#                               [--rest-bind $CDCFLOW_REST_BIND] [--rest-port $CDCFLOW_HTTP_PORT]
+#                               [--connect-url $CDCFLOW_CONNECT_URL] $CDCFLOW_JM_ARGS ARGS
 #   taskmanager [ARGS]        cdcflow taskmanager --jobmanager $CDCFLOW_JOBMANAGER
 #                               --slots $CDCFLOW_TM_SLOTS --port $CDCFLOW_TM_PORT
-#                               [--health-port $CDCFLOW_TM_HEALTH_PORT] $CDCFLOW_TM_ARGS ARGS
+#                               [--bind $CDCFLOW_BIND]
+#                               [--advertised-address $CDCFLOW_TM_ADVERTISED_HOST:$CDCFLOW_TM_PORT]
+#                               [--metrics-port $CDCFLOW_TM_METRICS_PORT] $CDCFLOW_TM_ARGS ARGS
 #   run [JOB] [ARGS] [-- JOBARGS]
 #                             cdcflow run JOB.so [--jobmanager $CDCFLOW_JOBMANAGER]
 #                               [--parallelism $CDCFLOW_PARALLELISM] ARGS -- JOBARGS
@@ -15,6 +19,8 @@
 #                             cdcflow VERB ARGS (the CLI reads CDCFLOW_JOBMANAGER itself)
 #   anything else             executed as given (e.g. `bash`), for debugging
 #
+# [--flag $VAR]: passed only when VAR is set (the image sets CDCFLOW_BIND and CDCFLOW_REST_BIND to
+# 0.0.0.0: the processes bind 127.0.0.1 by default, unreachable from outside a container).
 # Flags given in ARGS win: a flag the entry point would add is left out when ARGS has it.
 # CDCFLOW_*_ARGS and CDCFLOW_JOB_ARGS are split on whitespace (no quoting inside them).
 # Errors in the environment exit with status 2 and a message naming the variable.
@@ -41,6 +47,13 @@ has_flag() {
   return 1
 }
 
+# add_opt FLAG VAR ARGS...: appends FLAG $VAR to cmd when VAR is set and ARGS lack FLAG.
+add_opt() {
+  local flag=$1 var=$2; shift 2
+  [[ -n "${!var:-}" ]] && ! has_flag "$flag" "$@" && cmd+=("$flag" "${!var}")
+  return 0
+}
+
 split_words() {  # split_words VAR_NAME: prints nothing; fills the array `words`
   words=()
   local v=${!1:-}
@@ -57,6 +70,13 @@ case "$verb" in
     require_int CDCFLOW_JM_PORT "$port" 1 65535
     cmd=("$cdcflow" jobmanager)
     has_flag --port "$@" || cmd+=(--port "$port")
+    if [[ -n "${CDCFLOW_HTTP_PORT:-}" ]]; then
+      require_int CDCFLOW_HTTP_PORT "$CDCFLOW_HTTP_PORT" 1 65535
+    fi
+    add_opt --bind CDCFLOW_BIND "$@"
+    add_opt --rest-bind CDCFLOW_REST_BIND "$@"
+    add_opt --rest-port CDCFLOW_HTTP_PORT "$@"
+    add_opt --connect-url CDCFLOW_CONNECT_URL "$@"
     split_words CDCFLOW_JM_ARGS
     cmd+=("${words[@]}" "$@")
     ;;
@@ -76,10 +96,16 @@ case "$verb" in
     fi
     has_flag --slots "$@" || cmd+=(--slots "$slots")
     has_flag --port "$@" || cmd+=(--port "$port")
-    if [[ -n "${CDCFLOW_TM_HEALTH_PORT:-}" ]] && ! has_flag --health-port "$@"; then
-      require_int CDCFLOW_TM_HEALTH_PORT "$CDCFLOW_TM_HEALTH_PORT" 1 65535
-      cmd+=(--health-port "$CDCFLOW_TM_HEALTH_PORT")
+    add_opt --bind CDCFLOW_BIND "$@"
+    if [[ -n "${CDCFLOW_TM_ADVERTISED_HOST:-}" ]] && ! has_flag --advertised-address "$@"; then
+      [[ "$CDCFLOW_TM_ADVERTISED_HOST" =~ ^[^:[:space:]]+$ ]] ||
+        die "CDCFLOW_TM_ADVERTISED_HOST must be a host name or address, got '$CDCFLOW_TM_ADVERTISED_HOST'"
+      cmd+=(--advertised-address "$CDCFLOW_TM_ADVERTISED_HOST:$port")
     fi
+    if [[ -n "${CDCFLOW_TM_METRICS_PORT:-}" ]]; then
+      require_int CDCFLOW_TM_METRICS_PORT "$CDCFLOW_TM_METRICS_PORT" 1 65535
+    fi
+    add_opt --metrics-port CDCFLOW_TM_METRICS_PORT "$@"
     split_words CDCFLOW_TM_ARGS
     cmd+=("${words[@]}" "$@")
     ;;

@@ -163,6 +163,8 @@ class ComposeConfigTest(unittest.TestCase):
             env = s[tm]["environment"]
             self.assertEqual(env["CDCFLOW_JOBMANAGER"], "jobmanager:6123")
             self.assertGreaterEqual(int(env["CDCFLOW_TM_SLOTS"]), 1)
+            # Peers reach a task manager by its service name.
+            self.assertEqual(env["CDCFLOW_TM_ADVERTISED_HOST"], tm)
             targets = {v["target"]: v["source"] for v in s[tm]["volumes"]}
             self.assertEqual(targets["/var/lib/cdcflow/checkpoints"], "checkpoints")
         states = {next(v["source"] for v in s[tm]["volumes"]

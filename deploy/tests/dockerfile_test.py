@@ -102,7 +102,10 @@ class DockerfileTest(unittest.TestCase):
         (entry,) = [l for l in runtime if l.startswith("ENTRYPOINT")]
         self.assertIn("/opt/cdcflow/entrypoint.sh", entry)
         self.assertIn("CDCFLOW_JOBS_DIR=/opt/cdcflow/jobs", joined)
-        for port in ("6123", "6124", "8086"):
+        # Processes bind loopback by default: a container must listen on its own address.
+        self.assertIn("CDCFLOW_BIND=0.0.0.0", joined)
+        self.assertIn("CDCFLOW_REST_BIND=0.0.0.0", joined)
+        for port in ("6123", "6124", "8086", "9249"):
             self.assertRegex(joined, rf"EXPOSE .*\b{port}\b")
 
     def test_copy_sources_exist(self):

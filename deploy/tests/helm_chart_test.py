@@ -121,7 +121,7 @@ class LintAndSchemaTest(unittest.TestCase):
             kubernetes_validate.validate(sts, KUBE_VERSIONS[-1], strict=True)
 
     def test_values_schema_rejects_bad_values(self):
-        for bad in ["taskManager.slots=0", "jobManager.httpPort=70000",
+        for bad in ["taskManager.slots=0", "jobManager.httpPort=70000", "taskManager.metricsPort=0",
                     "checkpoints.persistence.accessModes={ReadWriteSometimes}",
                     "image.pullPolicy=Sometimes", "job.parallelism=0"]:
             with self.subTest(set=bad):
@@ -141,6 +141,7 @@ class NotesTest(unittest.TestCase):
         self.assertIn("Task managers: 2 x 2 slots = 4 slots", notes)
         self.assertIn("port-forward svc/rel-cdcflow-jobmanager 8086:8086", notes)
         self.assertIn("probed by a TCP check on port 6124", notes)
+        self.assertIn("HTTP /healthz on port 9249", notes)
         self.assertNotIn("WARNING", notes)
         full = render_notes(*VALUE_SETS["full"])
         self.assertIn("Task managers: 3 x 4 slots = 12 slots", full)
@@ -185,11 +186,20 @@ class DefaultValuesTest(unittest.TestCase):
         self.assertEqual(headless["spec"]["clusterIP"], "None")
         c = container(sts)
         self.assertEqual(c["args"], ["taskmanager"])
-        # No health port by default: TCP probes on the gRPC port.
+        # TCP probes on the gRPC port by default; metrics on 9249.
         for probe in ("livenessProbe", "readinessProbe"):
             self.assertEqual(c[probe]["tcpSocket"], {"port": "rpc"})
             self.assertNotIn("httpGet", c[probe])
         self.assertEqual(c["resources"]["requests"]["memory"], "2Gi")
+        self.assertIn({"name": "http", "containerPort": 9249}, c["ports"])
+        env = {e["name"]: e for e in c["env"]}
+        self.assertEqual(env["CDCFLOW_TM_ADVERTISED_HOST"]["value"],
+                         "$(POD_NAME).rel-cdcflow-taskmanager")
+        # $(POD_NAME) expands only when POD_NAME is defined earlier in the list.
+        names = [e["name"] for e in c["env"]]
+        self.assertLess(names.index("POD_NAME"), names.index("CDCFLOW_TM_ADVERTISED_HOST"))
+        self.assertEqual({p["name"]: p["port"] for p in headless["spec"]["ports"]},
+                         {"rpc": 6124, "http": 9249})
         mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
         self.assertEqual(mounts["state"], "/var/lib/cdcflow/state")
         self.assertEqual(mounts["checkpoints"], "/var/lib/cdcflow/checkpoints")
@@ -202,7 +212,9 @@ class DefaultValuesTest(unittest.TestCase):
         self.assertEqual(cm["CDCFLOW_JOBMANAGER"], "rel-cdcflow-jobmanager:6123")
         self.assertEqual(cm["CDCFLOW_TM_SLOTS"], "2")
         self.assertEqual(cm["CDCFLOW_CHECKPOINT_DIR"], "/var/lib/cdcflow/checkpoints")
-        self.assertNotIn("CDCFLOW_TM_HEALTH_PORT", cm)
+        self.assertNotIn("CDCFLOW_TM_METRICS_PORT", cm)  # 9249 is the task manager's default
+        self.assertNotIn("CDCFLOW_HTTP_PORT", cm)        # 8086 is the job manager's default
+        self.assertEqual((cm["CDCFLOW_BIND"], cm["CDCFLOW_REST_BIND"]), ("0.0.0.0", "0.0.0.0"))
         pvc = one(self.docs, "PersistentVolumeClaim")
         self.assertEqual(pvc["spec"]["accessModes"], ["ReadWriteMany"])
         self.assertEqual(pvc["metadata"]["annotations"]["helm.sh/resource-policy"], "keep")
@@ -246,16 +258,18 @@ class FullValuesTest(unittest.TestCase):
         self.assertEqual(job["spec"]["template"]["spec"]["imagePullSecrets"],
                          [{"name": "regcred"}])
 
-    def test_health_port_gives_http_probes_and_metrics(self):
+    def test_http_probes_and_metrics_port(self):
         sts = one(self.docs, "StatefulSet")
         c = container(sts)
         self.assertEqual(c["args"], ["taskmanager", "--memory=3g"])
         self.assertEqual(sts["spec"]["replicas"], 3)
-        self.assertIn({"name": "http", "containerPort": 8087}, c["ports"])
+        self.assertIn({"name": "http", "containerPort": 9250}, c["ports"])
         for probe in ("livenessProbe", "readinessProbe"):
             self.assertEqual(c[probe]["httpGet"], {"path": "/healthz", "port": "http"})
         cm = one(self.docs, "ConfigMap")["data"]
-        self.assertEqual(cm["CDCFLOW_TM_HEALTH_PORT"], "8087")
+        self.assertEqual(cm["CDCFLOW_TM_METRICS_PORT"], "9250")
+        self.assertEqual(cm["CDCFLOW_HTTP_PORT"], "9086")
+        self.assertEqual(cm["CDCFLOW_CONNECT_URL"], "http://connect.data:8083")
         self.assertEqual(cm["CDCFLOW_TM_SLOTS"], "4")
         self.assertEqual(cm["CDCFLOW_EXTRA_SETTING"], "on")
         self.assertEqual(cm["CDCFLOW_LOG_LEVEL"], "debug")
@@ -304,9 +318,10 @@ class NfsValuesTest(unittest.TestCase):
         self.assertEqual(job["metadata"]["annotations"]["helm.sh/hook"], "post-install")
         self.assertEqual(job["metadata"]["name"], "rel-cdcflow-submit-order-enrichment")
 
-    def test_only_the_jobmanager_is_scraped_without_health_port(self):
+    def test_both_components_are_scraped(self):
         monitors = by_kind(self.docs, "ServiceMonitor")
-        self.assertEqual([m["metadata"]["name"] for m in monitors], ["rel-cdcflow-jobmanager"])
+        self.assertEqual(sorted(m["metadata"]["name"] for m in monitors),
+                         ["rel-cdcflow-jobmanager", "rel-cdcflow-taskmanager"])
 
     def test_existing_claim(self):
         docs = render("--set", "checkpoints.persistence.existingClaim=shared-ckpt")
