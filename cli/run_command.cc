@@ -92,6 +92,7 @@ int RunLocal(const RunOptions& options) {
     metrics::MetricRegistry registry;
     local::LocalJobOptions job_options;
     job_options.metrics = &registry;
+    job_options.task.state_dir = options.state_dir;
     auto job = local::LocalJob::Start(&*graph, &*args, job_options);
     if (!job.ok()) {
       std::cerr << "error: " << job.status().message() << "\n";
@@ -170,6 +171,9 @@ void RegisterRunCommand(CLI::App& app, CommandContext& context) {
   run->add_option("--jobmanager", options->jobmanager,
                   "HOST:PORT of a job manager; without it the job runs locally")
       ->envname("CDCFLOW_JOBMANAGER");
+  run->add_option("--state-dir", options->state_dir,
+                  "Keep keyed state in RocksDB under this directory (default: in memory)")
+      ->envname("CDCFLOW_STATE_DIR");
   run->add_flag("--print-plan", options->print_plan,
                 "Print the job graph and its tasks, then exit");
   run->add_flag("-q,--quiet", options->quiet, "No progress lines on stderr");

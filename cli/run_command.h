@@ -17,6 +17,7 @@ struct RunOptions {
   std::string jobmanager;             // HOST:PORT, empty = local mini-cluster
   int parallelism = 1;                // default parallelism of the job's vertices
   std::vector<std::string> job_args;  // key=value, after `--`
+  std::string state_dir;              // keyed state in RocksDB here; empty = in memory
   bool print_plan = false;            // print graph and plan, then exit
   bool quiet = false;                 // no progress lines
   double progress_interval_s = 1.0;

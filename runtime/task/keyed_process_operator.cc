@@ -4,7 +4,7 @@ namespace cdcflow::task {
 
 KeyedProcessOperator::KeyedProcessOperator(std::unique_ptr<KeyedProcessFunction> fn,
                                            const KeySelector* key,
-                                           std::unique_ptr<KeyedStateBackend> state)
+                                           std::unique_ptr<state::KeyedStateBackend> state)
     : fn_(std::move(fn)), key_(key), state_(std::move(state)) {}
 
 absl::Status KeyedProcessOperator::Open(RuntimeContext& ctx) {
@@ -15,14 +15,18 @@ absl::Status KeyedProcessOperator::Open(RuntimeContext& ctx) {
 absl::Status KeyedProcessOperator::ProcessBatch(int, RowBatch& batch, Collector& out) {
   absl::Status s = key_->SelectKeys(batch, &keys_);
   if (!s.ok()) return s;
+  hashes_.resize(keys_.size());
+  for (size_t i = 0; i < keys_.size(); ++i) hashes_[i] = KeyHash(keys_[i]);
+  s = state_->Prefetch(keys_, hashes_);
+  if (!s.ok()) return s;
   for (size_t i = 0; i < batch.size(); ++i) {
     current_key_ = &keys_[i];
-    state_->SetCurrentKey(current_key_);
+    state_->SetCurrentKey(keys_[i], hashes_[i]);
     timestamp_ = batch.timestamp(i);
     s = fn_->ProcessElement(batch.mutable_row(i), *this, out);
     if (!s.ok()) return s;
   }
-  return absl::OkStatus();
+  return state_->status();
 }
 
 void KeyedProcessOperator::Register(TimerQueue& queue, absl::flat_hash_set<TimerKey>& set,
@@ -44,13 +48,13 @@ absl::Status KeyedProcessOperator::FireTimers(TimerQueue& queue,
       if (it == set.end()) continue;  // deleted
       set.erase(it);
       current_key_ = &tk.key;
-      state_->SetCurrentKey(current_key_);
+      state_->SetCurrentKey(tk.key);
       timestamp_ = time;
       absl::Status s = fn_->OnTimer(time, domain, *this, out);
       if (!s.ok()) return s;
     }
   }
-  return absl::OkStatus();
+  return state_->status();
 }
 
 absl::Status KeyedProcessOperator::ProcessWatermark(int64_t watermark, Collector& out) {

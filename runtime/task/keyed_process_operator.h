@@ -2,6 +2,8 @@
 // Runs a KeyedProcessFunction on a keyed stream: extracts each row's key (one
 // KeySelector call per batch), points the state backend at it, calls the function, and
 // keeps per-key timers (event time fired by watermarks, processing time by the clock).
+// State lives in a state::KeyedStateBackend (memory or RocksDB): each batch's keys are
+// prefetched in one go, and the backend's sticky error fails the batch.
 
 #include <map>
 #include <memory>
@@ -9,7 +11,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "cdcflow/operator.h"
-#include "runtime/task/keyed_state.h"
+#include "runtime/state/keyed_state_backend.h"
 
 namespace cdcflow::task {
 
@@ -20,7 +22,7 @@ class KeyedProcessOperator final : public Operator,
  public:
   // `key` must outlive the operator.
   KeyedProcessOperator(std::unique_ptr<KeyedProcessFunction> fn, const KeySelector* key,
-                       std::unique_ptr<KeyedStateBackend> state);
+                       std::unique_ptr<state::KeyedStateBackend> state);
 
   absl::Status Open(RuntimeContext& ctx) override;
   absl::Status ProcessBatch(int input, RowBatch& batch, Collector& out) override;
@@ -29,7 +31,7 @@ class KeyedProcessOperator final : public Operator,
   absl::Status OnProcessingTime(int64_t now_ms, Collector& out) override;
   absl::Status Close() override;
 
-  KeyedStateBackend& state() { return *state_; }
+  state::KeyedStateBackend& state() { return *state_; }
   size_t pending_timers() const { return event_set_.size() + processing_set_.size(); }
 
  private:
@@ -54,8 +56,17 @@ class KeyedProcessOperator final : public Operator,
   int max_parallelism() const override { return ctx_->max_parallelism(); }
   const JobArgs& args() const override { return ctx_->args(); }
   int64_t ProcessingTimeMs() const override { return ctx_->ProcessingTimeMs(); }
-  KeyedValueState* GetValueState(std::string_view name) override {
+  absl::StatusOr<KeyedValueState*> GetValueState(std::string_view name) override {
     return state_->GetValueState(name);
+  }
+  absl::StatusOr<RowState*> GetRowState(std::string_view name) override {
+    return state_->GetRowState(name);
+  }
+  absl::StatusOr<ListState*> GetListState(std::string_view name) override {
+    return state_->GetListState(name);
+  }
+  absl::StatusOr<MapState*> GetMapState(std::string_view name) override {
+    return state_->GetMapState(name);
   }
   // KeyedContext.
   const Key& current_key() const override { return *current_key_; }
@@ -73,9 +84,10 @@ class KeyedProcessOperator final : public Operator,
 
   std::unique_ptr<KeyedProcessFunction> fn_;
   const KeySelector* key_;
-  std::unique_ptr<KeyedStateBackend> state_;
+  std::unique_ptr<state::KeyedStateBackend> state_;
   RuntimeContext* ctx_ = nullptr;
   std::vector<Key> keys_;
+  std::vector<uint64_t> hashes_;
   const Key* current_key_ = nullptr;
   int64_t timestamp_ = kNoTimestamp;
   int64_t watermark_ = kMinWatermark;

@@ -1,12 +1,14 @@
 #include "runtime/task/task.h"
 
+#include <filesystem>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "runtime/exchange/topology.h"
 #include "runtime/task/keyed_process_operator.h"
-#include "runtime/task/keyed_state.h"
+#include "runtime/exchange/key_groups.h"
+#include "runtime/state/keyed_state_backend.h"
 
 namespace cdcflow::task {
 
@@ -62,6 +64,24 @@ absl::StatusOr<std::unique_ptr<Task>> Task::Create(const TaskSetup& setup) {
   return task;
 }
 
+absl::StatusOr<std::unique_ptr<state::KeyedStateBackend>> Task::CreateStateBackend(
+    const graph::VertexSpec& vertex) const {
+  state::KeyedStateOptions options;
+  options.max_parallelism = vertex.max_parallelism;
+  const exchange::KeyGroupRange range = exchange::KeyGroupRangeForSubtask(
+      setup_.id.subtask, vertex.parallelism, vertex.max_parallelism);
+  options.key_groups = {range.start, range.end};
+  options.cache_bytes = setup_.options.state_cache_bytes;
+  if (setup_.options.state_dir.empty()) return state::KeyedStateBackend::CreateInMemory(options);
+  // No restore yet: every run starts from empty state, so an old directory goes.
+  const std::filesystem::path dir = std::filesystem::path(setup_.options.state_dir) /
+                                    setup_.job_id /
+                                    absl::StrCat("vertex-", vertex.id, "-subtask-", setup_.id.subtask);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return state::KeyedStateBackend::CreateRocksDb(options, dir.string());
+}
+
 absl::Status Task::Instantiate() {
   const graph::ChainSpec& chain = setup_.plan->chains[setup_.id.chain];
   name_ = chain.name;
@@ -103,10 +123,11 @@ absl::Status Task::Instantiate() {
         if (key == nullptr) return Annotate(absl::InternalError("keyed vertex without key"), vid);
         std::unique_ptr<KeyedProcessFunction> fn = lv.keyed ? lv.keyed() : nullptr;
         if (fn == nullptr) return missing("keyed process function");
+        auto backend = CreateStateBackend(vs);
+        if (!backend.ok()) return Annotate(backend.status(), vid);
         ChainOp op;
         op.vertex = vid;
-        op.op = std::make_unique<KeyedProcessOperator>(
-            std::move(fn), key, std::make_unique<InMemoryKeyedStateBackend>());
+        op.op = std::make_unique<KeyedProcessOperator>(std::move(fn), key, std::move(*backend));
         op.ctx = std::move(ctx);
         ops_.push_back(std::move(op));
         break;

@@ -22,6 +22,7 @@
 #include "runtime/graph/job_graph.h"
 #include "runtime/graph/logical_graph.h"
 #include "runtime/metrics/standard_metrics.h"
+#include "runtime/state/keyed_state_backend.h"
 
 namespace cdcflow::task {
 
@@ -32,6 +33,10 @@ struct TaskOptions {
   absl::Duration flush_interval = absl::Milliseconds(5);
   // How long a source that reports kIdle is left alone.
   absl::Duration idle_backoff = absl::Milliseconds(5);
+  // Keyed state: in memory when empty, else RocksDB under
+  // <state_dir>/<job_id>/vertex-<id>-subtask-<i> (emptied at start: no restore yet).
+  std::string state_dir;
+  size_t state_cache_bytes = 64 << 20;  // write-back cache per keyed subtask
 };
 
 // What a task needs; every pointer must outlive the task.
@@ -94,6 +99,8 @@ class Task {
 
   explicit Task(const TaskSetup& setup) : setup_(setup) {}
   absl::Status Instantiate();
+  absl::StatusOr<std::unique_ptr<state::KeyedStateBackend>> CreateStateBackend(
+      const graph::VertexSpec& vertex) const;
   absl::Status OpenAll();
   absl::Status CloseAll();
   absl::Status RunSource();

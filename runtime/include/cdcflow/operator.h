@@ -26,6 +26,7 @@
 #include "cdcflow/export.h"
 #include "cdcflow/job_args.h"
 #include "cdcflow/row.h"
+#include "cdcflow/state.h"
 #include "cdcflow/value.h"
 
 namespace cdcflow {
@@ -147,8 +148,8 @@ class LambdaKeySelector final : public KeySelector {
 };
 
 // ---------------------------------------------------------------------------------
-// Keyed state and timers (in memory for now; a RocksDB backend implements the same
-// interface later).
+// Keyed state and timers. Row, list and map state are in cdcflow/state.h; the backend
+// (runtime/state) keeps them in memory or in RocksDB with a write-back cache.
 
 // A value kept per key. The handle reads and writes the value of the key currently
 // being processed (the row's key in ProcessElement, the timer's key in OnTimer).
@@ -165,11 +166,15 @@ class CDCFLOW_API KeyedValueState {
 
 enum class TimeDomain : uint8_t { kEventTime = 0, kProcessingTime = 1 };
 
-// The runtime context of a keyed operator: adds state handles.
+// The runtime context of a keyed operator: adds state handles. Call these in Open.
+// The same name gives the same handle; a name holds one kind of state (asking for
+// another kind is kInvalidArgument). Handles are owned by the runtime, valid until Close.
 class CDCFLOW_API KeyedRuntimeContext : public RuntimeContext {
  public:
-  // The value state called `name` (the same handle for the same name). Call in Open.
-  virtual KeyedValueState* GetValueState(std::string_view name) = 0;
+  virtual absl::StatusOr<KeyedValueState*> GetValueState(std::string_view name) = 0;
+  virtual absl::StatusOr<RowState*> GetRowState(std::string_view name) = 0;
+  virtual absl::StatusOr<ListState*> GetListState(std::string_view name) = 0;
+  virtual absl::StatusOr<MapState*> GetMapState(std::string_view name) = 0;
 };
 
 // Per element / per timer context of a keyed process function. Owned by the runtime.

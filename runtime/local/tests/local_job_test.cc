@@ -1,5 +1,6 @@
 #include "runtime/local/local_job.h"
 
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -53,7 +54,9 @@ SinkFactory Collect(Collected* out, absl::Duration delay = absl::ZeroDuration())
 class SumFn : public KeyedProcessFunction {
  public:
   absl::Status Open(KeyedRuntimeContext& ctx) override {
-    sum_ = ctx.GetValueState("sum");
+    auto sum_state = ctx.GetValueState("sum");
+    if (!sum_state.ok()) return sum_state.status();
+    sum_ = *sum_state;
     subtask_ = ctx.subtask_index();
     return absl::OkStatus();
   }
@@ -123,6 +126,37 @@ TEST_P(LocalJobTest, KeyedSumThroughAHashShuffle) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Parallelism, LocalJobTest, ::testing::Values(1, 4));
+
+TEST(LocalJobRocksDbTest, KeyedStateInRocksDb) {
+  constexpr int64_t kRecords = 5000;
+  constexpr int64_t kKeys = 13;
+  Collected out;
+  JobBuilder job(JobArgs(), 2);
+  job.Source("gen", Generator(kRecords, [](int64_t i) { return KeyValue(i, kKeys); }))
+      .KeyBy({0})
+      .Process("sum", [] { return std::make_unique<SumFn>(); })
+      .SinkTo("out", Collect(&out));
+  auto graph = graph::Finalize(job);
+  ASSERT_TRUE(graph.ok()) << graph.status();
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("cdcflow_local_job_rocksdb_" + std::to_string(::getpid()));
+  JobArgs args;
+  // A tiny cache forces the state through RocksDB.
+  auto run = LocalJob::Start(&*graph, &args,
+                             {.task = {.batch_rows = 100, .state_dir = dir.string(),
+                                       .state_cache_bytes = 1}});
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_TRUE((*run)->Wait().ok());
+  std::vector<Row> rows = out.All();
+  ASSERT_EQ(rows.size(), static_cast<size_t>(kKeys));
+  for (const Row& r : rows) {
+    int64_t key = r.fields[0].as_int64(), expected = 0;
+    for (int64_t i = key; i < kRecords; i += kKeys) expected += i;
+    EXPECT_EQ(r.fields[1].as_int64(), expected) << key;
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir / "local" / "vertex-1-subtask-1"));
+  std::filesystem::remove_all(dir);
+}
 
 TEST(LocalJobFailureTest, AFailingOperatorFailsTheJobWithItsNameAndSubtask) {
   Collected out;
@@ -206,7 +240,9 @@ TEST(LocalJobEventTimeTest, WatermarksFireTimersAcrossAShuffle) {
   JobBuilder job(JobArgs(), 3);
   struct WindowFn : KeyedProcessFunction {
     absl::Status Open(KeyedRuntimeContext& ctx) override {
-      count_ = ctx.GetValueState("count");
+      auto count_state = ctx.GetValueState("count");
+    if (!count_state.ok()) return count_state.status();
+    count_ = *count_state;
       return absl::OkStatus();
     }
     absl::Status ProcessElement(Row&, KeyedContext& ctx, Collector&) override {

@@ -1,9 +1,15 @@
 #include "gtest/gtest.h"
 #include "runtime/task/keyed_process_operator.h"
-#include "runtime/task/keyed_state.h"
+#include "runtime/state/keyed_state_backend.h"
 
 namespace cdcflow::task {
 namespace {
+
+std::unique_ptr<state::KeyedStateBackend> MemoryState() {
+  auto backend = state::KeyedStateBackend::CreateInMemory({});
+  EXPECT_TRUE(backend.ok());
+  return std::move(*backend);
+}
 
 class FakeContext : public RuntimeContext {
  public:
@@ -29,7 +35,9 @@ Row KV(std::string key, int64_t v) {
 class SumFn : public KeyedProcessFunction {
  public:
   absl::Status Open(KeyedRuntimeContext& ctx) override {
-    sum_ = ctx.GetValueState("sum");
+    auto sum_state = ctx.GetValueState("sum");
+    if (!sum_state.ok()) return sum_state.status();
+    sum_ = *sum_state;
     return absl::OkStatus();
   }
   absl::Status ProcessElement(Row& row, KeyedContext& ctx, Collector& out) override {
@@ -63,7 +71,7 @@ class KeyedProcessOperatorTest : public ::testing::Test {
  protected:
   KeyedProcessOperatorTest()
       : key_({0}),
-        op_(std::make_unique<SumFn>(), &key_, std::make_unique<InMemoryKeyedStateBackend>()) {}
+        op_(std::make_unique<SumFn>(), &key_, MemoryState()) {}
   RowBatch Run(RowBatch in) {
     RowBatch out;
     Collector c(&out);
@@ -86,7 +94,6 @@ TEST_F(KeyedProcessOperatorTest, KeepsStatePerKey) {
   EXPECT_EQ(out.row(0), KV("a", 1));
   EXPECT_EQ(out.row(1), KV("b", 10));
   EXPECT_EQ(out.row(2), KV("a", 3));
-  EXPECT_EQ(op_.state().NumEntries(), 2u);
 }
 
 TEST_F(KeyedProcessOperatorTest, EventTimeTimersFireInOrderOncePerKeyAndTime) {
@@ -110,7 +117,12 @@ TEST_F(KeyedProcessOperatorTest, EventTimeTimersFireInOrderOncePerKeyAndTime) {
   EXPECT_EQ(fired.row(0).fields[0].as_string(), "a");
   EXPECT_EQ(fired.row(0).fields[1].as_int64(), 2);
   EXPECT_EQ(fired.row(1).fields[0].as_string(), "clear");
-  EXPECT_EQ(op_.state().NumEntries(), 2u);  // "clear" cleared its value in OnTimer
+  // "clear" cleared its value in OnTimer: its sum starts again.
+  RowBatch again;
+  again.Append(KV("clear", 1), 300);
+  RowBatch out = Run(std::move(again));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out.row(0), KV("clear", 1));
 }
 
 TEST_F(KeyedProcessOperatorTest, ProcessingTimeTimersFireWhenTheClockPassesThem) {
@@ -140,10 +152,30 @@ TEST_F(KeyedProcessOperatorTest, FunctionErrorsSurface) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(KeyedProcessOperatorStateTest, ANameHoldsOneKindOfState) {
+  class TwoKinds : public KeyedProcessFunction {
+   public:
+    absl::Status Open(KeyedRuntimeContext& ctx) override {
+      auto v = ctx.GetValueState("s");
+      if (!v.ok()) return v.status();
+      auto list = ctx.GetListState("l");
+      if (!list.ok()) return list.status();
+      return ctx.GetRowState("s").status();
+    }
+    absl::Status ProcessElement(Row&, KeyedContext&, Collector&) override {
+      return absl::OkStatus();
+    }
+  };
+  FieldKeySelector key({0});
+  KeyedProcessOperator op(std::make_unique<TwoKinds>(), &key, MemoryState());
+  FakeContext ctx;
+  EXPECT_EQ(op.Open(ctx).code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(KeyedProcessOperatorKeyTest, KeyFieldOutOfRangeIsAnError) {
   FieldKeySelector key({5});
   KeyedProcessOperator op(std::make_unique<SumFn>(), &key,
-                          std::make_unique<InMemoryKeyedStateBackend>());
+                          MemoryState());
   FakeContext ctx;
   ASSERT_TRUE(op.Open(ctx).ok());
   RowBatch in;
