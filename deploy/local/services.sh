@@ -19,7 +19,8 @@
 #
 # Ports (env): CDCFLOW_PG_PORT 5432, CDCFLOW_KAFKA_PORT 9092, CDCFLOW_KAFKA_CONTROLLER_PORT 9093,
 # CDCFLOW_CONNECT_PORT 8081, CDCFLOW_OPENSEARCH_PORT 9200, CDCFLOW_OPENSEARCH_TRANSPORT_PORT 9300.
-# Heaps (env): CDCFLOW_KAFKA_HEAP 512m, CDCFLOW_CONNECT_HEAP 512m, CDCFLOW_OPENSEARCH_HEAP 512m.
+# Heaps (env): CDCFLOW_KAFKA_HEAP 512m, CDCFLOW_CONNECT_HEAP 512m, CDCFLOW_OPENSEARCH_HEAP 512m;
+# CDCFLOW_JVM_OPTS adds options to every JVM; CDCFLOW_START_TIMEOUT (120 s) bounds each wait.
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,6 +37,7 @@ KAFKA_HEAP=${CDCFLOW_KAFKA_HEAP:-512m}
 CONNECT_HEAP=${CDCFLOW_CONNECT_HEAP:-512m}
 OPENSEARCH_HEAP=${CDCFLOW_OPENSEARCH_HEAP:-512m}
 START_TIMEOUT=${CDCFLOW_START_TIMEOUT:-120}
+JVM_OPTS=${CDCFLOW_JVM_OPTS:-}  # extra options for every JVM, split on spaces
 
 PG_BIN=/usr/lib/postgresql/15/bin
 JAVA=${JAVA:-java}
@@ -153,8 +155,9 @@ launch_java() {
   local logf
   logf=$(log_of "$name")
   echo "---- start $(date -u +%FT%TZ)" >>"$logf"
+  # shellcheck disable=SC2086  # JVM_OPTS is a list of options
   setsid nohup "$JAVA" -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
-    -Djava.io.tmpdir="$DATA_DIR/tmp" -Dcdcflow.service="$name" "$@" \
+    -Djava.io.tmpdir="$DATA_DIR/tmp" -Dcdcflow.service="$name" $JVM_OPTS "$@" \
     >>"$logf" 2>&1 </dev/null &
   echo $! >"$(pid_file_of "$name")"
 }
