@@ -1,5 +1,6 @@
 #include "runtime/exchange/edge_output.h"
 
+#include "absl/time/clock.h"
 #include "runtime/exchange/key_groups.h"
 
 namespace cdcflow::exchange {
@@ -14,13 +15,20 @@ EdgeOutput::EdgeOutput(Partitioning partitioning, int32_t max_parallelism, const
       options_(options),
       pending_(writers_.size()) {}
 
+absl::Status EdgeOutput::Write(size_t channel, ChannelMessage message) {
+  const int64_t start = absl::GetCurrentTimeNanos();
+  absl::Status s = writers_[channel]->Write(std::move(message));
+  blocked_ns_ += absl::GetCurrentTimeNanos() - start;
+  return s;
+}
+
 absl::Status EdgeOutput::SendPending(size_t channel) {
   RowBatch& p = pending_[channel];
   if (p.empty()) return absl::OkStatus();
   rows_sent_ += static_cast<int64_t>(p.size());
   RowBatch out(options_.target_batch_rows);
   std::swap(out, p);
-  return writers_[channel]->Write(ChannelMessage::Batch(std::move(out)));
+  return Write(channel, ChannelMessage::Batch(std::move(out)));
 }
 
 absl::Status EdgeOutput::Emit(RowBatch& batch) {
@@ -52,7 +60,7 @@ absl::Status EdgeOutput::Emit(RowBatch& batch) {
         if (!s.ok()) return s;
         rows_sent_ += static_cast<int64_t>(n);
         RowBatch copy = c + 1 == channels ? std::move(batch) : batch.Clone();
-        s = writers_[c]->Write(ChannelMessage::Batch(std::move(copy)));
+        s = Write(c, ChannelMessage::Batch(std::move(copy)));
         if (!s.ok()) return s;
       }
       batch.clear();
@@ -66,7 +74,7 @@ absl::Status EdgeOutput::Emit(RowBatch& batch) {
       absl::Status s = SendPending(c);
       if (!s.ok()) return s;
       rows_sent_ += static_cast<int64_t>(n);
-      s = writers_[c]->Write(ChannelMessage::Batch(std::move(batch)));
+      s = Write(c, ChannelMessage::Batch(std::move(batch)));
       batch = RowBatch();
       return s;
     }
@@ -86,7 +94,7 @@ absl::Status EdgeOutput::Flush() {
 absl::Status EdgeOutput::EmitWatermark(int64_t watermark) {
   absl::Status s = Flush();
   for (size_t c = 0; s.ok() && c < writers_.size(); ++c) {
-    s = writers_[c]->Write(ChannelMessage::Watermark(watermark));
+    s = Write(c, ChannelMessage::Watermark(watermark));
   }
   return s;
 }
@@ -94,7 +102,7 @@ absl::Status EdgeOutput::EmitWatermark(int64_t watermark) {
 absl::Status EdgeOutput::EmitEndOfStream() {
   absl::Status s = Flush();
   for (size_t c = 0; s.ok() && c < writers_.size(); ++c) {
-    s = writers_[c]->Write(ChannelMessage::EndOfStream());
+    s = Write(c, ChannelMessage::EndOfStream());
   }
   return s;
 }

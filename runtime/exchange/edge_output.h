@@ -36,9 +36,13 @@ class EdgeOutput {
   absl::Status EmitEndOfStream();
 
   int64_t rows_sent() const { return rows_sent_; }
+  // Nanoseconds spent inside BatchWriter::Write, i.e. waiting for downstream room
+  // (backpressure) plus the hand-over itself.
+  int64_t blocked_ns() const { return blocked_ns_; }
 
  private:
   absl::Status SendPending(size_t channel);
+  absl::Status Write(size_t channel, ChannelMessage message);
 
   Partitioning partitioning_;
   int32_t max_parallelism_;
@@ -49,6 +53,7 @@ class EdgeOutput {
   std::vector<uint64_t> hashes_;
   size_t next_channel_ = 0;
   int64_t rows_sent_ = 0;
+  int64_t blocked_ns_ = 0;
 };
 
 }  // namespace cdcflow::exchange

@@ -102,6 +102,9 @@ std::vector<VertexProgress> LocalJob::Progress() const {
     for (const auto& [vid, m] : t->vertex_metrics()) {
       out[vid].records_in += m.records_in->Value();
       out[vid].records_out += m.records_out->Value();
+      out[vid].busy_s += m.busy_ns->Value() * 1e-9;
+      out[vid].backpressured_s += m.backpressured_ns->Value() * 1e-9;
+      out[vid].idle_s += m.idle_ns->Value() * 1e-9;
     }
   }
   return out;

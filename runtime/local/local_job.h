@@ -32,6 +32,10 @@ struct VertexProgress {
   int32_t parallelism = 1;
   uint64_t records_in = 0;
   uint64_t records_out = 0;
+  // Thread time over all subtasks, in seconds (see metrics::SubtaskMetrics).
+  double busy_s = 0;
+  double backpressured_s = 0;
+  double idle_s = 0;
 };
 
 // Thread-safe. `graph` and `args` (and the plugin the graph came from) must outlive

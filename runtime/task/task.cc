@@ -214,10 +214,28 @@ absl::Status Task::CloseAll() {
   return first;
 }
 
+void Task::AccountTime() {
+  const int64_t now = absl::GetCurrentTimeNanos();
+  int64_t blocked = 0;
+  for (const auto& out : outputs_) blocked += out->blocked_ns();
+  const int64_t backpressured = blocked - accounted_blocked_ns_;
+  const int64_t busy = std::max<int64_t>(0, now - last_account_ns_ - backpressured - idle_ns_);
+  for (auto& [vid, m] : vertex_metrics_) {
+    m.busy_ns->Increment(static_cast<uint64_t>(busy));
+    m.backpressured_ns->Increment(static_cast<uint64_t>(std::max<int64_t>(0, backpressured)));
+    m.idle_ns->Increment(static_cast<uint64_t>(idle_ns_));
+  }
+  accounted_blocked_ns_ = blocked;
+  idle_ns_ = 0;
+  last_account_ns_ = now;
+}
+
 absl::Status Task::Run() {
   last_flush_ = absl::Now();
+  last_account_ns_ = absl::GetCurrentTimeNanos();
   absl::Status status = OpenAll();
   if (status.ok()) status = source_ != nullptr ? RunSource() : RunInputs();
+  AccountTime();
   absl::Status close = CloseAll();
   if (cancelled_.load(std::memory_order_relaxed)) {
     return absl::CancelledError(absl::StrCat("task '", name_, "' subtask ", setup_.id.subtask,
@@ -272,6 +290,7 @@ absl::Status Task::MaybeFlush() {
 
 absl::Status Task::AdvanceWatermark(int64_t watermark) {
   watermark_ = watermark;
+  for (auto& [vid, m] : vertex_metrics_) m.watermark_ms->Set(static_cast<double>(watermark));
   for (size_t i = 0; i < ops_.size(); ++i) {
     ChainOp& op = ops_[i];
     op.out.clear();
@@ -353,8 +372,11 @@ absl::Status Task::RunSource() {
     if (r->status == PollStatus::kEndOfInput) return EndOfInput();
     if (r->status == PollStatus::kIdle) {
       CDCFLOW_TASK_RETURN_IF_ERROR(FlushOutputs());
+      const int64_t start = absl::GetCurrentTimeNanos();
       absl::SleepFor(setup_.options.idle_backoff);
+      idle_ns_ += absl::GetCurrentTimeNanos() - start;
     }
+    if (absl::GetCurrentTimeNanos() - last_account_ns_ > 50'000'000) AccountTime();
   }
   return absl::CancelledError("cancelled");
 }
@@ -385,8 +407,11 @@ absl::Status Task::RunInputs() {
         wait = std::min(wait, std::max(absl::ZeroDuration(),
                                        absl::Milliseconds(next - absl::ToUnixMillis(absl::Now()))));
       }
+      const int64_t start = absl::GetCurrentTimeNanos();
       got = reader->Read(&message, wait);
+      idle_ns_ += absl::GetCurrentTimeNanos() - start;
     }
+    if (absl::GetCurrentTimeNanos() - last_account_ns_ > 50'000'000) AccountTime();
     if (!got.ok()) return Annotate(got.status(), head);
     if (*got) {
       if (message.channel < 0 || message.channel >= n) {

@@ -114,6 +114,9 @@ class Task {
   absl::Status FlushOutputs();
   absl::Status MaybeFlush();
   absl::Status Annotate(absl::Status status, int32_t vertex) const;
+  // Adds the time since the last call to the chain's busy / backpressured / idle
+  // counters (idle_ns_ and the outputs' blocked time are the non-busy parts).
+  void AccountTime();
 
   TaskSetup setup_;
   std::string name_;
@@ -126,7 +129,9 @@ class Task {
   std::vector<exchange::InputChannel> input_channels_;
   int64_t watermark_ = kMinWatermark;
   absl::Time last_flush_;
-  int32_t failed_vertex_ = -1;  // the vertex whose hook failed, for the error message
+  int64_t idle_ns_ = 0;            // waiting for input or backing off, since AccountTime
+  int64_t last_account_ns_ = 0;
+  int64_t accounted_blocked_ns_ = 0;
 };
 
 }  // namespace cdcflow::task

@@ -231,6 +231,9 @@ TEST(LocalJobBackpressureTest, ASlowSinkHoldsTheSourceBack) {
   const uint64_t consumed = progress[1].records_in;
   EXPECT_GT(consumed, 0u);
   EXPECT_LE(generated - consumed, 5 * kBatch) << generated << " vs " << consumed;
+  // The source spent most of its time blocked on the full gate, the sink little.
+  EXPECT_GT(progress[0].backpressured_s, 0.1) << progress[0].busy_s;
+  EXPECT_LT(progress[1].backpressured_s, 0.05);
 }
 
 // Event time: rows carry timestamps, the keyed function fires per-key timers as the
