@@ -10,9 +10,11 @@ MockKafka::MockKafka(int brokers) {
   char errstr[256];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+  rd_kafka_conf_set(conf, "test.mock.num.brokers", std::to_string(brokers).c_str(), errstr,
+                    sizeof(errstr));
   owner_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
   if (owner_ == nullptr) std::abort();
-  cluster_ = rd_kafka_mock_cluster_new(owner_, brokers);
+  cluster_ = rd_kafka_handle_mock_cluster(owner_);
   if (cluster_ == nullptr) std::abort();
   bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
 
@@ -24,10 +26,11 @@ MockKafka::MockKafka(int brokers) {
   if (producer_ == nullptr) std::abort();
 }
 
+// The mock cluster belongs to owner_ (test.mock.num.brokers): destroying the
+// handle stops it at once, where rd_kafka_mock_cluster_destroy waits ~1 s.
 MockKafka::~MockKafka() {
   rd_kafka_flush(producer_, 5000);
   rd_kafka_destroy(producer_);
-  rd_kafka_mock_cluster_destroy(cluster_);
   rd_kafka_destroy(owner_);
 }
 
