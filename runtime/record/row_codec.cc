@@ -150,6 +150,10 @@ class Reader {
   }
 
   bool Varint(uint64_t* out, const char* what) {
+    if (p_ != end_ && (static_cast<uint8_t>(*p_) & 0x80) == 0) {  // one byte: most varints
+      *out = static_cast<uint8_t>(*p_++);
+      return true;
+    }
     const size_t start = offset();
     uint64_t result = 0;
     for (int shift = 0;; shift += 7) {
@@ -243,8 +247,8 @@ bool ReadOffset(Reader& r, int32_t* offset) {
   return true;
 }
 
-// Reads one value and hands it to `emit(Value&&)` (so that a row's values are
-// constructed once, straight into the row); `*type` is set as soon as the tag is
+// Reads one value and hands it to `emit(std::in_place_index<type>, args...)` (so that
+// a row's values are constructed once, in place, straight into the row); `*type` is set as soon as the tag is
 // known (for error context).
 template <typename Emit>
 bool ReadValue(Reader& r, Emit&& emit, int* type) {
@@ -254,29 +258,29 @@ bool ReadValue(Reader& r, Emit&& emit, int* type) {
   *type = tag;
   switch (static_cast<ValueType>(tag)) {
     case ValueType::kNull:
-      emit(Value());
+      emit(std::in_place_index<0>);
       return true;
     case ValueType::kUnavailable:
-      emit(Value::UnavailableMarker());
+      emit(std::in_place_index<15>);
       return true;
     case ValueType::kBool: {
       const size_t at = r.offset();
       uint8_t b;
       if (!r.Byte(&b, "bool byte")) return false;
       if (b > 1) return r.Fail(at, absl::StrCat("bool byte ", b, " is not 0 or 1"));
-      emit(Value::Bool(b == 1));
+      emit(std::in_place_index<1>, b == 1);
       return true;
     }
     case ValueType::kInt32: {
       int32_t v;
       if (!r.Int32Varint(&v, "int32")) return false;
-      emit(Value::Int32(v));
+      emit(std::in_place_index<2>, v);
       return true;
     }
     case ValueType::kInt64: {
       int64_t v;
       if (!r.SignedVarint(&v, "int64")) return false;
-      emit(Value::Int64(v));
+      emit(std::in_place_index<3>, v);
       return true;
     }
     case ValueType::kFloat64: {
@@ -284,7 +288,7 @@ bool ReadValue(Reader& r, Emit&& emit, int* type) {
       if (!r.Raw(8, &data, "float64")) return false;
       double d;
       std::memcpy(&d, data, 8);
-      emit(Value::Float64(d));
+      emit(std::in_place_index<4>, d);
       return true;
     }
     case ValueType::kDecimal: {
@@ -293,52 +297,52 @@ bool ReadValue(Reader& r, Emit&& emit, int* type) {
       std::string_view bytes;
       if (!r.LengthPrefixed(&bytes, "decimal unscaled bytes")) return false;
       if (bytes.size() <= 16) {
-        emit(Value::Dec(Decimal::FromInt128(Int128FromTwosComplement(bytes.data(), bytes.size()), scale)));
+        emit(std::in_place_index<5>, Decimal::FromInt128(Int128FromTwosComplement(bytes.data(), bytes.size()), scale));
       } else {
-        emit(Value::Dec(Decimal::FromTwosComplement(bytes, scale)));
+        emit(std::in_place_index<5>, Decimal::FromTwosComplement(bytes, scale));
       }
       return true;
     }
     case ValueType::kString: {
       std::string_view s;
       if (!r.LengthPrefixed(&s, "string")) return false;
-      emit(Value::Str(std::string(s)));
+      emit(std::in_place_index<6>, std::string(s));
       return true;
     }
     case ValueType::kBytes: {
       std::string_view s;
       if (!r.LengthPrefixed(&s, "bytes")) return false;
-      emit(Value::Bin(std::string(s)));
+      emit(std::in_place_index<7>, std::string(s));
       return true;
     }
     case ValueType::kJson: {
       std::string_view s;
       if (!r.LengthPrefixed(&s, "json")) return false;
-      emit(Value::JsonOf(std::string(s)));
+      emit(std::in_place_index<14>, std::string(s));
       return true;
     }
     case ValueType::kDate: {
       int32_t days;
       if (!r.Int32Varint(&days, "days")) return false;
-      emit(Value::DateOf(Date{days}));
+      emit(std::in_place_index<8>, Date{days});
       return true;
     }
     case ValueType::kTime: {
       int64_t nanos;
       if (!ReadNanosOfDay(r, &nanos)) return false;
-      emit(Value::TimeOf(Time{nanos}));
+      emit(std::in_place_index<9>, Time{nanos});
       return true;
     }
     case ValueType::kTimeTz: {
       TimeTz t;
       if (!ReadNanosOfDay(r, &t.nanos) || !ReadOffset(r, &t.offset_seconds)) return false;
-      emit(Value::TimeTzOf(t));
+      emit(std::in_place_index<10>, t);
       return true;
     }
     case ValueType::kTimestamp: {
       Timestamp t;
       if (!r.SignedVarint(&t.seconds, "seconds") || !ReadNanos(r, &t.nanos)) return false;
-      emit(Value::TimestampOf(t));
+      emit(std::in_place_index<11>, t);
       return true;
     }
     case ValueType::kTimestampTz: {
@@ -347,7 +351,7 @@ bool ReadValue(Reader& r, Emit&& emit, int* type) {
           !ReadOffset(r, &t.offset_seconds)) {
         return false;
       }
-      emit(Value::TimestampTzOf(t));
+      emit(std::in_place_index<12>, t);
       return true;
     }
     case ValueType::kUuid: {
@@ -355,13 +359,28 @@ bool ReadValue(Reader& r, Emit&& emit, int* type) {
       if (!r.Raw(16, &data, "uuid")) return false;
       Uuid u;
       std::memcpy(u.bytes.data(), data, 16);
-      emit(Value::UuidOf(u));
+      emit(std::in_place_index<13>, u);
       return true;
     }
   }
   *type = -1;
   return r.Fail(tag_offset, absl::StrCat("unknown value type tag ", tag));
 }
+
+struct EmplaceInto {
+  std::vector<Value>* values;
+  template <size_t I, typename... Args>
+  void operator()(std::in_place_index_t<I> index, Args&&... args) const {
+    values->emplace_back(index, std::forward<Args>(args)...);
+  }
+};
+struct AssignTo {
+  Value* value;
+  template <size_t I, typename... Args>
+  void operator()(std::in_place_index_t<I> index, Args&&... args) const {
+    *value = Value(index, std::forward<Args>(args)...);
+  }
+};
 
 // Where a failure happened inside a row.
 struct RowErrorContext {
@@ -390,7 +409,7 @@ bool ReadRow(Reader& r, Row* row, RowErrorContext* ctx) {
   row->fields.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
     ctx->field = static_cast<int64_t>(i);
-    if (!ReadValue(r, [row](Value&& v) { row->fields.push_back(std::move(v)); }, &ctx->type)) {
+    if (!ReadValue(r, EmplaceInto{&row->fields}, &ctx->type)) {
       return false;
     }
   }
@@ -448,7 +467,7 @@ absl::Status DecodeValues(std::string_view data, size_t* offset, std::vector<Val
   }
   for (uint64_t i = 0; ok && i < n; ++i) {
     index = static_cast<int64_t>(i);
-    ok = ReadValue(r, [values](Value&& v) { values->push_back(std::move(v)); }, &type);
+    ok = ReadValue(r, EmplaceInto{values}, &type);
   }
   if (!ok) {
     std::string where = index < 0 ? "count" : absl::StrCat("value ", index);
@@ -465,7 +484,7 @@ absl::Status DecodeValues(std::string_view data, size_t* offset, std::vector<Val
 absl::Status DecodeValue(std::string_view data, size_t* offset, Value* value) {
   Reader r(data, *offset);
   int type = -1;
-  if (!ReadValue(r, [value](Value&& v) { *value = std::move(v); }, &type)) {
+  if (!ReadValue(r, AssignTo{value}, &type)) {
     std::string what = type >= 0 ? absl::StrCat(" (", Sv(ValueTypeName(static_cast<ValueType>(type))), ")") : "";
     return absl::DataLossError(absl::StrCat("corrupt value", what, ": ", r.error(),
                                             " at byte offset ", r.error_offset()));
