@@ -603,6 +603,36 @@ absl::StatusOr<std::pair<uint8_t, uint32_t>> ReadHeader(std::string_view data) {
 
 }  // namespace
 
+void EncodeRowBatch(const RowBatch& batch, std::string* out) {
+  EncodeRowBatch(batch.rows(), batch.timestamps(), out);
+}
+
+absl::Status DecodeRowBatch(std::string_view data, RowBatch* batch) {
+  absl::StatusOr<std::pair<uint8_t, uint32_t>> header = ReadHeader(data);
+  if (!header.ok()) return header.status();
+  const bool with_timestamps = (header->first & 1) != 0;
+  const uint32_t count = header->second;
+  batch->reserve(batch->size() + count);
+  Reader r(data, kRowBatchHeaderSize);
+  RowErrorContext ctx;
+  for (uint32_t i = 0; i < count; ++i) {
+    int64_t ts = kNoRowTimestamp;
+    if (with_timestamps && !r.SignedVarint(&ts, "row timestamp")) {
+      ctx.field = -1;
+      return RowError(r, absl::StrCat("row batch: row ", i), ctx);
+    }
+    Row row;
+    if (!ReadRow(r, &row, &ctx)) return RowError(r, absl::StrCat("row batch: row ", i), ctx);
+    batch->Append(std::move(row), ts);
+  }
+  if (!r.at_end()) {
+    return absl::DataLossError(absl::StrCat("corrupt row batch: ", r.left(),
+                                            " trailing bytes after ", count, " rows",
+                                            " at byte offset ", r.offset()));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<uint32_t> RowBatchCount(std::string_view data) {
   absl::StatusOr<std::pair<uint8_t, uint32_t>> header = ReadHeader(data);
   if (!header.ok()) return header.status();

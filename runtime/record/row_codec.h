@@ -34,6 +34,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "cdcflow/batch.h"
 #include "cdcflow/row.h"
 #include "cdcflow/value.h"
 
@@ -41,8 +42,8 @@ namespace cdcflow::record {
 
 inline constexpr uint8_t kRowBatchVersion = 1;
 inline constexpr size_t kRowBatchHeaderSize = 6;
-// The timestamp of a row that has none (equals cdcflow::kNoTimestamp).
-inline constexpr int64_t kNoRowTimestamp = std::numeric_limits<int64_t>::min();
+// The timestamp of a row that has none.
+inline constexpr int64_t kNoRowTimestamp = kNoTimestamp;
 
 // Appends one value / one row (no batch header) to *out.
 void AppendValue(const Value& value, std::string* out);
@@ -95,6 +96,11 @@ void EncodeRowBatch(std::span<const Row> rows, std::span<const int64_t> timestam
 // as many entries).
 absl::Status DecodeRowBatch(std::string_view data, std::vector<Row>* rows,
                             std::vector<int64_t>* timestamps = nullptr);
+// The same for the SDK's RowBatch (rows with their event timestamps), e.g. for
+// exchanges between processes. Decoding appends to *batch.
+void EncodeRowBatch(const RowBatch& batch, std::string* out);
+absl::Status DecodeRowBatch(std::string_view data, RowBatch* batch);
+
 // The row count from a batch header, without decoding the rows.
 absl::StatusOr<uint32_t> RowBatchCount(std::string_view data);
 

@@ -211,6 +211,33 @@ TEST(RowCodecTest, RandomBatchesRoundTrip) {
   }
 }
 
+TEST(RowCodecTest, SdkRowBatchRoundTrips) {
+  const std::vector<Row> rows = RandomRows(11, 200);
+  RowBatch batch;
+  for (size_t i = 0; i < rows.size(); ++i) batch.Append(rows[i], i % 2 ? kNoTimestamp : 1'700'000'000'000 + i);
+  std::string bytes;
+  EncodeRowBatch(batch, &bytes);
+  RowBatch back;
+  back.Append(Row{RowKind::kDelete}, 5);
+  ASSERT_TRUE(DecodeRowBatch(bytes, &back).ok());
+  ASSERT_EQ(back.size(), batch.size() + 1);
+  EXPECT_EQ(back.timestamp(0), 5);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    ASSERT_EQ(back.row(i + 1), batch.row(i)) << i;
+    ASSERT_EQ(back.timestamp(i + 1), batch.timestamp(i)) << i;
+  }
+  RowBatch untimed;
+  untimed.Append(rows[0]);
+  bytes.clear();
+  EncodeRowBatch(untimed, &bytes);
+  RowBatch untimed_back;
+  ASSERT_TRUE(DecodeRowBatch(bytes, &untimed_back).ok());
+  EXPECT_EQ(untimed_back, untimed);
+  RowBatch cut;
+  EXPECT_EQ(DecodeRowBatch(std::string_view(bytes).substr(0, bytes.size() - 1), &cut).code(),
+            absl::StatusCode::kDataLoss);
+}
+
 TEST(RowCodecTest, DecodeAppendsToExistingRows) {
   std::vector<Row> rows = RandomRows(7, 3);
   std::string bytes;
@@ -221,7 +248,7 @@ TEST(RowCodecTest, DecodeAppendsToExistingRows) {
   EXPECT_EQ(out[0], (Row{RowKind::kDelete, {Value::Int64(1)}}));
   EXPECT_EQ(out[3], rows[2]);
   std::string empty;
-  EncodeRowBatch({}, &empty);
+  EncodeRowBatch(std::span<const Row>(), &empty);
   EXPECT_EQ(empty.size(), kRowBatchHeaderSize);
   std::vector<Row> none;
   EXPECT_TRUE(DecodeRowBatch(empty, &none).ok());
