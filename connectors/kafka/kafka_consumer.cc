@@ -347,6 +347,15 @@ std::vector<PartitionStats> KafkaConsumer::Stats() const {
   return out;
 }
 
+void KafkaConsumer::CommitForMonitoring(const KafkaPositions& positions) {
+  if (positions.empty()) return;
+  PartitionListPtr list = NewPartitionList(static_cast<int>(positions.offsets().size()));
+  for (const auto& [tp, offset] : positions.offsets()) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = offset;
+  }
+  (void)rd_kafka_commit(client_->get(), list.get(), /*async=*/1);
+}
+
 absl::StatusOr<bool> KafkaConsumer::ReachedEnd(int timeout_ms) {
   for (const PartitionState& s : states_) {
     int64_t low = -1, high = -1;

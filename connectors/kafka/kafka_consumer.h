@@ -121,6 +121,11 @@ class KafkaConsumer {
   // watermark, asking the brokers (a request per partition): for bounded reads.
   absl::StatusOr<bool> ReachedEnd(int timeout_ms);
 
+  // Commits `positions` to the consumer group asynchronously, for monitoring
+  // tools only (kafka-consumer-groups shows the lag); correctness never depends
+  // on it, so a failed commit is ignored.
+  void CommitForMonitoring(const KafkaPositions& positions);
+
   const std::vector<TopicPartition>& assignment() const { return assignment_; }
   KafkaClient& client() { return *client_; }
 
