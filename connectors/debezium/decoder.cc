@@ -157,6 +157,22 @@ struct Decoder::Impl {
   Row after;
   Row key_row;
   bool tombstone = false;
+  // Field vectors of rows handed out by the previous Decode, reused so that a
+  // steady stream does not allocate row storage per event.
+  std::vector<std::vector<Value>> spare;
+
+  void Recycle(Event* out) {
+    for (Row& r : out->rows) {
+      if (r.fields.capacity() != 0) spare.push_back(std::move(r.fields));
+    }
+    out->rows.clear();
+  }
+  void Prepare(Row* row) {
+    if (row->fields.capacity() == 0 && !spare.empty()) {
+      row->fields = std::move(spare.back());
+      spare.pop_back();
+    }
+  }
   bool has_before = false;
   bool has_after = false;
   char op = 0;
@@ -582,23 +598,48 @@ struct Decoder::Impl {
       if (auto e = field.unescaped_key().get(key); e) return JsonError("", "source", e);
       od::value fv = field.value();
       absl::Status s;
-      if (key == "version") s = DecodeOptionalString(fv, "source", key, &src->version);
-      else if (key == "connector") s = DecodeOptionalString(fv, "source", key, &src->connector);
-      else if (key == "name") s = DecodeOptionalString(fv, "source", key, &src->name);
-      else if (key == "db") s = DecodeOptionalString(fv, "source", key, &src->db);
-      else if (key == "schema") s = DecodeOptionalString(fv, "source", key, &src->schema);
-      else if (key == "table") s = DecodeOptionalString(fv, "source", key, &src->table);
-      else if (key == "snapshot") s = DecodeOptionalString(fv, "source", key, &src->snapshot);
-      else if (key == "sequence") s = DecodeOptionalString(fv, "source", key, &src->sequence);
-      else if (key == "change_lsn") s = DecodeOptionalString(fv, "source", key, &src->change_lsn);
-      else if (key == "commit_lsn") s = DecodeOptionalString(fv, "source", key, &src->commit_lsn);
-      else if (key == "ts_ms") s = DecodeOptionalInt(fv, "source", key, &src->ts_ms);
-      else if (key == "ts_us") s = DecodeOptionalInt(fv, "source", key, &src->ts_us);
-      else if (key == "ts_ns") s = DecodeOptionalInt(fv, "source", key, &src->ts_ns);
-      else if (key == "lsn") s = DecodeOptionalInt(fv, "source", key, &src->lsn);
-      else if (key == "txId") s = DecodeOptionalInt(fv, "source", key, &src->tx_id);
-      else if (key == "xmin") s = DecodeOptionalInt(fv, "source", key, &src->xmin);
-      else if (key == "event_serial_no") s = DecodeOptionalInt(fv, "source", key, &src->event_serial_no);
+      // Dispatch on length first: the source block is on every event.
+      switch (key.size()) {
+        case 2:
+          if (key == "db") s = DecodeOptionalString(fv, "source", key, &src->db);
+          break;
+        case 3:
+          if (key == "lsn") s = DecodeOptionalInt(fv, "source", key, &src->lsn);
+          break;
+        case 4:
+          if (key == "name") s = DecodeOptionalString(fv, "source", key, &src->name);
+          else if (key == "txId") s = DecodeOptionalInt(fv, "source", key, &src->tx_id);
+          else if (key == "xmin") s = DecodeOptionalInt(fv, "source", key, &src->xmin);
+          break;
+        case 5:
+          if (key == "table") s = DecodeOptionalString(fv, "source", key, &src->table);
+          else if (key == "ts_ms") s = DecodeOptionalInt(fv, "source", key, &src->ts_ms);
+          else if (key == "ts_us") s = DecodeOptionalInt(fv, "source", key, &src->ts_us);
+          else if (key == "ts_ns") s = DecodeOptionalInt(fv, "source", key, &src->ts_ns);
+          break;
+        case 6:
+          if (key == "schema") s = DecodeOptionalString(fv, "source", key, &src->schema);
+          break;
+        case 7:
+          if (key == "version") s = DecodeOptionalString(fv, "source", key, &src->version);
+          break;
+        case 8:
+          if (key == "snapshot") s = DecodeOptionalString(fv, "source", key, &src->snapshot);
+          else if (key == "sequence") s = DecodeOptionalString(fv, "source", key, &src->sequence);
+          break;
+        case 9:
+          if (key == "connector") s = DecodeOptionalString(fv, "source", key, &src->connector);
+          break;
+        case 10:
+          if (key == "change_lsn") s = DecodeOptionalString(fv, "source", key, &src->change_lsn);
+          else if (key == "commit_lsn") s = DecodeOptionalString(fv, "source", key, &src->commit_lsn);
+          break;
+        case 15:
+          if (key == "event_serial_no") s = DecodeOptionalInt(fv, "source", key, &src->event_serial_no);
+          break;
+        default:
+          break;
+      }
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
@@ -659,7 +700,9 @@ struct Decoder::Impl {
       if (t == od::json_type::null) return absl::OkStatus();
       if (schema == nullptr) return Error("", key, "no schema for the row");
       (is_after ? has_after : has_before) = true;
-      return DecodeRow(v, schema, growable, key, is_after ? &after : &before);
+      Row* row = is_after ? &after : &before;
+      Prepare(row);
+      return DecodeRow(v, schema, growable, key, row);
     }
     if (key == "op") {
       std::string_view s;
@@ -833,7 +876,7 @@ absl::Status Decoder::Decode(std::string_view topic, std::string_view key, std::
                              Event* out) {
   Impl& d = *impl_;
   TopicState* st = d.State(topic);
-  out->rows.clear();
+  d.Recycle(out);
   // Value first: a schemas-on value teaches the key's column types too.
   if (auto s = d.DecodeValue(value, st, out); !s.ok()) return s;
   if (auto s = d.DecodeKey(key, st, out); !s.ok()) return s;
