@@ -6,6 +6,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/command.h"
 #include "cli/run_command.h"
+#include "cli/decode_command.h"
 #include "cli/version.h"
 
 int main(int argc, char** argv) {
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   // Verb registrations go here, one line each, e.g.
   //   cdcflow::cli::RegisterDecodeCommand(app, context);
   cdcflow::cli::RegisterRunCommand(app, context);
+  cdcflow::cli::RegisterDecodeCommand(app, context);
   CLI11_PARSE(app, argc, argv);
   if (app.get_subcommands().empty()) {
     std::cout << app.help();

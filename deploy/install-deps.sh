@@ -12,6 +12,7 @@ packages=(
   openjdk-17-jre-headless maven python3 python3-psycopg2 procps iproute2 jq
   libcpp-httplib-dev chromium python3-venv
   openjdk-17-jdk-headless  # javac, for deploy/local/opensearch/LocalOpenSearch.java
+  clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz/run_fuzzers.sh)
 )
 
 missing=()

@@ -38,6 +38,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan -L unit --output-on-failure -j "$jobs" || status=1
 
 if ((unit_only == 0)); then
+  stamp "fuzzers (clang, ASan+UBSan, bounded time)"
+  bash tests/fuzz/run_fuzzers.sh || status=1
   stamp "integration and end-to-end tests (real servers)"
   ctest --test-dir build/release -L 'integration|e2e' --output-on-failure || status=1
 fi

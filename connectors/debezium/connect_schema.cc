@@ -45,7 +45,8 @@ absl::StatusOr<ConnectField> ParseField(dom::object field, size_t i) {
     }
     int32_t scale = 0;
     auto [p, ec] = std::from_chars(scale_text.data(), scale_text.data() + scale_text.size(), scale);
-    if (ec != std::errc() || p != scale_text.data() + scale_text.size()) {
+    if (ec != std::errc() || p != scale_text.data() + scale_text.size() || scale < -16383 ||
+        scale > 16383) {
       return SchemaError(out.name, internal::Cat("bad Decimal scale '", scale_text, "'"));
     }
     out.scale = scale;

@@ -15,6 +15,11 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
+// PostgreSQL's numeric has at most 16383 digits after the point (and scales down
+// to -1000); a larger scale can only be corrupt input, and printing it would
+// allocate without bound.
+constexpr int64_t kMaxDecimalScale = 16383;
+
 std::string_view JsonTypeName(od::json_type t) {
   switch (t) {
     case od::json_type::array: return "array";
@@ -307,8 +312,8 @@ struct Decoder::Impl {
         if (auto s = DecodeInt64(fv, path, "scale", "VariableScaleDecimal scale", &scale); !s.ok()) {
           return s;
         }
-        if (scale < std::numeric_limits<int32_t>::min() || scale > std::numeric_limits<int32_t>::max()) {
-          return Error(path, "scale", "out of range");
+        if (scale < -kMaxDecimalScale || scale > kMaxDecimalScale) {
+          return Error(path, "scale", internal::Cat("out of range: ", scale));
         }
         has_scale = true;
       } else if (key == "value") {
