@@ -177,7 +177,8 @@ absl::StatusOr<FieldKind> KindFor(std::string_view type, std::string_view name) 
     by_type = FieldKind::kInt32;
   } else if (type == "int64") {
     by_type = FieldKind::kInt64;
-  } else if (type == "float32" || type == "float64") {
+  } else if (type == "float" || type == "double" || type == "float32" || type == "float64") {
+    // JsonConverter writes "float" and "double"; "float32"/"float64" are the Java enum names.
     by_type = FieldKind::kFloat64;
   } else if (type == "boolean") {
     by_type = FieldKind::kBool;

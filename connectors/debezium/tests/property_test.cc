@@ -22,7 +22,7 @@ using testing::Column;
 const std::vector<Column>& ColumnPool() {
   static const auto* pool = new std::vector<Column>{
       {"", "int8", "", 0}, {"", "int16", "", 0}, {"", "int32", "", 0}, {"", "int64", "", 0},
-      {"", "float32", "", 0}, {"", "float64", "", 0}, {"", "boolean", "", 0},
+      {"", "float", "", 0}, {"", "double", "", 0}, {"", "boolean", "", 0},
       {"", "string", "", 0}, {"", "bytes", "", 0},
       {"", "bytes", "org.apache.kafka.connect.data.Decimal", 0},
       {"", "bytes", "org.apache.kafka.connect.data.Decimal", 4},
@@ -90,7 +90,7 @@ class Gen {
         do {
           uint64_t bits = static_cast<uint64_t>(Int(INT64_MIN, INT64_MAX));
           std::memcpy(&d, &bits, sizeof d);
-          if (c.type == "float32") d = static_cast<float>(d);
+          if (c.type == "float") d = static_cast<float>(d);
         } while (!std::isfinite(d));
         return Value::Float64(Chance(30) ? static_cast<double>(Int(-1000, 1000)) / 8 : d);
       }
