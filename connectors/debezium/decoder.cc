@@ -87,6 +87,20 @@ simdjson::error_code RawJson(od::value v, od::json_type t, std::string_view* out
   return o.raw_json().get(*out);
 }
 
+// The field's key without copying when it has no escape sequence (every key
+// Debezium writes); otherwise unescaped into the parser's string buffer. Stage 1
+// has already checked that every string is closed, so the scan stops in bounds.
+simdjson::error_code FieldKey(od::field& f, std::string_view* out) {
+  const char* start = f.key().raw();
+  const char* p = start;
+  while (*p != '"' && *p != '\\') ++p;
+  if (*p == '"') {
+    *out = std::string_view(start, static_cast<size_t>(p - start));
+    return simdjson::SUCCESS;
+  }
+  return f.unescaped_key().get(*out);
+}
+
 bool IsNullText(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) {
     s.remove_prefix(1);
@@ -531,7 +545,7 @@ struct Decoder::Impl {
         idx = static_cast<int>(expected);
       } else {
         std::string_view key;
-        if (auto e = f.unescaped_key().get(key); e) return JsonError("", prefix, e);
+        if (auto e = FieldKey(f, &key); e) return JsonError("", prefix, e);
         idx = schema->IndexOf(key);
         if (idx < 0) {
           if (!growable) return Error(prefix, key, "field not in the topic's schema");
@@ -599,8 +613,9 @@ struct Decoder::Impl {
     od::object obj;
     if (auto e = v.get_object().get(obj); e) return JsonError("", "source", e);
     for (auto field : obj) {
+      if (field.error()) return JsonError("", "source", field.error());
       std::string_view key;
-      if (auto e = field.unescaped_key().get(key); e) return JsonError("", "source", e);
+      if (auto e = FieldKey(field.value_unsafe(), &key); e) return JsonError("", "source", e);
       od::value fv = field.value();
       absl::Status s;
       // Dispatch on length first: the source block is on every event.
@@ -832,8 +847,9 @@ struct Decoder::Impl {
     }
     bool has_payload = false;
     for (auto field : obj) {
+      if (field.error()) return JsonError("", "value", field.error());
       std::string_view key;
-      if (auto e = field.unescaped_key().get(key); e) return JsonError("", "value", e);
+      if (auto e = FieldKey(field.value_unsafe(), &key); e) return JsonError("", "value", e);
       if (!on) {
         if (auto s = DecodeEnvelopeField(key, field.value(), schema, growable, out); !s.ok()) {
           return s;
@@ -860,8 +876,9 @@ struct Decoder::Impl {
         od::object payload;
         if (auto e = fv.get_object().get(payload); e) return JsonError("", "payload", e);
         for (auto pf : payload) {
+          if (pf.error()) return JsonError("", "payload", pf.error());
           std::string_view pkey;
-          if (auto e = pf.unescaped_key().get(pkey); e) return JsonError("", "payload", e);
+          if (auto e = FieldKey(pf.value_unsafe(), &pkey); e) return JsonError("", "payload", e);
           if (auto s = DecodeEnvelopeField(pkey, pf.value(), schema, false, out); !s.ok()) return s;
         }
       } else {
