@@ -12,8 +12,10 @@ packages=(
   openjdk-17-jre-headless maven python3 python3-psycopg2 procps iproute2 jq
   libcpp-httplib-dev chromium python3-venv
   openjdk-17-jdk-headless  # javac, for deploy/local/opensearch/LocalOpenSearch.java
-  clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz/run_fuzzers.sh)
 )
+# Test-only tools, not needed to build the image (deploy/docker): clang + libFuzzer
+# runtime for tests/fuzz/run_fuzzers.sh.
+packages+=(clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do
