@@ -1,12 +1,17 @@
 // cdcflow decode [FILE|-] [--format text|json] [--value-schema F] [--key-schema F]
+// cdcflow decode --topic T --bootstrap-servers B [--from earliest|latest] [--follow]
+//                [--max-messages N] [...]
 //
 // Reads Debezium events, one Kafka message a line: either the value alone (one
-// JSON value a line) or `key<TAB>value` (an empty value is a tombstone). Prints
+// JSON value a line) or `key<TAB>value` (an empty value is a tombstone); or
+// straight from a Kafka topic (all partitions; by default from the earliest
+// offset to the end of the topic as it is when the end is reached). Prints
 // one changelog row a line in the stable text form `+I[101, scooter, 3.14]`, or
 // with --format json one JSON object a line. Truncate and message events print
 // as `TRUNCATE <prefix>.<schema>.<table>` / `MESSAGE <prefix> <msg-prefix> <content>`.
-// A line that does not decode is reported on stderr as `line N: reason`; the
-// other lines are still decoded and the exit code is 1.
+// A line that does not decode is reported on stderr as `line N: reason` (from
+// Kafka: `topic/partition@offset: reason`); the others are still decoded and the
+// exit code is 1.
 #include "cli/decode_command.h"
 
 #include <cmath>
@@ -16,6 +21,8 @@
 #include <string>
 
 #include "connectors/debezium/decoder.h"
+#include "connectors/kafka/kafka_config.h"
+#include "connectors/kafka/kafka_consumer.h"
 #include "nlohmann/json.hpp"
 
 namespace cdcflow::cli {
@@ -27,6 +34,12 @@ struct DecodeOptions {
   std::string value_schema;
   std::string key_schema;
   std::string topic_name = "cdcflow-decode";
+  // Kafka input
+  std::string topic;
+  std::string bootstrap_servers;
+  std::string from = "earliest";
+  bool follow = false;
+  int64_t max_messages = 0;  // 0: no limit
 };
 
 bool ReadFile(const std::string& path, std::string* out) {
@@ -102,6 +115,71 @@ void Print(const debezium::Event& e, bool json, std::ostream& os) {
   }
 }
 
+int RunKafka(const DecodeOptions& opts, debezium::Decoder& decoder, bool json) {
+  if (opts.topic.empty() || opts.bootstrap_servers.empty()) {
+    std::cerr << "decode: --topic and --bootstrap-servers go together\n";
+    return 2;
+  }
+  if (opts.from != "earliest" && opts.from != "latest") {
+    std::cerr << "decode: --from must be earliest or latest\n";
+    return 2;
+  }
+  kafka::KafkaSourceConfig config;
+  config.bootstrap_servers = opts.bootstrap_servers;
+  config.topics = {opts.topic};
+  config.group_id = "cdcflow-decode";
+  config.start_mode = opts.from == "latest" ? kafka::StartMode::kLatest : kafka::StartMode::kEarliest;
+  if (absl::Status s = config.Validate(); !s.ok()) {
+    std::cerr << "decode: " << s.message() << "\n";
+    return 2;
+  }
+  auto consumer = kafka::KafkaConsumer::Create(config, /*subtask_index=*/0, /*parallelism=*/1);
+  if (!consumer.ok()) {
+    std::cerr << "decode: " << consumer.status().message() << "\n";
+    return 2;
+  }
+  debezium::Event event;
+  kafka::MessageBatch batch;
+  int64_t seen = 0;
+  int errors = 0;
+  while (opts.max_messages == 0 || seen < opts.max_messages) {
+    if (absl::Status s = (*consumer)->Poll(&batch); !s.ok()) {
+      std::cerr << "decode: " << s.message() << "\n";
+      return 1;
+    }
+    if (batch.empty()) {
+      if (opts.follow) continue;
+      auto end = (*consumer)->ReachedEnd(/*timeout_ms=*/10000);
+      if (!end.ok()) {
+        std::cerr << "decode: " << end.status().message() << "\n";
+        return 1;
+      }
+      if (*end) break;
+      continue;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (opts.max_messages != 0 && seen >= opts.max_messages) break;
+      ++seen;
+      kafka::KafkaMessage m = batch[i];
+      absl::Status s = decoder.Decode(opts.topic_name, m.key(), m.value(), &event);
+      if (!s.ok()) {
+        std::cerr << m.topic() << "/" << m.partition() << "@" << m.offset() << ": " << s.message()
+                  << "\n";
+        ++errors;
+        continue;
+      }
+      Print(event, json, std::cout);
+    }
+    batch.Clear();
+  }
+  std::cout.flush();
+  if (errors > 0) {
+    std::cerr << "decode: " << errors << " of " << seen << " messages failed\n";
+    return 1;
+  }
+  return 0;
+}
+
 int Run(const DecodeOptions& opts) {
   if (opts.format != "text" && opts.format != "json") {
     std::cerr << "decode: --format must be text or json\n";
@@ -122,6 +200,10 @@ int Run(const DecodeOptions& opts) {
       return 2;
     }
   }
+  const bool json = opts.format == "json";
+  if (!opts.topic.empty() || !opts.bootstrap_servers.empty()) {
+    return RunKafka(opts, decoder, json);
+  }
   std::ifstream file;
   std::istream* in = &std::cin;
   if (opts.input != "-") {
@@ -132,7 +214,6 @@ int Run(const DecodeOptions& opts) {
     }
     in = &file;
   }
-  const bool json = opts.format == "json";
   debezium::Event event;
   int errors = 0;
   int64_t line_no = 0;
@@ -175,7 +256,17 @@ void RegisterDecodeCommand(CLI::App& app, CommandContext& context) {
                   "Connect schema JSON (or a schemas-on message) for schemas-off values");
   cmd->add_option("--key-schema", opts->key_schema,
                   "Connect schema JSON (or a schemas-on key) for schemas-off keys");
-  cmd->callback([opts, &context] { context.exit_code = Run(*opts); });
+  cmd->add_option("--topic", opts->topic, "Read this Kafka topic (all partitions) instead of a file");
+  cmd->add_option("--bootstrap-servers", opts->bootstrap_servers, "Kafka bootstrap servers for --topic");
+  cmd->add_option("--from", opts->from, "Where to start in the topic: earliest or latest")
+      ->capture_default_str();
+  cmd->add_flag("--follow", opts->follow, "Keep reading new messages instead of stopping at the end");
+  cmd->add_option("--max-messages", opts->max_messages, "Stop after this many messages (0: no limit)");
+  cmd->callback([opts, &context] {
+    // Schemas supplied on the command line apply to the topic read.
+    if (!opts->topic.empty()) opts->topic_name = opts->topic;
+    context.exit_code = Run(*opts);
+  });
 }
 
 }  // namespace cdcflow::cli
