@@ -22,7 +22,7 @@ std::string ReadAll(const std::string& path) {
 }
 
 // Runs `command`, returns its stdout and sets `*status` to the exit status.
-std::string Run(const std::string& command, int* status) {
+std::string RunCommand(const std::string& command, int* status) {
   std::string out;
   FILE* p = popen(command.c_str(), "r");
   if (p == nullptr) return out;
@@ -33,11 +33,7 @@ std::string Run(const std::string& command, int* status) {
   return out;
 }
 
-std::string Cdcflow() {
-  const char* dir = std::getenv("CDCFLOW_BINARY_DIR");
-  EXPECT_NE(dir, nullptr);
-  return std::string(dir ? dir : ".") + "/bin/cdcflow";
-}
+std::string Cdcflow() { return CDCFLOW_CLI_BINARY; }
 
 TEST(DecodeKafkaTest, ReadsATopicToItsEndAndPrintsItsRows) {
   const std::string topic = "mssql.inventory.dbo.products";
@@ -59,14 +55,14 @@ TEST(DecodeKafkaTest, ReadsATopicToItsEndAndPrintsItsRows) {
   }
   ASSERT_EQ(produced, 8);
   int status = -1;
-  std::string out = Run(Cdcflow() + " decode --topic " + topic + " --bootstrap-servers " +
+  std::string out = RunCommand(Cdcflow() + " decode --topic " + topic + " --bootstrap-servers " +
                             mock.bootstrap(),
                         &status);
   EXPECT_EQ(status, 0);
   EXPECT_EQ(out, ReadAll(std::string(CDCFLOW_DEBEZIUM_TESTDATA) + "/sqlserver_products.rows"));
 
   // --max-messages stops early; bad messages name topic, partition and offset.
-  out = Run(Cdcflow() + " decode --max-messages 1 --topic " + topic + " --bootstrap-servers " +
+  out = RunCommand(Cdcflow() + " decode --max-messages 1 --topic " + topic + " --bootstrap-servers " +
                 mock.bootstrap(),
             &status);
   EXPECT_EQ(status, 0);
@@ -75,7 +71,7 @@ TEST(DecodeKafkaTest, ReadsATopicToItsEndAndPrintsItsRows) {
   bad.topic = topic;
   bad.value = R"({"op":"c","after":[1]})";
   ASSERT_TRUE(mock.Produce(bad));
-  out = Run(Cdcflow() + " decode --topic " + topic + " --bootstrap-servers " + mock.bootstrap() +
+  out = RunCommand(Cdcflow() + " decode --topic " + topic + " --bootstrap-servers " + mock.bootstrap() +
                 " 2>&1 >/dev/null",
             &status);
   EXPECT_NE(status, 0);
