@@ -381,7 +381,7 @@ absl::StatusOr<std::vector<ElasticsearchSink::Item>> ElasticsearchSink::SendBulk
               "' still failing after ", item.attempts, " retries: HTTP ", status, " ", reason));
         }
         ++item.attempts;
-        retry.push_back(std::move(item));
+        retry.push_back(item);  // a copy: `items` stays whole if a later item fails the sink
       } else {
         if (absl::Status st = HandleDeadLetter(item, status, std::move(reason)); !st.ok()) {
           return st;
