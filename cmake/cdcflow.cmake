@@ -85,11 +85,11 @@ endfunction()
 # (JobBuilder, KeyHash, Row::ToString, ...) resolve against the host.
 function(cdcflow_host target)
   set_target_properties(${target} PROPERTIES ENABLE_EXPORTS ON)
-  add_dependencies(${target} cdcflow_api cdcflow_graph cdcflow_record)
+  add_dependencies(${target} cdcflow_api cdcflow_graph cdcflow_record cdcflow_operators)
   target_link_options(${target} PRIVATE "LINKER:--whole-archive"
     $<TARGET_FILE:cdcflow_graph> $<TARGET_FILE:cdcflow_api> $<TARGET_FILE:cdcflow_record>
-    "LINKER:--no-whole-archive")
-  target_link_libraries(${target} PRIVATE cdcflow::graph cdcflow::api)
+    $<TARGET_FILE:cdcflow_operators> "LINKER:--no-whole-archive")
+  target_link_libraries(${target} PRIVATE cdcflow::graph cdcflow::api cdcflow::operators)
 endfunction()
 
 # A test against the real local servers (PostgreSQL, Kafka, Kafka Connect + Debezium, OpenSearch)

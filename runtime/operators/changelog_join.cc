@@ -1,0 +1,217 @@
+#include "runtime/operators/changelog_join.h"
+
+#include <span>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/exchange/key_groups.h"
+
+namespace cdcflow::operators {
+namespace {
+
+absl::StatusOr<std::unique_ptr<state::KeyedStateBackend>> CreateState(RuntimeContext& ctx) {
+  state::KeyedStateOptions options;
+  options.max_parallelism = ctx.max_parallelism();
+  options.key_groups = exchange::KeyGroupRangeForSubtask(ctx.subtask_index(), ctx.parallelism(),
+                                                         ctx.max_parallelism());
+  return state::KeyedStateBackend::CreateInMemory(options);
+}
+
+Row CountRow(int64_t n) {
+  Row r;
+  r.fields.push_back(Value::Int64(n));
+  return r;
+}
+
+}  // namespace
+
+absl::StatusOr<Key> KeyOf(const Row& row, const std::vector<int>& fields) {
+  Key key;
+  key.fields.reserve(fields.size());
+  for (int f : fields) {
+    if (f < 0 || static_cast<size_t>(f) >= row.fields.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("key field ", f, " is outside a row of ",
+                                                     row.fields.size(), " fields: ",
+                                                     row.ToString()));
+    }
+    key.fields.push_back(row.fields[f]);
+  }
+  return key;
+}
+
+absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
+  if (spec_.left_keys.empty() || spec_.left_keys.size() != spec_.right_keys.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("join ", std::string(ctx.operator_name()), ": left and right key lists must be non-empty "
+                     "and of equal length"));
+  }
+  auto state = CreateState(ctx);
+  if (!state.ok()) return state.status();
+  state_ = *std::move(state);
+  auto left = state_->GetMapState("left");
+  if (!left.ok()) return left.status();
+  auto right = state_->GetMapState("right");
+  if (!right.ok()) return right.status();
+  left_ = *left;
+  right_ = *right;
+  return absl::OkStatus();
+}
+
+int64_t ChangelogJoinOperator::Apply(MapState* side, const Row& row, int delta) {
+  std::span<const Value> map_key(row.fields);
+  const Row* held = side->Get(map_key);
+  int64_t before = held == nullptr ? 0 : held->fields[0].as_int64();
+  if (delta < 0 && before == 0) return -1;
+  int64_t after = before + delta;
+  if (after == 0) {
+    side->Remove(map_key);
+  } else {
+    side->Put(map_key, CountRow(after));
+  }
+  return before;
+}
+
+void ChangelogJoinOperator::Collect(MapState* side, std::vector<Row>* rows) {
+  rows->clear();
+  side->ForEach([&](std::span<const Value> map_key, const Row& count) {
+    Row row;
+    row.fields.assign(map_key.begin(), map_key.end());
+    for (int64_t i = 1; i < count.fields[0].as_int64(); ++i) rows->push_back(row);
+    rows->push_back(std::move(row));
+  });
+}
+
+Row ChangelogJoinOperator::Join(const Row& left, const Row* right) const {
+  Row out;
+  out.fields.reserve(left.fields.size() + spec_.right_arity);
+  out.fields.insert(out.fields.end(), left.fields.begin(), left.fields.end());
+  if (right != nullptr) {
+    out.fields.insert(out.fields.end(), right->fields.begin(), right->fields.end());
+  } else {
+    out.fields.resize(left.fields.size() + spec_.right_arity);
+  }
+  return out;
+}
+
+void ChangelogJoinOperator::Emit(Row row, RowKind kind, int64_t ts, Collector& out) {
+  row.kind = kind;
+  out.Emit(std::move(row), ts);
+  ++stats_.rows_out;
+}
+
+absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Collector& out) {
+  const bool is_left = input == 0;
+  const std::vector<int>& keys = is_left ? spec_.left_keys : spec_.right_keys;
+  MapState* mine = is_left ? left_ : right_;
+  MapState* other = is_left ? right_ : left_;
+  const bool outer = spec_.type == JoinType::kLeft;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Row& row = batch.mutable_row(i);
+    const int64_t ts = batch.timestamp(i);
+    ++stats_.rows_in;
+    auto key = KeyOf(row, keys);
+    if (!key.ok()) return key.status();
+    state_->SetCurrentKey(*key);
+    const RowKind kind = row.kind;
+    const bool accumulate = IsAccumulate(kind);
+    row.kind = RowKind::kInsert;  // state holds rows without their kind
+    const size_t mine_before = (!is_left && outer) ? mine->Size() : 0;
+    if (Apply(mine, row, accumulate ? 1 : -1) < 0) {
+      ++stats_.absent_retractions;
+      continue;
+    }
+    Collect(other, &others_);
+    if (is_left) {
+      if (others_.empty()) {
+        if (outer) {
+          Emit(Join(row, nullptr), accumulate ? RowKind::kInsert : RowKind::kDelete, ts, out);
+        }
+        continue;
+      }
+      for (const Row& r : others_) Emit(Join(row, &r), kind, ts, out);
+      continue;
+    }
+    // A right row. In a left join, the first right row of a key replaces the
+    // null-padded left rows, and removing the last one brings them back.
+    const bool first_match = outer && accumulate && mine_before == 0;
+    const bool last_match = outer && !accumulate && mine->Size() == 0;
+    for (const Row& left : others_) {
+      if (first_match) {
+        Emit(Join(left, nullptr), RowKind::kDelete, ts, out);
+        Emit(Join(left, &row), RowKind::kInsert, ts, out);
+      } else if (last_match) {
+        Emit(Join(left, &row), RowKind::kDelete, ts, out);
+        Emit(Join(left, nullptr), RowKind::kInsert, ts, out);
+      } else {
+        Emit(Join(left, &row), kind, ts, out);
+      }
+    }
+  }
+  return state_->status();
+}
+
+absl::Status UpsertMaterializerOperator::Open(RuntimeContext& ctx) {
+  if (key_fields_.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("upsert materializer ", std::string(ctx.operator_name()), ": no key fields"));
+  }
+  auto state = CreateState(ctx);
+  if (!state.ok()) return state.status();
+  state_ = *std::move(state);
+  auto rows = state_->GetListState("rows");
+  if (!rows.ok()) return rows.status();
+  rows_ = *rows;
+  return absl::OkStatus();
+}
+
+absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Collector& out) {
+  std::vector<Row> live;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Row& row = batch.mutable_row(i);
+    const int64_t ts = batch.timestamp(i);
+    ++stats_.rows_in;
+    auto key = KeyOf(row, key_fields_);
+    if (!key.ok()) return key.status();
+    state_->SetCurrentKey(*key);
+    const bool accumulate = IsAccumulate(row.kind);
+    row.kind = RowKind::kInsert;
+    live = rows_->Get();
+    if (accumulate) {
+      live.push_back(row);
+      rows_->Update(live);
+      row.kind = RowKind::kUpdateAfter;
+      out.Emit(std::move(row), ts);
+      ++stats_.rows_out;
+      continue;
+    }
+    // A retraction removes the newest equal row. Only when it was the visible (last)
+    // row does the output change: to the row before it, or a delete.
+    auto it = live.end();
+    for (auto r = live.rbegin(); r != live.rend(); ++r) {
+      if (r->fields == row.fields) {
+        it = std::next(r).base();
+        break;
+      }
+    }
+    if (it == live.end()) {
+      ++stats_.absent_retractions;
+      continue;
+    }
+    const bool was_visible = std::next(it) == live.end();
+    live.erase(it);
+    rows_->Update(live);
+    if (!was_visible) continue;
+    if (live.empty()) {
+      row.kind = RowKind::kDelete;
+      out.Emit(std::move(row), ts);
+    } else {
+      Row visible = live.back();
+      visible.kind = RowKind::kUpdateAfter;
+      out.Emit(std::move(visible), ts);
+    }
+    ++stats_.rows_out;
+  }
+  return state_->status();
+}
+
+}  // namespace cdcflow::operators

@@ -1,0 +1,226 @@
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "runtime/operators/changelog_join.h"
+
+namespace cdcflow::operators {
+namespace {
+
+class FakeContext : public RuntimeContext {
+ public:
+  std::string_view operator_name() const override { return "join"; }
+  int subtask_index() const override { return 0; }
+  int parallelism() const override { return 1; }
+  int max_parallelism() const override { return 128; }
+  const JobArgs& args() const override { return args_; }
+  int64_t ProcessingTimeMs() const override { return 0; }
+  JobArgs args_;
+};
+
+Row R(RowKind kind, std::vector<Value> fields) { return Row{kind, std::move(fields)}; }
+Value I(int64_t v) { return Value::Int64(v); }
+Value S(std::string v) { return Value::Str(std::move(v)); }
+
+// Feeds one row into `op` on `input` and returns the output rows as text.
+std::vector<std::string> Feed(Operator& op, int input, Row row) {
+  RowBatch in;
+  in.Append(std::move(row));
+  RowBatch out_batch;
+  Collector out(&out_batch);
+  absl::Status s = op.ProcessBatch(input, in, out);
+  EXPECT_TRUE(s.ok()) << s;
+  std::vector<std::string> lines;
+  for (const Row& r : out_batch.rows()) lines.push_back(r.ToString());
+  return lines;
+}
+
+using Lines = std::vector<std::string>;
+
+// orders(order_id, product) ⋈ shipments(shipment_id, order_id, origin)
+JoinSpec Spec(JoinType type) { return JoinSpec{type, {0}, {1}, 2, 3}; }
+
+class ChangelogJoinTest : public ::testing::Test {
+ protected:
+  FakeContext ctx_;
+};
+
+TEST_F(ChangelogJoinTest, InnerJoinEmitsPairsWithTheInputKind) {
+  ChangelogJoinOperator join(Spec(JoinType::kInner));
+  ASSERT_TRUE(join.Open(ctx_).ok());
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kInsert, {I(1), S("bike")})), Lines{});
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kInsert, {I(10), I(1), S("Berlin")})),
+            (Lines{"+I[1, bike, 10, 1, Berlin]"}));
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kUpdateBefore, {I(1), S("bike")})),
+            (Lines{"-U[1, bike, 10, 1, Berlin]"}));
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kUpdateAfter, {I(1), S("e-bike")})),
+            (Lines{"+U[1, e-bike, 10, 1, Berlin]"}));
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kDelete, {I(10), I(1), S("Berlin")})),
+            (Lines{"-D[1, e-bike, 10, 1, Berlin]"}));
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kDelete, {I(1), S("e-bike")})), Lines{});
+}
+
+TEST_F(ChangelogJoinTest, LeftJoinPadsThenRetractsThePaddedRow) {
+  ChangelogJoinOperator join(Spec(JoinType::kLeft));
+  ASSERT_TRUE(join.Open(ctx_).ok());
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kInsert, {I(1), S("bike")})),
+            (Lines{"+I[1, bike, null, null, null]"}));
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kInsert, {I(10), I(1), S("Berlin")})),
+            (Lines{"-D[1, bike, null, null, null]", "+I[1, bike, 10, 1, Berlin]"}));
+  // A second shipment of the same order joins without touching the padded row.
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kInsert, {I(11), I(1), S("Paris")})),
+            (Lines{"+I[1, bike, 11, 1, Paris]"}));
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kDelete, {I(11), I(1), S("Paris")})),
+            (Lines{"-D[1, bike, 11, 1, Paris]"}));
+  // Removing the last shipment brings the padded row back.
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kDelete, {I(10), I(1), S("Berlin")})),
+            (Lines{"-D[1, bike, 10, 1, Berlin]", "+I[1, bike, null, null, null]"}));
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kDelete, {I(1), S("bike")})),
+            (Lines{"-D[1, bike, null, null, null]"}));
+}
+
+TEST_F(ChangelogJoinTest, UpdateThatChangesTheJoinKeyMovesTheRow) {
+  // Both orders live in one subtask here; in a job the -U and +U go to the subtasks
+  // of their own keys and the same outputs come from two places.
+  ChangelogJoinOperator join(Spec(JoinType::kLeft));
+  ASSERT_TRUE(join.Open(ctx_).ok());
+  Feed(join, 0, R(RowKind::kInsert, {I(1), S("bike")}));
+  Feed(join, 0, R(RowKind::kInsert, {I(2), S("car")}));
+  Feed(join, 1, R(RowKind::kInsert, {I(10), I(1), S("Berlin")}));
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kUpdateBefore, {I(10), I(1), S("Berlin")})),
+            (Lines{"-D[1, bike, 10, 1, Berlin]", "+I[1, bike, null, null, null]"}));
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kUpdateAfter, {I(10), I(2), S("Berlin")})),
+            (Lines{"-D[2, car, null, null, null]", "+I[2, car, 10, 2, Berlin]"}));
+}
+
+TEST_F(ChangelogJoinTest, RetractionOfAnAbsentRowIsCountedNotFatal) {
+  ChangelogJoinOperator join(Spec(JoinType::kLeft));
+  ASSERT_TRUE(join.Open(ctx_).ok());
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kDelete, {I(7), S("ghost")})), Lines{});
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kUpdateBefore, {I(70), I(7), S("x")})), Lines{});
+  EXPECT_EQ(join.stats().absent_retractions, 2u);
+}
+
+TEST_F(ChangelogJoinTest, KeyOutsideTheRowIsAnErrorNamingIt) {
+  ChangelogJoinOperator join(JoinSpec{JoinType::kInner, {5}, {1}, 2, 3});
+  ASSERT_TRUE(join.Open(ctx_).ok());
+  RowBatch in;
+  in.Append(R(RowKind::kInsert, {I(1), S("bike")}));
+  RowBatch out_batch;
+  Collector out(&out_batch);
+  absl::Status s = join.ProcessBatch(0, in, out);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("key field 5"), std::string::npos) << s;
+}
+
+// Random changes to two tables, fed as Debezium-style changelogs into a left join;
+// the multiset the join's output describes must equal the join of the final tables.
+TEST_F(ChangelogJoinTest, RandomChangelogsConvergeToTheJoinOfTheFinalTables) {
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937 rng(seed);
+    ChangelogJoinOperator join(Spec(JoinType::kLeft));
+    ASSERT_TRUE(join.Open(ctx_).ok());
+    std::map<int64_t, Row> orders;     // order_id -> (order_id, product)
+    std::map<int64_t, Row> shipments;  // shipment_id -> (shipment_id, order_id, origin)
+    std::map<std::string, int> result;
+    auto apply = [&](const Lines& lines) {
+      for (const std::string& l : lines) {
+        std::string body = l.substr(2);
+        bool add = l[0] == '+';
+        result[body] += add ? 1 : -1;
+        if (result[body] == 0) result.erase(body);
+      }
+    };
+    auto change = [&](int input, std::map<int64_t, Row>& table, int64_t id, Row after) {
+      auto it = table.find(id);
+      if (it == table.end()) {
+        after.kind = RowKind::kInsert;
+        table[id] = after;
+        apply(Feed(join, input, after));
+        return;
+      }
+      Row before = it->second;
+      before.kind = RowKind::kUpdateBefore;
+      apply(Feed(join, input, before));
+      after.kind = RowKind::kUpdateAfter;
+      it->second = after;
+      apply(Feed(join, input, after));
+    };
+    auto remove = [&](int input, std::map<int64_t, Row>& table, int64_t id) {
+      auto it = table.find(id);
+      if (it == table.end()) return;
+      Row before = it->second;
+      before.kind = RowKind::kDelete;
+      table.erase(it);
+      apply(Feed(join, input, before));
+    };
+    for (int step = 0; step < 400; ++step) {
+      int64_t order = rng() % 8;
+      int64_t shipment = 100 + rng() % 12;
+      switch (rng() % 5) {
+        case 0:
+        case 1:
+          change(0, orders, order, R(RowKind::kInsert, {I(order), S("p" + std::to_string(rng() % 3))}));
+          break;
+        case 2:
+          change(1, shipments, shipment,
+                 R(RowKind::kInsert, {I(shipment), I(order), S("o" + std::to_string(rng() % 2))}));
+          break;
+        case 3:
+          remove(0, orders, order);
+          break;
+        case 4:
+          remove(1, shipments, shipment);
+          break;
+      }
+    }
+    std::map<std::string, int> expected;
+    for (const auto& [id, o] : orders) {
+      bool matched = false;
+      for (const auto& [sid, s] : shipments) {
+        if (s.fields[1] == o.fields[0]) {
+          matched = true;
+          Row j{RowKind::kInsert, {o.fields[0], o.fields[1], s.fields[0], s.fields[1], s.fields[2]}};
+          expected[j.ToString().substr(2)] += 1;
+        }
+      }
+      if (!matched) {
+        Row j{RowKind::kInsert, {o.fields[0], o.fields[1], Value(), Value(), Value()}};
+        expected[j.ToString().substr(2)] += 1;
+      }
+    }
+    ASSERT_EQ(result, expected) << "seed " << seed;
+    EXPECT_EQ(join.stats().absent_retractions, 0u);
+  }
+}
+
+class UpsertMaterializerTest : public ::testing::Test {
+ protected:
+  FakeContext ctx_;
+};
+
+TEST_F(UpsertMaterializerTest, LateRetractionOfAnOlderRowKeepsTheNewOne) {
+  UpsertMaterializerOperator m({0});
+  ASSERT_TRUE(m.Open(ctx_).ok());
+  EXPECT_EQ(Feed(m, 0, R(RowKind::kInsert, {I(1), S("a")})), (Lines{"+U[1, a]"}));
+  // A join emits the new row before retracting the old one.
+  EXPECT_EQ(Feed(m, 0, R(RowKind::kUpdateAfter, {I(1), S("b")})), (Lines{"+U[1, b]"}));
+  EXPECT_EQ(Feed(m, 0, R(RowKind::kUpdateBefore, {I(1), S("a")})), Lines{});
+  // Retracting the visible row falls back to nothing left: a delete.
+  EXPECT_EQ(Feed(m, 0, R(RowKind::kDelete, {I(1), S("b")})), (Lines{"-D[1, b]"}));
+}
+
+TEST_F(UpsertMaterializerTest, RetractingTheVisibleRowShowsThePreviousOne) {
+  UpsertMaterializerOperator m({0});
+  ASSERT_TRUE(m.Open(ctx_).ok());
+  Feed(m, 0, R(RowKind::kInsert, {I(1), S("a")}));
+  Feed(m, 0, R(RowKind::kInsert, {I(1), S("b")}));
+  EXPECT_EQ(Feed(m, 0, R(RowKind::kDelete, {I(1), S("b")})), (Lines{"+U[1, a]"}));
+  EXPECT_EQ(Feed(m, 0, R(RowKind::kDelete, {I(1), S("zzz")})), Lines{});
+  EXPECT_EQ(m.stats().absent_retractions, 1u);
+}
+
+}  // namespace
+}  // namespace cdcflow::operators
