@@ -306,19 +306,19 @@ bool ReadValue(Reader& r, Emit&& emit, int* type) {
     case ValueType::kString: {
       std::string_view s;
       if (!r.LengthPrefixed(&s, "string")) return false;
-      emit(std::in_place_index<6>, std::string(s));
+      emit(std::in_place_index<6>, String{std::string(s)});
       return true;
     }
     case ValueType::kBytes: {
       std::string_view s;
       if (!r.LengthPrefixed(&s, "bytes")) return false;
-      emit(std::in_place_index<7>, std::string(s));
+      emit(std::in_place_index<7>, Bytes{std::string(s)});
       return true;
     }
     case ValueType::kJson: {
       std::string_view s;
       if (!r.LengthPrefixed(&s, "json")) return false;
-      emit(std::in_place_index<14>, std::string(s));
+      emit(std::in_place_index<14>, Json{std::string(s)});
       return true;
     }
     case ValueType::kDate: {

@@ -148,7 +148,9 @@ class CDCFLOW_API Value {
 
   Value() = default;  // null
   // Constructs the alternative of index I (== its ValueType) in place, e.g.
-  // Value(std::in_place_index<6>, std::move(text)) for a string without extra moves.
+  // Value(std::in_place_index<6>, String{std::move(text)}) for a string without extra
+  // moves. (String, Bytes and Json are aggregates: brace-initialise them, since clang
+  // before 16 has no parenthesised aggregate initialisation.)
   template <size_t I, typename... Args>
   explicit Value(std::in_place_index_t<I> index, Args&&... args)
       : storage_(index, std::forward<Args>(args)...) {}
@@ -158,15 +160,15 @@ class CDCFLOW_API Value {
   static Value Int64(int64_t v) { return Value(std::in_place_index<3>, v); }
   static Value Float64(double v) { return Value(std::in_place_index<4>, v); }
   static Value Dec(Decimal v) { return Value(std::in_place_index<5>, std::move(v)); }
-  static Value Str(std::string v) { return Value(std::in_place_index<6>, std::move(v)); }
-  static Value Bin(std::string v) { return Value(std::in_place_index<7>, std::move(v)); }
+  static Value Str(std::string v) { return Value(std::in_place_index<6>, String{std::move(v)}); }
+  static Value Bin(std::string v) { return Value(std::in_place_index<7>, Bytes{std::move(v)}); }
   static Value DateOf(Date v) { return Value(std::in_place_index<8>, v); }
   static Value TimeOf(Time v) { return Value(std::in_place_index<9>, v); }
   static Value TimeTzOf(TimeTz v) { return Value(std::in_place_index<10>, v); }
   static Value TimestampOf(Timestamp v) { return Value(std::in_place_index<11>, v); }
   static Value TimestampTzOf(TimestampTz v) { return Value(std::in_place_index<12>, v); }
   static Value UuidOf(Uuid v) { return Value(std::in_place_index<13>, v); }
-  static Value JsonOf(std::string v) { return Value(std::in_place_index<14>, std::move(v)); }
+  static Value JsonOf(std::string v) { return Value(std::in_place_index<14>, Json{std::move(v)}); }
   static Value UnavailableMarker() { return Value(std::in_place_index<15>, Unavailable{}); }
 
   ValueType type() const { return static_cast<ValueType>(storage_.index()); }
