@@ -1,0 +1,174 @@
+#include "connectors/kafka/kafka_source.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace cdcflow::kafka {
+
+std::string SplitId(const TopicPartition& tp) { return absl::StrCat(tp.topic, ":", tp.partition); }
+
+absl::StatusOr<TopicPartition> ParseSplitId(std::string_view id) {
+  size_t colon = id.rfind(':');
+  int32_t partition = -1;
+  if (colon == std::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(absl::string_view(id.data() + colon + 1, id.size() - colon - 1),
+                        &partition) ||
+      partition < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kafka source: split id '", std::string(id), "' is not topic:partition"));
+  }
+  return TopicPartition{std::string(id.substr(0, colon)), partition};
+}
+
+KafkaDebeziumSource::KafkaDebeziumSource(KafkaSourceConfig config,
+                                         debezium::DecoderOptions decoder_options)
+    : config_(std::move(config)), decoder_(std::move(decoder_options)) {}
+
+KafkaDebeziumSource::~KafkaDebeziumSource() {
+  batch_.Clear();
+  consumer_.reset();
+}
+
+absl::Status KafkaDebeziumSource::Open(RuntimeContext& ctx) {
+  if (absl::Status s = config_.Validate(); !s.ok()) return s;
+  auto dlq = DeadLetterHandler::Create(config_);
+  if (!dlq.ok()) return dlq.status();
+  dlq_ = std::move(*dlq);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<SourceSplit>> KafkaDebeziumSource::EnumerateSplits(RuntimeContext&) {
+  auto client = KafkaClient::Create(RD_KAFKA_CONSUMER, config_.ToConsumerSettings());
+  if (!client.ok()) return client.status();
+  auto topics = ResolveTopics(**client, config_);
+  if (!topics.ok()) return topics.status();
+  std::vector<SourceSplit> splits;
+  for (const auto& [topic, count] : *topics) {
+    for (int32_t p = 0; p < count; ++p) {
+      std::string id = SplitId(TopicPartition{topic, p});
+      splits.push_back(SourceSplit{id, id});
+    }
+  }
+  return splits;
+}
+
+absl::Status KafkaDebeziumSource::AssignSplits(std::vector<SourceSplit> splits) {
+  assigned_.clear();
+  for (const SourceSplit& split : splits) {
+    auto tp = ParseSplitId(split.id);
+    if (!tp.ok()) return tp.status();
+    assigned_.push_back(*tp);
+  }
+  assigned_set_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status KafkaDebeziumSource::RestorePosition(std::string_view position) {
+  if (position.empty()) return absl::OkStatus();  // a checkpoint before the first poll
+  auto positions = KafkaPositions::Deserialize(position);
+  if (!positions.ok()) return positions.status();
+  if (!restored_) restored_.emplace();
+  restored_->Merge(*positions);
+  return absl::OkStatus();
+}
+
+absl::Status KafkaDebeziumSource::StartConsumer() {
+  absl::StatusOr<std::unique_ptr<KafkaConsumer>> consumer =
+      assigned_set_
+          ? KafkaConsumer::CreateForPartitions(config_, assigned_,
+                                               restored_ ? &*restored_ : nullptr)
+          : KafkaConsumer::Create(config_, 0, 1, restored_ ? &*restored_ : nullptr);
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = std::move(*consumer);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PollResult> KafkaDebeziumSource::PollBatch(RowBatch& out, size_t max_rows) {
+  if (consumer_ == nullptr) {
+    if (absl::Status s = StartConsumer(); !s.ok()) return s;
+  }
+  PollResult result;
+  // An update becomes two rows: read at most half as many records as rows fit.
+  int max_records = static_cast<int>(
+      std::clamp<size_t>(max_rows / 2, 1, static_cast<size_t>(config_.max_batch_records)));
+  int wait_ms = std::min(config_.max_batch_wait_ms, 100);  // the runtime's limit
+  if (absl::Status s = consumer_->Poll(&batch_, max_records, wait_ms); !s.ok()) return s;
+  records_ += static_cast<int64_t>(batch_.size());
+  if (stats_listener_) {
+    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+    if (now >= next_stats_ms_) {
+      next_stats_ms_ = now + stats_interval_ms_;
+      stats_listener_(KafkaSourceStats{consumer_->Stats(), dead_letters(), control_events_,
+                                       records_});
+    }
+  }
+  if (batch_.empty()) {
+    result.status = PollStatus::kIdle;
+    return result;
+  }
+  out.reserve(out.size() + batch_.size());
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    KafkaMessage m = batch_[i];
+    absl::Status s = decoder_.Decode(m.topic(), m.key(), m.value(), &event_);
+    if (!s.ok()) {
+      if (absl::Status handled = dlq_->Handle(m, s); !handled.ok()) return handled;
+      continue;
+    }
+    if (event_.kind == debezium::EventKind::kTruncate ||
+        event_.kind == debezium::EventKind::kMessage) {
+      ++control_events_;
+      continue;
+    }
+    int64_t ts = m.timestamp_ms() >= 0 ? m.timestamp_ms() : kNoTimestamp;
+    for (Row& row : event_.rows) out.Append(std::move(row), ts);
+  }
+  batch_.Clear();
+  return result;
+}
+
+absl::StatusOr<std::string> KafkaDebeziumSource::SnapshotPosition(int64_t checkpoint_id) {
+  if (dlq_ != nullptr) {
+    if (absl::Status s = dlq_->Flush(); !s.ok()) return s;
+  }
+  if (consumer_ == nullptr) return restored_ ? restored_->Serialize() : std::string();
+  KafkaPositions positions = consumer_->Positions();
+  std::string bytes = positions.Serialize();
+  pending_commits_[checkpoint_id] = std::move(positions);
+  while (pending_commits_.size() > 8) pending_commits_.erase(pending_commits_.begin());
+  return bytes;
+}
+
+absl::Status KafkaDebeziumSource::NotifyCheckpointComplete(int64_t checkpoint_id) {
+  auto it = pending_commits_.find(checkpoint_id);
+  if (it == pending_commits_.end()) return absl::OkStatus();
+  if (consumer_ != nullptr) consumer_->CommitForMonitoring(it->second);
+  pending_commits_.erase(pending_commits_.begin(), std::next(it));
+  return absl::OkStatus();
+}
+
+absl::Status KafkaDebeziumSource::Close() {
+  batch_.Clear();
+  consumer_.reset();
+  absl::Status s = dlq_ != nullptr ? dlq_->Flush(10000) : absl::OkStatus();
+  dlq_.reset();
+  return s;
+}
+
+std::vector<PartitionStats> KafkaDebeziumSource::Stats() const {
+  return consumer_ ? consumer_->Stats() : std::vector<PartitionStats>();
+}
+
+SourceFactory KafkaDebeziumSourceFactory(KafkaSourceConfig config,
+                                         debezium::DecoderOptions decoder_options) {
+  return [config = std::move(config),
+          decoder_options = std::move(decoder_options)]() -> std::unique_ptr<SourceFunction> {
+    return std::make_unique<KafkaDebeziumSource>(config, decoder_options);
+  };
+}
+
+}  // namespace cdcflow::kafka
