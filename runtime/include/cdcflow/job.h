@@ -2,8 +2,9 @@
 // The job graph builder: what a job plugin's build function uses.
 //
 //   absl::Status Build(cdcflow::JobBuilder& job) {
-//     ASSIGN_OR_RETURN(int64_t n, job.args().GetInt("records", 1000));
-//     job.Source("numbers", cdcflow::Generator(n, [](int64_t i) { return MakeRow(i); }))
+//     absl::StatusOr<int64_t> n = job.args().GetInt("records", 1000);
+//     if (!n.ok()) return n.status();
+//     job.Source("numbers", cdcflow::Generator(*n, [](int64_t i) { return MakeRow(i); }))
 //        .Map("double", [](cdcflow::Row row) { ...; return row; })
 //        .KeyBy({0})
 //        .Process("sum", [] { return std::make_unique<SumFunction>(); })

@@ -288,6 +288,63 @@ TEST(LocalJobEventTimeTest, WatermarksFireTimersAcrossAShuffle) {
   for (const Row& r : rows) EXPECT_EQ(r.fields[2].as_int64(), 25) << r.ToString();
 }
 
+// A source over 5 splits ("s0".."s4", each 10 rows [split, subtask]); the runtime
+// gives split i to subtask i % parallelism.
+class SplitsSource final : public SplitSource {
+ public:
+  absl::Status Open(RuntimeContext& ctx) override {
+    subtask_ = ctx.subtask_index();
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<SourceSplit>> EnumerateSplits(RuntimeContext&) override {
+    std::vector<SourceSplit> splits;
+    for (int i = 0; i < 5; ++i) splits.push_back({"s" + std::to_string(i), std::to_string(i)});
+    return splits;
+  }
+  absl::Status AssignSplits(std::vector<SourceSplit> splits) override {
+    splits_ = std::move(splits);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<PollResult> PollBatch(RowBatch& out, size_t) override {
+    for (const SourceSplit& split : splits_) {
+      for (int i = 0; i < 10; ++i) {
+        Row r;
+        r.fields = {Value::Str(split.id), Value::Int32(subtask_)};
+        out.Append(std::move(r));
+      }
+    }
+    return PollResult{PollStatus::kEndOfInput};
+  }
+
+ private:
+  int subtask_ = 0;
+  std::vector<SourceSplit> splits_;
+};
+
+TEST(LocalJobSplitSourceTest, SplitsAreSpreadOverSubtasks) {
+  Collected out;
+  JobBuilder job(JobArgs(), 2);
+  job.Source("splits", [] { return std::make_unique<SplitsSource>(); })
+      .SinkTo("out", Collect(&out));
+  auto graph = graph::Finalize(job);
+  ASSERT_TRUE(graph.ok());
+  JobArgs args;
+  auto run = LocalJob::Start(&*graph, &args);
+  ASSERT_TRUE(run.ok());
+  ASSERT_TRUE((*run)->Wait().ok());
+  std::map<std::string, std::pair<int, int>> by_split;  // split -> (rows, subtask)
+  for (const Row& r : out.All()) {
+    auto& e = by_split[r.fields[0].as_string()];
+    ++e.first;
+    e.second = r.fields[1].as_int32();
+  }
+  ASSERT_EQ(by_split.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(by_split["s" + std::to_string(i)].first, 10);
+    EXPECT_EQ(by_split["s" + std::to_string(i)].second, i % 2);
+  }
+}
+
 TEST(LocalJobTwoInputTest, BroadcastAndHashInputsMeet) {
   Collected out;
   JobBuilder job(JobArgs(), 2);
