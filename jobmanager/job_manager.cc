@@ -207,6 +207,20 @@ v1::ListJobsResponse JobManager::ListJobs() {
   return response;
 }
 
+v1::ListTaskManagersResponse JobManager::ListTaskManagers() {
+  absl::MutexLock lock(&mu_);
+  v1::ListTaskManagersResponse response;
+  for (const auto& [id, tm] : task_managers_) {
+    v1::TaskManagerSummary* s = response.add_task_managers();
+    s->set_task_manager_id(id.value());
+    s->set_address(tm.address);
+    s->set_slots(tm.slots);
+    s->set_free_slots(tm.slots - tm.used);
+    s->set_last_heartbeat_ms(absl::ToUnixMillis(tm.last_heartbeat));
+  }
+  return response;
+}
+
 absl::StatusOr<v1::GetJobStatusResponse> JobManager::GetJobStatus(const JobId& id) {
   absl::MutexLock lock(&mu_);
   auto it = jobs_.find(id);
@@ -369,7 +383,8 @@ void JobManager::DeployLocked(Job& job, const std::vector<std::string>& slice_ow
         status = client->DeployTask(*request);
       }
       if (!status.ok()) {
-        OnDeployFailed(job_id, attempt,
+        OnDeployFailed(job_id, attempt, tm_id,
+                       status.code() == absl::StatusCode::kUnavailable,
                        absl::StrCat("deploying to task manager ", tm_id.value(), " failed: ",
                                     status.ToString()));
       }
@@ -377,7 +392,8 @@ void JobManager::DeployLocked(Job& job, const std::vector<std::string>& slice_ow
   }
 }
 
-void JobManager::OnDeployFailed(const JobId& id, int attempt, const std::string& reason) {
+void JobManager::OnDeployFailed(const JobId& id, int attempt, const TaskManagerId& tm,
+                                bool unreachable, const std::string& reason) {
   Actions actions;
   {
     absl::MutexLock lock(&mu_);
@@ -385,7 +401,11 @@ void JobManager::OnDeployFailed(const JobId& id, int attempt, const std::string&
     if (it == jobs_.end()) return;
     Job& job = *it->second;
     if (job.attempt != attempt) return;
-    if (job.state == v1::JOB_STATE_RUNNING) {
+    if (unreachable && task_managers_.contains(tm) && job.held.contains(tm)) {
+      // An unreachable task manager is as good as lost: drop it now rather than at its
+      // heartbeat timeout, so the restart does not place tasks on it again.
+      RemoveTaskManagerLocked(tm, reason, actions);
+    } else if (job.state == v1::JOB_STATE_RUNNING) {
       FailAttemptLocked(job, reason, actions);
     } else if (job.state == v1::JOB_STATE_CANCELING) {
       for (Task& t : job.tasks) {

@@ -70,6 +70,7 @@ class JobManager {
   absl::StatusOr<JobId> SubmitJob(v1::SubmitJobRequest request, std::vector<ChainInfo> chains);
   absl::StatusOr<v1::JobState> CancelJob(const JobId& job);
   v1::ListJobsResponse ListJobs();
+  v1::ListTaskManagersResponse ListTaskManagers();
   absl::StatusOr<v1::GetJobStatusResponse> GetJobStatus(const JobId& job);
 
   // Times out task managers, starts due restarts, retries scheduling of waiting jobs.
@@ -131,7 +132,8 @@ class JobManager {
   void FinishIfDoneLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleWaitingLocked(Actions& actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reports a deployment failure back into the state machine (runs without mu_).
-  void OnDeployFailed(const JobId& job, int attempt, const std::string& reason);
+  void OnDeployFailed(const JobId& job, int attempt, const TaskManagerId& tm, bool unreachable,
+                      const std::string& reason);
   void OnCancelFailed(const JobId& job, int attempt, const TaskManagerId& tm);
   int FreeSlotsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::JobSummary SummaryLocked(const Job& job) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -53,6 +53,11 @@ class JobManagerServer::Service final : public v1::JobManagerService::Service {
     *resp = jm_->ListJobs();
     return grpc::Status::OK;
   }
+  grpc::Status ListTaskManagers(grpc::ServerContext*, const v1::ListTaskManagersRequest*,
+                                v1::ListTaskManagersResponse* resp) override {
+    *resp = jm_->ListTaskManagers();
+    return grpc::Status::OK;
+  }
   grpc::Status GetJobStatus(grpc::ServerContext*, const v1::GetJobStatusRequest* req,
                             v1::GetJobStatusResponse* resp) override {
     auto s = jm_->GetJobStatus(JobId(req->job_id()));

@@ -44,6 +44,10 @@ class TaskManager {
   TaskManager(const TaskManager&) = delete;
   TaskManager& operator=(const TaskManager&) = delete;
 
+  // Before Start(): the address registered with the job manager.
+  void set_advertised_address(std::string address) {
+    options_.advertised_address = std::move(address);
+  }
   // Starts the registration/heartbeat thread.
   void Start();
   // Stops heartbeating and cancels every attempt (waits for their threads).

@@ -91,6 +91,10 @@ TEST_F(JobManagerTest, DeploysSubtasksSpreadOverTaskManagersAndFinishes) {
   JobId job = Submit(4);
   EXPECT_EQ(State(job), v1::JOB_STATE_RUNNING);
   EXPECT_EQ(jm_->FreeSlots(), 4);
+  auto tms = jm_->ListTaskManagers();
+  ASSERT_EQ(tms.task_managers_size(), 2);
+  EXPECT_EQ(tms.task_managers(0).slots(), 4);
+  EXPECT_EQ(tms.task_managers(0).free_slots(), 2);
 
   std::set<std::pair<int, int>> deployed;
   for (const std::string addr : {"a:1", "b:1"}) {
@@ -246,13 +250,30 @@ TEST_F(JobManagerTest, CancelOfAWaitingJobIsImmediate) {
   EXPECT_TRUE(fake_->Deploys("a:1").empty());
 }
 
-TEST_F(JobManagerTest, DeployFailureRestartsTheJob) {
+TEST_F(JobManagerTest, UnreachableTaskManagerIsDroppedAtOnce) {
   Register("a", 2);
-  fake_->SetDeployStatus("a:1", absl::UnavailableError("connection refused"));
-  JobId job = Submit(2);
+  Register("b", 2);
+  fake_->SetDeployStatus("b:1", absl::UnavailableError("connection refused"));
+  JobId job = Submit(4);
   auto status = Status(job);
   EXPECT_EQ(status.job().state(), v1::JOB_STATE_RESTARTING);
   EXPECT_THAT(status.failure(), HasSubstr("connection refused"));
+  EXPECT_EQ(jm_->RegisteredTaskManagers(), 1);
+  Register("c", 2);
+  now_ += absl::Seconds(2);
+  HeartbeatAll({"a", "c"});
+  jm_->Tick();
+  EXPECT_EQ(State(job), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(fake_->Deploys("b:1").size(), 1u) << "nothing placed on b again";
+}
+
+TEST_F(JobManagerTest, DeployFailureRestartsTheJob) {
+  Register("a", 2);
+  fake_->SetDeployStatus("a:1", absl::InternalError("plugin does not load"));
+  JobId job = Submit(2);
+  auto status = Status(job);
+  EXPECT_EQ(status.job().state(), v1::JOB_STATE_RESTARTING);
+  EXPECT_THAT(status.failure(), HasSubstr("plugin does not load"));
   fake_->SetDeployStatus("a:1", absl::OkStatus());
   now_ += absl::Seconds(2);
   HeartbeatAll({"a"});

@@ -1,0 +1,65 @@
+// `cdcflow cancel JOB`: asks the job manager to cancel a job; waits until it is
+// canceled (or `--no-wait`).
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "cli/cluster_commands.h"
+#include "cli/cluster_flags.h"
+#include "jobmanager/job_manager.h"
+
+namespace cdcflow::cli {
+
+void RegisterCancelCommand(CLI::App& app, CommandContext& context) {
+  auto* cmd = app.add_subcommand("cancel", "Cancel a job");
+  auto address = std::make_shared<std::string>();
+  auto job = std::make_shared<std::string>();
+  auto no_wait = std::make_shared<bool>(false);
+  auto timeout_s = std::make_shared<int>(60);
+  cmd->add_option("JOB", *job, "The job id (see `cdcflow list`)")->required();
+  cmd->add_flag("--no-wait", *no_wait, "Return once the cancel is requested");
+  AddFlag(cmd, "cancel-timeout-s", timeout_s.get(), "How long to wait for the tasks to stop");
+  AddJobManagerOption(cmd, address.get());
+  AddConfigOption(cmd);
+  cmd->callback([&context, address, job, no_wait, timeout_s] {
+    auto stub = NewJobManagerStub(*address);
+    v1::CancelJobRequest request;
+    request.set_job_id(*job);
+    v1::CancelJobResponse response;
+    grpc::Status status = stub->CancelJob(NewContext().get(), request, &response);
+    if (!status.ok()) {
+      context.exit_code = PrintRpcError("cancel " + *job, *address, status);
+      return;
+    }
+    v1::JobState state = response.state();
+    const absl::Time deadline = absl::Now() + absl::Seconds(*timeout_s);
+    while (!*no_wait && state == v1::JOB_STATE_CANCELING && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(100));
+      v1::GetJobStatusRequest get;
+      get.set_job_id(*job);
+      v1::GetJobStatusResponse r;
+      status = stub->GetJobStatus(NewContext().get(), get, &r);
+      if (!status.ok()) {
+        context.exit_code = PrintRpcError("cancel " + *job, *address, status);
+        return;
+      }
+      state = r.job().state();
+    }
+    std::cout << "job " << *job << ": " << jobmanager::JobStateName(state) << "\n";
+    if (state == v1::JOB_STATE_CANCELED || (*no_wait && state == v1::JOB_STATE_CANCELING)) {
+      context.exit_code = 0;
+    } else if (state == v1::JOB_STATE_CANCELING) {
+      std::cerr << "cdcflow: cancel " << *job << ": still canceling after " << *timeout_s
+                << " s\n";
+      context.exit_code = 1;
+    } else {
+      std::cerr << "cdcflow: cancel " << *job << ": the job had already ended ("
+                << jobmanager::JobStateName(state) << ")\n";
+      context.exit_code = 1;
+    }
+  });
+}
+
+}  // namespace cdcflow::cli

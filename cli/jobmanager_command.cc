@@ -1,0 +1,90 @@
+// `cdcflow jobmanager`: runs the job manager process until SIGINT/SIGTERM.
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cli/cluster_commands.h"
+#include "cli/cluster_flags.h"
+#include "cli/signals.h"
+#include "jobmanager/job_manager_server.h"
+#include "runtime/cluster/graph_proto.h"
+
+namespace cdcflow::cli {
+namespace {
+
+struct JobManagerFlags {
+  int port = 6123;
+  std::string bind = "127.0.0.1";
+  std::string port_file;
+  int heartbeat_interval_ms = 1000;
+  int heartbeat_timeout_ms = 5000;
+  int restart_attempts = 3;
+  int restart_delay_ms = 1000;
+  int slot_wait_timeout_s = 300;
+};
+
+int RunJobManager(const JobManagerFlags& f) {
+  jobmanager::JobManagerServer::Config config;
+  config.bind_address = f.bind;
+  config.port = f.port;
+  config.options.heartbeat_interval = absl::Milliseconds(f.heartbeat_interval_ms);
+  config.options.heartbeat_timeout = absl::Milliseconds(f.heartbeat_timeout_ms);
+  config.options.restart.max_restarts = f.restart_attempts;
+  config.options.restart.delay = absl::Milliseconds(f.restart_delay_ms);
+  config.options.slot_wait_timeout = absl::Seconds(f.slot_wait_timeout_s);
+  config.planner = [](const v1::JobGraph& graph)
+      -> absl::StatusOr<std::vector<jobmanager::ChainInfo>> {
+    auto chains = cluster::PlanChains(graph);
+    if (!chains.ok()) return chains.status();
+    std::vector<jobmanager::ChainInfo> out;
+    for (const auto& c : *chains) out.push_back({c.id, c.name, c.parallelism});
+    return out;
+  };
+  if (f.heartbeat_timeout_ms <= f.heartbeat_interval_ms) {
+    std::cerr << "cdcflow jobmanager: --heartbeat-timeout-ms (" << f.heartbeat_timeout_ms
+              << ") must exceed --heartbeat-interval-ms (" << f.heartbeat_interval_ms << ")\n";
+    return 2;
+  }
+  jobmanager::JobManagerServer* server_ptr = nullptr;
+  absl::Notification stop;
+  HandleTerminationSignals([&stop](int) { stop.Notify(); });
+  auto server = jobmanager::JobManagerServer::Create(std::move(config));
+  if (!server.ok()) {
+    std::cerr << "cdcflow jobmanager: " << server.status().message() << "\n";
+    return 1;
+  }
+  server_ptr = server->get();
+  std::cout << "jobmanager listening on " << f.bind << ":" << server_ptr->port() << std::endl;
+  if (!f.port_file.empty()) {
+    std::ofstream(f.port_file + ".tmp") << server_ptr->port() << "\n";
+    std::rename((f.port_file + ".tmp").c_str(), f.port_file.c_str());
+  }
+  stop.WaitForNotification();
+  std::cout << "jobmanager shutting down" << std::endl;
+  server_ptr->Shutdown();
+  return 0;
+}
+
+}  // namespace
+
+void RegisterJobmanagerCommand(CLI::App& app, CommandContext& context) {
+  auto* cmd = app.add_subcommand("jobmanager", "Run a job manager (accepts jobs, schedules them)");
+  auto f = std::make_shared<JobManagerFlags>();
+  AddFlag(cmd, "port", &f->port, "gRPC port (0: any free port)");
+  AddFlag(cmd, "bind", &f->bind, "Address to listen on");
+  AddFlag(cmd, "port-file", &f->port_file, "Write the bound port to this file once listening");
+  AddFlag(cmd, "heartbeat-interval-ms", &f->heartbeat_interval_ms,
+          "How often task managers send heartbeats");
+  AddFlag(cmd, "heartbeat-timeout-ms", &f->heartbeat_timeout_ms,
+          "A task manager silent this long is lost and its jobs restart");
+  AddFlag(cmd, "restart-attempts", &f->restart_attempts,
+          "Fixed-delay restart strategy: restarts before a job fails");
+  AddFlag(cmd, "restart-delay-ms", &f->restart_delay_ms, "Delay before each restart");
+  AddFlag(cmd, "slot-wait-timeout-s", &f->slot_wait_timeout_s,
+          "A job waiting longer for free slots fails its attempt");
+  AddConfigOption(cmd);
+  cmd->callback([&context, f] { context.exit_code = RunJobManager(*f); });
+}
+
+}  // namespace cdcflow::cli

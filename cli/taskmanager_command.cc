@@ -1,0 +1,77 @@
+// `cdcflow taskmanager`: runs a task manager process until SIGINT/SIGTERM.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/notification.h"
+#include "cli/cluster_commands.h"
+#include "cli/cluster_flags.h"
+#include "cli/signals.h"
+#include "taskmanager/task_manager_server.h"
+
+namespace cdcflow::cli {
+namespace {
+
+struct TaskManagerFlags {
+  std::string jobmanager;
+  int slots = 1;
+  int port = 6124;
+  std::string bind = "127.0.0.1";
+  std::string host;
+  std::string id;
+  std::string port_file;
+  std::string plugin_dir = "/tmp/cdcflow-plugins";
+  int credits = 4;
+};
+
+int RunTaskManager(const TaskManagerFlags& f) {
+  taskmanager::TaskManagerServer::Config config;
+  config.job_manager_address = f.jobmanager;
+  config.slots = f.slots;
+  config.port = f.port;
+  config.bind_address = f.bind;
+  config.advertised_host = f.host;
+  config.task_manager_id = f.id;
+  config.plugin_directory = f.plugin_dir;
+  config.exchange.credits_per_channel = f.credits;
+  absl::Notification stop;
+  HandleTerminationSignals([&stop](int) { stop.Notify(); });
+  auto server = taskmanager::TaskManagerServer::Create(std::move(config));
+  if (!server.ok()) {
+    std::cerr << "cdcflow taskmanager: " << server.status().message() << "\n";
+    return server.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  std::cout << "taskmanager " << (*server)->task_manager().id() << " listening on " << f.bind
+            << ":" << (*server)->port() << std::endl;
+  if (!f.port_file.empty()) {
+    std::ofstream(f.port_file + ".tmp") << (*server)->port() << "\n";
+    std::rename((f.port_file + ".tmp").c_str(), f.port_file.c_str());
+  }
+  stop.WaitForNotification();
+  std::cout << "taskmanager shutting down" << std::endl;
+  (*server)->Shutdown();
+  return 0;
+}
+
+}  // namespace
+
+void RegisterTaskmanagerCommand(CLI::App& app, CommandContext& context) {
+  auto* cmd = app.add_subcommand("taskmanager", "Run a task manager (offers slots, runs tasks)");
+  auto f = std::make_shared<TaskManagerFlags>();
+  AddJobManagerOption(cmd, &f->jobmanager);
+  AddFlag(cmd, "slots", &f->slots, "Task slots offered to the job manager");
+  AddFlag(cmd, "port", &f->port, "gRPC port for deployments and data exchange (0: any free)");
+  AddFlag(cmd, "bind", &f->bind, "Address to listen on");
+  AddFlag(cmd, "host", &f->host, "Host other processes reach this one at (default: --bind)");
+  AddFlag(cmd, "id", &f->id, "Task manager id (default: random)");
+  AddFlag(cmd, "port-file", &f->port_file, "Write the bound port to this file once listening");
+  AddFlag(cmd, "plugin-dir", &f->plugin_dir, "Directory for received job plugins");
+  AddFlag(cmd, "exchange-credits", &f->credits,
+          "Batches in flight per remote channel (credit-based flow control)");
+  AddConfigOption(cmd);
+  cmd->callback([&context, f] { context.exit_code = RunTaskManager(*f); });
+}
+
+}  // namespace cdcflow::cli

@@ -1,0 +1,185 @@
+#include "taskmanager/runtime_attempt.h"
+
+#include <atomic>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/cluster_log.h"
+#include "runtime/cluster/graph_proto.h"
+#include "runtime/graph/job_graph.h"
+#include "runtime/plugin/plugin_loader.h"
+#include "runtime/task/task.h"
+
+namespace cdcflow::taskmanager {
+namespace {
+
+// Loaded plugins by SHA-256, for the life of the process: a job's attempts (and
+// other jobs built from the same .so) share one dlopen.
+struct LoadedPlugin {
+  std::unique_ptr<plugin::JobPlugin> plugin;
+  absl::Mutex build_mu;  // the runtime calls a plugin's build function from one thread
+};
+
+absl::StatusOr<std::shared_ptr<LoadedPlugin>> LoadPlugin(const std::string& sha,
+                                                         const std::string& bytes,
+                                                         const std::string& directory) {
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* cache = new absl::flat_hash_map<std::string, std::shared_ptr<LoadedPlugin>>();
+  absl::MutexLock lock(&mu);
+  auto& slot = (*cache)[sha];
+  if (slot) return slot;
+  absl::StatusOr<std::unique_ptr<plugin::JobPlugin>> opened =
+      plugin::JobPlugin::OpenBytes(bytes, directory);
+  if (!opened.ok()) {
+    cache->erase(sha);
+    return opened.status();
+  }
+  slot = std::make_shared<LoadedPlugin>();
+  slot->plugin = std::move(*opened);
+  return slot;
+}
+
+class RuntimeAttempt final : public Attempt {
+ public:
+  ~RuntimeAttempt() override {
+    Cancel();
+    for (std::thread& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    tasks_.clear();
+    network_.reset();
+    graph_.reset();
+  }
+
+  absl::Status Init(const AttemptContext& ctx, ChannelPool* pool, NetworkExchangeOptions options) {
+    const v1::DeployTaskRequest& request = *ctx.request;
+    reporter_ = ctx.reporter;
+    job_id_ = request.job_id();
+    attempt_ = request.attempt();
+    auto loaded = LoadPlugin(request.job().plugin_sha256(), *ctx.plugin, ctx.plugin_directory);
+    if (!loaded.ok()) return loaded.status();
+    plugin_ = std::move(*loaded);
+    auto args = JobArgs::Parse({request.job().args().begin(), request.job().args().end()});
+    if (!args.ok()) return args.status();
+    args_ = std::move(*args);
+    {
+      absl::MutexLock lock(&plugin_->build_mu);
+      auto graph = plugin_->plugin->Build(args_, std::max(1, request.job().default_parallelism()));
+      if (!graph.ok()) return graph.status();
+      graph_ = std::make_unique<graph::LogicalGraph>(std::move(*graph));
+    }
+    spec_ = graph_->Spec();
+    auto submitted = cluster::FromProto(request.job().graph());
+    if (!submitted.ok()) return submitted.status();
+    absl::Status same = graph::CheckSameTopology(*submitted, spec_);
+    if (!same.ok()) return same;
+    plan_ = graph::BuildExecutionPlan(spec_);
+
+    std::vector<std::vector<NetworkExchange::Location>> locations(plan_.chains.size());
+    for (size_t c = 0; c < plan_.chains.size(); ++c) locations[c].resize(plan_.chains[c].parallelism);
+    for (const v1::TaskLocation& l : request.locations()) {
+      if (l.vertex_id() < 0 || l.vertex_id() >= static_cast<int32_t>(locations.size()) ||
+          l.subtask_index() < 0 ||
+          l.subtask_index() >= static_cast<int32_t>(locations[l.vertex_id()].size())) {
+        return absl::InvalidArgumentError(absl::StrCat("deployment names task ", l.vertex_id(),
+                                                       "/", l.subtask_index(),
+                                                       " that the job's plan does not have"));
+      }
+      locations[l.vertex_id()][l.subtask_index()] = {l.task_manager_id(), l.address()};
+    }
+    for (size_t c = 0; c < locations.size(); ++c) {
+      for (size_t s = 0; s < locations[c].size(); ++s) {
+        if (locations[c][s].address.empty()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("deployment has no location for task ", c, "/", s));
+        }
+      }
+    }
+    network_ = std::make_unique<NetworkExchange>(job_id_, attempt_, spec_, plan_,
+                                                 std::move(locations), ctx.task_manager_id, pool,
+                                                 options);
+    for (const v1::TaskId& id : request.tasks()) {
+      task::TaskSetup setup;
+      setup.graph = graph_.get();
+      setup.spec = &spec_;
+      setup.plan = &plan_;
+      setup.id = exchange::TaskId{id.vertex_id(), id.subtask_index()};
+      setup.args = &args_;
+      setup.channels = network_.get();
+      setup.job_id = job_id_;
+      auto t = task::Task::Create(setup);
+      if (!t.ok()) return t.status();
+      tasks_.push_back(std::move(*t));
+      ids_.push_back(id);
+    }
+    running_.store(static_cast<int>(tasks_.size()));  // Done() only after the tasks ran
+    return absl::OkStatus();
+  }
+
+  absl::Status Start() override {
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      threads_.emplace_back([this, i] {
+        reporter_(ids_[i], v1::TASK_STATE_RUNNING, "");
+        absl::Status s = tasks_[i]->Run();
+        if (s.ok()) {
+          reporter_(ids_[i], v1::TASK_STATE_FINISHED, "");
+        } else if (s.code() == absl::StatusCode::kCancelled || cancelled_.load()) {
+          reporter_(ids_[i], v1::TASK_STATE_CANCELED, "");
+        } else {
+          CDCFLOW_CLOG(WARNING) << "job " << job_id_ << " attempt " << attempt_ << ": "
+                                << s.ToString();
+          reporter_(ids_[i], v1::TASK_STATE_FAILED, std::string(s.message()));
+        }
+        running_.fetch_sub(1);
+      });
+    }
+    return absl::OkStatus();
+  }
+
+  void Cancel() override {
+    if (cancelled_.exchange(true)) return;
+    for (auto& t : tasks_) t->Cancel();
+    if (network_) network_->Cancel();
+  }
+
+  bool Done() override { return running_.load() == 0; }
+  NetworkExchange* network() override { return network_.get(); }
+
+ private:
+  // Destroyed last: the graph and tasks hold code of the plugin.
+  std::shared_ptr<LoadedPlugin> plugin_;
+  TaskStateReporter reporter_;
+  std::string job_id_;
+  int attempt_ = 0;
+  JobArgs args_;
+  std::unique_ptr<graph::LogicalGraph> graph_;
+  graph::JobGraphSpec spec_;
+  graph::ExecutionPlan plan_;
+  std::unique_ptr<NetworkExchange> network_;
+  std::vector<std::unique_ptr<task::Task>> tasks_;
+  std::vector<v1::TaskId> ids_;
+  std::vector<std::thread> threads_;
+  std::atomic<int> running_{0};
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Attempt>> NewRuntimeAttempt(AttemptContext context,
+                                                           ChannelPool* pool,
+                                                           NetworkExchangeOptions options) {
+  auto attempt = std::make_unique<RuntimeAttempt>();
+  absl::Status s = attempt->Init(context, pool, options);
+  if (!s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("job ", context.request->job_id(), " (",
+                                               context.request->job().plugin_name(),
+                                               "): ", s.message()));
+  }
+  return attempt;
+}
+
+}  // namespace cdcflow::taskmanager

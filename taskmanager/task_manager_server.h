@@ -1,0 +1,53 @@
+#pragma once
+// The task manager process: TaskManager behind its gRPC service (TaskManagerService:
+// deploy, cancel, and the ExchangeBatches streams of the network exchange).
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "taskmanager/job_manager_client.h"
+#include "taskmanager/network_exchange.h"
+#include "taskmanager/task_manager.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace cdcflow::taskmanager {
+
+class TaskManagerServer {
+ public:
+  struct Config {
+    std::string job_manager_address = "localhost:6123";
+    std::string bind_address = "127.0.0.1";
+    int port = 6124;  // 0: any free port
+    // The address other processes reach this one at; bind_address:port when empty.
+    std::string advertised_host;
+    int slots = 1;
+    std::string task_manager_id;  // random when empty
+    std::string plugin_directory = "/tmp/cdcflow-plugins";
+    NetworkExchangeOptions exchange;
+  };
+
+  // Listens, then starts registering with the job manager.
+  static absl::StatusOr<std::unique_ptr<TaskManagerServer>> Create(Config config);
+  ~TaskManagerServer();
+
+  int port() const { return port_; }
+  TaskManager& task_manager() { return *task_manager_; }
+  void Shutdown();
+
+ private:
+  class Service;
+  TaskManagerServer() = default;
+
+  ChannelPool pool_;
+  std::unique_ptr<TaskManager> task_manager_;
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace cdcflow::taskmanager
