@@ -4,6 +4,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "cli/cluster_commands.h"
 #include "cli/command.h"
 #include "cli/run_command.h"
 #include "cli/decode_command.h"
@@ -18,6 +19,11 @@ int main(int argc, char** argv) {
   //   cdcflow::cli::RegisterDecodeCommand(app, context);
   cdcflow::cli::RegisterRunCommand(app, context);
   cdcflow::cli::RegisterDecodeCommand(app, context);
+  cdcflow::cli::RegisterJobmanagerCommand(app, context);
+  cdcflow::cli::RegisterTaskmanagerCommand(app, context);
+  cdcflow::cli::RegisterListCommand(app, context);
+  cdcflow::cli::RegisterStatusCommand(app, context);
+  cdcflow::cli::RegisterCancelCommand(app, context);
   CLI11_PARSE(app, argc, argv);
   if (app.get_subcommands().empty()) {
     std::cout << app.help();

@@ -174,6 +174,8 @@ void RegisterRunCommand(CLI::App& app, CommandContext& context) {
   run->add_option("--state-dir", options->state_dir,
                   "Keep keyed state in RocksDB under this directory (default: in memory)")
       ->envname("CDCFLOW_STATE_DIR");
+  run->add_flag("-d,--detach", options->detach,
+                "With --jobmanager: return once the job is submitted instead of waiting");
   run->add_flag("--print-plan", options->print_plan,
                 "Print the job graph and its tasks, then exit");
   run->add_flag("-q,--quiet", options->quiet, "No progress lines on stderr");

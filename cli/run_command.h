@@ -15,6 +15,7 @@ namespace cdcflow::cli {
 struct RunOptions {
   std::string plugin;                 // path of the job .so
   std::string jobmanager;             // HOST:PORT, empty = local mini-cluster
+  bool detach = false;                // with a job manager: return once submitted
   int parallelism = 1;                // default parallelism of the job's vertices
   std::vector<std::string> job_args;  // key=value, after `--`
   std::string state_dir;              // keyed state in RocksDB here; empty = in memory

@@ -106,7 +106,9 @@ TEST_F(NetworkExchangeTest, LocalAndRemoteChannelsDeliverBatchesInOrder) {
   std::thread producer([&] {
     for (int i = 0; i < 20; ++i) {
       ASSERT_TRUE(remote->Write(exchange::ChannelMessage::Batch(MakeBatch(i * 10, 10))).ok());
-      if (i == 9) ASSERT_TRUE(remote->Write(exchange::ChannelMessage::Watermark(4242)).ok());
+      if (i == 9) {
+        ASSERT_TRUE(remote->Write(exchange::ChannelMessage::Watermark(4242)).ok());
+      }
     }
     EXPECT_TRUE(remote->Write(exchange::ChannelMessage::EndOfStream()).ok());
   });
