@@ -22,8 +22,13 @@ void RegisterCancelCommand(CLI::App& app, CommandContext& context) {
   cmd->add_flag("--no-wait", *no_wait, "Return once the cancel is requested");
   AddFlag(cmd, "cancel-timeout-s", timeout_s.get(), "How long to wait for the tasks to stop");
   AddJobManagerOption(cmd, address.get());
-  AddConfigOption(cmd);
-  cmd->callback([&context, address, job, no_wait, timeout_s] {
+  auto config = std::make_shared<std::string>();
+  AddConfigOption(cmd, config.get());
+  cmd->callback([&context, address, job, no_wait, timeout_s, cmd, config] {
+    if (!ApplyConfigFile(cmd, *config)) {
+      context.exit_code = 2;
+      return;
+    }
     auto stub = NewJobManagerStub(*address);
     v1::CancelJobRequest request;
     request.set_job_id(*job);

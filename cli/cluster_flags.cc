@@ -1,7 +1,12 @@
 #include "cli/cluster_flags.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -13,8 +18,49 @@ CLI::Option* AddJobManagerOption(CLI::App* app, std::string* address) {
   return AddFlag(app, "jobmanager", address, "The job manager's address, HOST:PORT");
 }
 
-void AddConfigOption(CLI::App* app) {
-  app->set_config("--config", "", "Read flags from FILE: 'flag = value' lines, '#' comments");
+void AddConfigOption(CLI::App* app, std::string* path) {
+  app->add_option("--config", *path,
+                  "Read flags from FILE: 'flag = value' lines, '#' comments; flags and "
+                  "CDCFLOW_* variables take precedence");
+}
+
+bool ApplyConfigFile(CLI::App* app, const std::string& path) {
+  if (path.empty()) return true;
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "cdcflow " << app->get_name() << ": cannot read config file " << path << "\n";
+    return false;
+  }
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    absl::string_view text = absl::StripAsciiWhitespace(line);
+    if (text.empty() || text.front() == '#') continue;
+    size_t eq = text.find('=');
+    const std::string where = absl::StrCat(path, ":", number);
+    if (eq == absl::string_view::npos) {
+      std::cerr << "cdcflow " << app->get_name() << ": " << where
+                << ": expected 'flag = value', got '" << text << "'\n";
+      return false;
+    }
+    std::string key(absl::StripAsciiWhitespace(text.substr(0, eq)));
+    std::string value(absl::StripAsciiWhitespace(text.substr(eq + 1)));
+    CLI::Option* opt = key == "config" ? nullptr : app->get_option_no_throw("--" + key);
+    if (opt == nullptr) {
+      std::cerr << "cdcflow " << app->get_name() << ": " << where << ": unknown flag '" << key
+                << "'\n";
+      return false;
+    }
+    if (opt->count() > 0) continue;  // given as a flag or through the environment
+    try {
+      opt->add_result(value);
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      std::cerr << "cdcflow " << app->get_name() << ": " << where << ": " << key << ": "
+                << e.what() << "\n";
+      return false;
+    }
+  }
+  return true;
 }
 
 std::unique_ptr<v1::JobManagerService::Stub> NewJobManagerStub(const std::string& address) {

@@ -23,8 +23,13 @@ inline constexpr char kDefaultJobManager[] = "localhost:6123";
 
 // Adds `--jobmanager HOST:PORT` (env CDCFLOW_JOBMANAGER, default localhost:6123).
 CLI::Option* AddJobManagerOption(CLI::App* app, std::string* address);
-// Adds `--config FILE` to a verb (see above).
-void AddConfigOption(CLI::App* app);
+// Adds `--config FILE` to a verb (see above); `path` receives the file name.
+void AddConfigOption(CLI::App* app, std::string* path);
+// Call first in a verb's callback: sets every option of `app` that neither a flag nor
+// the environment set from the file `path` (nothing when empty). On error (unreadable
+// file, malformed line, unknown flag, bad value) prints it naming the file and line and
+// returns false; the verb should then exit with code 2.
+bool ApplyConfigFile(CLI::App* app, const std::string& path);
 // Adds `--NAME VALUE` with env CDCFLOW_NAME (upper case, '-' -> '_').
 template <typename T>
 CLI::Option* AddFlag(CLI::App* app, const std::string& name, T* value, const std::string& help) {

@@ -83,8 +83,15 @@ void RegisterJobmanagerCommand(CLI::App& app, CommandContext& context) {
   AddFlag(cmd, "restart-delay-ms", &f->restart_delay_ms, "Delay before each restart");
   AddFlag(cmd, "slot-wait-timeout-s", &f->slot_wait_timeout_s,
           "A job waiting longer for free slots fails its attempt");
-  AddConfigOption(cmd);
-  cmd->callback([&context, f] { context.exit_code = RunJobManager(*f); });
+  auto config = std::make_shared<std::string>();
+  AddConfigOption(cmd, config.get());
+  cmd->callback([&context, f, cmd, config] {
+    if (!ApplyConfigFile(cmd, *config)) {
+      context.exit_code = 2;
+      return;
+    }
+    context.exit_code = RunJobManager(*f);
+  });
 }
 
 }  // namespace cdcflow::cli

@@ -23,8 +23,13 @@ void RegisterListCommand(CLI::App& app, CommandContext& context) {
   auto* cmd = app.add_subcommand("list", "List the job manager's jobs");
   auto address = std::make_shared<std::string>();
   AddJobManagerOption(cmd, address.get());
-  AddConfigOption(cmd);
-  cmd->callback([&context, address] {
+  auto config = std::make_shared<std::string>();
+  AddConfigOption(cmd, config.get());
+  cmd->callback([&context, address, cmd, config] {
+    if (!ApplyConfigFile(cmd, *config)) {
+      context.exit_code = 2;
+      return;
+    }
     auto stub = NewJobManagerStub(*address);
     v1::ListJobsResponse response;
     grpc::Status status = stub->ListJobs(NewContext().get(), v1::ListJobsRequest(), &response);

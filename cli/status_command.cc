@@ -16,8 +16,13 @@ void RegisterStatusCommand(CLI::App& app, CommandContext& context) {
   auto job = std::make_shared<std::string>();
   cmd->add_option("JOB", *job, "The job id (see `cdcflow list`)")->required();
   AddJobManagerOption(cmd, address.get());
-  AddConfigOption(cmd);
-  cmd->callback([&context, address, job] {
+  auto config = std::make_shared<std::string>();
+  AddConfigOption(cmd, config.get());
+  cmd->callback([&context, address, job, cmd, config] {
+    if (!ApplyConfigFile(cmd, *config)) {
+      context.exit_code = 2;
+      return;
+    }
     auto stub = NewJobManagerStub(*address);
     v1::GetJobStatusRequest request;
     request.set_job_id(*job);

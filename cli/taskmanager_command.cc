@@ -70,8 +70,15 @@ void RegisterTaskmanagerCommand(CLI::App& app, CommandContext& context) {
   AddFlag(cmd, "plugin-dir", &f->plugin_dir, "Directory for received job plugins");
   AddFlag(cmd, "exchange-credits", &f->credits,
           "Batches in flight per remote channel (credit-based flow control)");
-  AddConfigOption(cmd);
-  cmd->callback([&context, f] { context.exit_code = RunTaskManager(*f); });
+  auto config = std::make_shared<std::string>();
+  AddConfigOption(cmd, config.get());
+  cmd->callback([&context, f, cmd, config] {
+    if (!ApplyConfigFile(cmd, *config)) {
+      context.exit_code = 2;
+      return;
+    }
+    context.exit_code = RunTaskManager(*f);
+  });
 }
 
 }  // namespace cdcflow::cli

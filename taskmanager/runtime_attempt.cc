@@ -72,11 +72,11 @@ class RuntimeAttempt final : public Attempt {
       if (!graph.ok()) return graph.status();
       graph_ = std::make_unique<graph::LogicalGraph>(std::move(*graph));
     }
-    spec_ = graph_->Spec();
     auto submitted = cluster::FromProto(request.job().graph());
     if (!submitted.ok()) return submitted.status();
-    absl::Status same = graph::CheckSameTopology(*submitted, spec_);
+    absl::Status same = graph::AdoptSubmittedSpec(*graph_, *submitted);
     if (!same.ok()) return same;
+    spec_ = graph_->Spec();
     plan_ = graph::BuildExecutionPlan(spec_);
 
     std::vector<std::vector<NetworkExchange::Location>> locations(plan_.chains.size());

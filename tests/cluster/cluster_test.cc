@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <map>
 #include <memory>
@@ -263,6 +264,48 @@ TEST_F(ClusterTest, KilledTaskManagerIsNoticedAndTheJobRestartsAndFinishes) {
   EXPECT_GE(s.job().attempt(), 1);
   for (const auto& t : s.tasks()) EXPECT_EQ(t.task_manager_id(), "tm1");
   ExpectOutput(out, 4, kRecords, kKeys);
+}
+
+TEST_F(ClusterTest, CliVerbsTakeTheJobManagerFromFlagsConfigFileOrEnvironment) {
+  StartJobManager();
+  auto cli = [&](std::vector<std::string> args, std::string* output) -> int {
+    args.insert(args.begin(), cdcflow_);
+    const std::string log = dir_ + "/cli.out";
+    std::filesystem::remove(log);
+    auto p = Subprocess::Start(args, log);
+    EXPECT_TRUE(p.ok());
+    auto code = p->Wait(absl::Seconds(30));
+    EXPECT_TRUE(code.ok()) << code.status();
+    *output = testing::ReadFileOrEmpty(log);
+    return code.value_or(-1);
+  };
+  std::string out;
+  const std::string conf = dir_ + "/cdcflow.conf";
+  std::ofstream(conf) << "# the cluster\njobmanager = " << jm_address_ << "\n";
+  const std::string bad_conf = dir_ + "/bad.conf";
+  std::ofstream(bad_conf) << "jobmanager = 127.0.0.1:1\n";
+
+  EXPECT_EQ(cli({"list", "--config", conf}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("JOB ID"));
+  EXPECT_EQ(cli({"list", "--config", bad_conf, "--jobmanager", jm_address_}, &out), 0)
+      << "the flag beats the file: " << out;
+  ASSERT_EQ(setenv("CDCFLOW_JOBMANAGER", "127.0.0.1:2", 1), 0);
+  EXPECT_EQ(cli({"list", "--config", conf}, &out), 1) << "the environment beats the file";
+  EXPECT_THAT(out, HasSubstr("cannot reach the job manager at 127.0.0.1:2"));
+  EXPECT_EQ(cli({"list", "--jobmanager", jm_address_}, &out), 0) << "the flag beats the environment";
+  unsetenv("CDCFLOW_JOBMANAGER");
+  std::ofstream(bad_conf) << "jobmanger = 127.0.0.1:1\n";
+  EXPECT_EQ(cli({"list", "--config", bad_conf}, &out), 2);
+  EXPECT_THAT(out, HasSubstr("bad.conf:1: unknown flag 'jobmanger'"));
+
+  EXPECT_EQ(cli({"status", "nope", "--jobmanager", jm_address_}, &out), 1);
+  EXPECT_THAT(out, HasSubstr("no job with id nope"));
+  EXPECT_EQ(cli({"cancel", "nope", "--jobmanager", jm_address_}, &out), 1);
+  EXPECT_NE(cli({"status", "--jobmanager", jm_address_}, &out), 0) << "JOB is required";
+  EXPECT_EQ(cli({"taskmanager", "--slots", "0", "--jobmanager", jm_address_, "--port", "0"}, &out),
+            2)
+      << out;
+  EXPECT_THAT(out, HasSubstr("slots must be >= 1"));
 }
 
 }  // namespace
