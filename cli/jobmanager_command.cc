@@ -7,7 +7,10 @@
 #include "cli/cluster_commands.h"
 #include "cli/cluster_flags.h"
 #include "cli/signals.h"
+#include "cli/version.h"
 #include "jobmanager/job_manager_server.h"
+#include "jobmanager/rest/job_manager_view.h"
+#include "runtime/plugin/plugin_loader.h"
 #include "runtime/cluster/graph_proto.h"
 
 namespace cdcflow::cli {
@@ -22,7 +25,39 @@ struct JobManagerFlags {
   int restart_attempts = 3;
   int restart_delay_ms = 1000;
   int slot_wait_timeout_s = 300;
+  std::string rest_bind = "127.0.0.1";
+  int rest_port = 8086;  // -1: no REST API / dashboard
+  std::string rest_token;
+  std::string connect_url = "http://localhost:8081";
 };
+
+// POST /api/v1/jobs: builds the uploaded plugin's graph here, as `cdcflow run` does.
+absl::StatusOr<std::string> SubmitUpload(jobmanager::JobManager* jm,
+                                         const rest::SubmitRequest& upload,
+                                         const std::string& plugin_dir) {
+  auto args = JobArgs::Parse(upload.args);
+  if (!args.ok()) return absl::InvalidArgumentError(args.status().message());
+  const int parallelism = upload.parallelism > 0 ? upload.parallelism : 1;
+  v1::SubmitJobRequest request;
+  {
+    auto plugin = plugin::JobPlugin::OpenBytes(upload.plugin_bytes, plugin_dir);
+    if (!plugin.ok()) return absl::InvalidArgumentError(plugin.status().message());
+    auto graph = (*plugin)->Build(*args, parallelism);
+    if (!graph.ok()) return absl::InvalidArgumentError(graph.status().message());
+    *request.mutable_job()->mutable_graph() = cluster::ToProto(graph->Spec());
+  }
+  request.mutable_job()->set_default_parallelism(parallelism);
+  for (const std::string& a : args->ToStrings()) request.mutable_job()->add_args(a);
+  request.mutable_job()->set_plugin_name(upload.plugin_filename);
+  request.set_plugin(upload.plugin_bytes);
+  auto chains = cluster::PlanChains(request.job().graph());
+  if (!chains.ok()) return chains.status();
+  std::vector<jobmanager::ChainInfo> infos;
+  for (const auto& c : *chains) infos.push_back({c.id, c.name, c.parallelism});
+  auto id = jm->SubmitJob(std::move(request), std::move(infos));
+  if (!id.ok()) return id.status();
+  return id->value();
+}
 
 int RunJobManager(const JobManagerFlags& f) {
   jobmanager::JobManagerServer::Config config;
@@ -56,12 +91,34 @@ int RunJobManager(const JobManagerFlags& f) {
   }
   server_ptr = server->get();
   std::cout << "jobmanager listening on " << f.bind << ":" << server_ptr->port() << std::endl;
+  std::unique_ptr<rest::JobManagerHttp> http;
+  if (f.rest_port >= 0) {
+    rest::RestConfig rest_config;
+    rest_config.bind_address = f.rest_bind;
+    rest_config.port = f.rest_port;
+    rest_config.auth_token = f.rest_token;
+    rest_config.connect_url = f.connect_url;
+    rest_config.version = CDCFLOW_VERSION;
+    jobmanager::JobManager* jm = &server_ptr->job_manager();
+    auto started = rest::StartJobManagerHttp(
+        jm, rest_config, [jm](const rest::SubmitRequest& upload) {
+          return SubmitUpload(jm, upload, "/tmp/cdcflow-jobmanager-plugins");
+        });
+    if (!started.ok()) {
+      std::cerr << "cdcflow jobmanager: REST API: " << started.status().message() << "\n";
+      return 1;
+    }
+    http = std::move(*started);
+    std::cout << "jobmanager REST API and dashboard on http://" << f.rest_bind << ":"
+              << http->server->port() << std::endl;
+  }
   if (!f.port_file.empty()) {
     std::ofstream(f.port_file + ".tmp") << server_ptr->port() << "\n";
     std::rename((f.port_file + ".tmp").c_str(), f.port_file.c_str());
   }
   stop.WaitForNotification();
   std::cout << "jobmanager shutting down" << std::endl;
+  http.reset();
   server_ptr->Shutdown();
   return 0;
 }
@@ -84,6 +141,11 @@ void RegisterJobmanagerCommand(CLI::App& app, CommandContext& context) {
   AddFlag(cmd, "slot-wait-timeout-s", &f->slot_wait_timeout_s,
           "A job waiting longer for free slots fails its attempt");
   auto config = std::make_shared<std::string>();
+  AddFlag(cmd, "rest-bind", &f->rest_bind, "Address of the REST API and dashboard");
+  AddFlag(cmd, "rest-port", &f->rest_port, "Port of the REST API and dashboard (-1: off)");
+  AddFlag(cmd, "rest-token", &f->rest_token,
+          "Bearer token required for REST submit/cancel (empty: none)");
+  AddFlag(cmd, "connect-url", &f->connect_url, "Kafka Connect REST URL shown by the dashboard");
   AddConfigOption(cmd, config.get());
   cmd->callback([&context, f, cmd, config] {
     if (!ApplyConfigFile(cmd, *config)) {

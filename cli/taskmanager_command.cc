@@ -23,6 +23,7 @@ struct TaskManagerFlags {
   std::string id;
   std::string port_file;
   std::string plugin_dir = "/tmp/cdcflow-plugins";
+  std::string state_dir;
   int credits = 4;
 };
 
@@ -35,6 +36,7 @@ int RunTaskManager(const TaskManagerFlags& f) {
   config.advertised_host = f.host;
   config.task_manager_id = f.id;
   config.plugin_directory = f.plugin_dir;
+  config.state_dir = f.state_dir;
   config.exchange.credits_per_channel = f.credits;
   absl::Notification stop;
   HandleTerminationSignals([&stop](int) { stop.Notify(); });
@@ -64,10 +66,13 @@ void RegisterTaskmanagerCommand(CLI::App& app, CommandContext& context) {
   AddFlag(cmd, "slots", &f->slots, "Task slots offered to the job manager");
   AddFlag(cmd, "port", &f->port, "gRPC port for deployments and data exchange (0: any free)");
   AddFlag(cmd, "bind", &f->bind, "Address to listen on");
-  AddFlag(cmd, "host", &f->host, "Host other processes reach this one at (default: --bind)");
+  AddFlag(cmd, "advertised-address", &f->host,
+          "HOST or HOST:PORT other processes reach this one at (default: --bind and the port)");
   AddFlag(cmd, "id", &f->id, "Task manager id (default: random)");
   AddFlag(cmd, "port-file", &f->port_file, "Write the bound port to this file once listening");
   AddFlag(cmd, "plugin-dir", &f->plugin_dir, "Directory for received job plugins");
+  AddFlag(cmd, "state-dir", &f->state_dir,
+          "Keep keyed state in RocksDB under this directory (default: in memory)");
   AddFlag(cmd, "exchange-credits", &f->credits,
           "Batches in flight per remote channel (credit-based flow control)");
   auto config = std::make_shared<std::string>();

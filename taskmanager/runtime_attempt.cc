@@ -55,7 +55,8 @@ class RuntimeAttempt final : public Attempt {
     graph_.reset();
   }
 
-  absl::Status Init(const AttemptContext& ctx, ChannelPool* pool, NetworkExchangeOptions options) {
+  absl::Status Init(const AttemptContext& ctx, ChannelPool* pool, NetworkExchangeOptions options,
+                    const std::string& state_dir) {
     const v1::DeployTaskRequest& request = *ctx.request;
     reporter_ = ctx.reporter;
     job_id_ = request.job_id();
@@ -111,6 +112,7 @@ class RuntimeAttempt final : public Attempt {
       setup.args = &args_;
       setup.channels = network_.get();
       setup.job_id = job_id_;
+      setup.options.state_dir = state_dir;
       auto t = task::Task::Create(setup);
       if (!t.ok()) return t.status();
       tasks_.push_back(std::move(*t));
@@ -171,9 +173,10 @@ class RuntimeAttempt final : public Attempt {
 
 absl::StatusOr<std::unique_ptr<Attempt>> NewRuntimeAttempt(AttemptContext context,
                                                            ChannelPool* pool,
-                                                           NetworkExchangeOptions options) {
+                                                           NetworkExchangeOptions options,
+                                                           const std::string& state_dir) {
   auto attempt = std::make_unique<RuntimeAttempt>();
-  absl::Status s = attempt->Init(context, pool, options);
+  absl::Status s = attempt->Init(context, pool, options, state_dir);
   if (!s.ok()) {
     return absl::Status(s.code(), absl::StrCat("job ", context.request->job_id(), " (",
                                                context.request->job().plugin_name(),

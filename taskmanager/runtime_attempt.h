@@ -12,9 +12,11 @@
 
 namespace cdcflow::taskmanager {
 
-// `pool` must outlive the attempt.
+// `pool` must outlive the attempt. `state_dir`: where keyed subtasks keep RocksDB state
+// (in memory when empty).
 absl::StatusOr<std::unique_ptr<Attempt>> NewRuntimeAttempt(AttemptContext context,
                                                            ChannelPool* pool,
-                                                           NetworkExchangeOptions options);
+                                                           NetworkExchangeOptions options,
+                                                           const std::string& state_dir = "");
 
 }  // namespace cdcflow::taskmanager

@@ -64,12 +64,13 @@ absl::StatusOr<std::unique_ptr<TaskManagerServer>> TaskManagerServer::Create(Con
   options.plugin_directory = config.plugin_directory;
   ChannelPool* pool = &s->pool_;
   NetworkExchangeOptions exchange = config.exchange;
+  std::string state_dir = config.state_dir;
   // The service must exist before the server starts; the TaskManager needs the port.
   // So: build the TaskManager first with a placeholder address, fixed below.
   auto tm = std::make_unique<TaskManager>(
       options, NewGrpcJobManagerClient(config.job_manager_address),
-      [pool, exchange](AttemptContext context) {
-        return NewRuntimeAttempt(std::move(context), pool, exchange);
+      [pool, exchange, state_dir](AttemptContext context) {
+        return NewRuntimeAttempt(std::move(context), pool, exchange, state_dir);
       });
   s->service_ = std::make_unique<Service>(tm.get());
   builder.RegisterService(s->service_.get());
@@ -77,12 +78,15 @@ absl::StatusOr<std::unique_ptr<TaskManagerServer>> TaskManagerServer::Create(Con
   if (s->server_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("task manager: cannot listen on ", address));
   }
-  const std::string host =
-      config.advertised_host.empty() ? config.bind_address : config.advertised_host;
-  tm->set_advertised_address(absl::StrCat(host, ":", s->port_));
+  std::string host = config.advertised_host.empty() ? config.bind_address : config.advertised_host;
+  // "host" gets the bound port; "host:port" (e.g. a container's published port) is used as is.
+  const bool has_port = host.find(':') != std::string::npos && host.front() != '[';
+  const std::string advertised = has_port ? host : absl::StrCat(host, ":", s->port_);
+  tm->set_advertised_address(advertised);
   s->task_manager_ = std::move(tm);
-  CDCFLOW_CLOG(INFO) << "task manager " << s->task_manager_->id() << " listening on " << host
-                     << ":" << s->port_ << " with " << config.slots << " slot(s), job manager at "
+  CDCFLOW_CLOG(INFO) << "task manager " << s->task_manager_->id() << " listening on "
+                     << config.bind_address << ":" << s->port_ << " (reached at " << advertised
+                     << ") with " << config.slots << " slot(s), job manager at "
                      << config.job_manager_address;
   s->task_manager_->Start();
   return s;

@@ -22,11 +22,13 @@ class TaskManagerServer {
     std::string job_manager_address = "localhost:6123";
     std::string bind_address = "127.0.0.1";
     int port = 6124;  // 0: any free port
-    // The address other processes reach this one at; bind_address:port when empty.
+    // The host ("host", given the bound port) or address ("host:port") other processes
+    // reach this one at; bind_address:port when empty.
     std::string advertised_host;
     int slots = 1;
     std::string task_manager_id;  // random when empty
     std::string plugin_directory = "/tmp/cdcflow-plugins";
+    std::string state_dir;  // keyed state in RocksDB under it; in memory when empty
     NetworkExchangeOptions exchange;
   };
 

@@ -63,7 +63,7 @@ int Shuffle(int64_t records, int parallelism) {
   const std::string cdcflow = bin + "/bin/cdcflow";
   const std::string dir = cdcflow::testing::MakeTempDir("cdcflow_shuffle_bench_");
   auto jm = Subprocess::Start({cdcflow, "jobmanager", "--port", "0", "--port-file",
-                               dir + "/jm.port", "--restart-attempts", "0"},
+                               dir + "/jm.port", "--restart-attempts", "0", "--rest-port", "-1"},
                               dir + "/jobmanager.log");
   if (!jm.ok()) return 1;
   auto port = cdcflow::testing::WaitForPortFile(dir + "/jm.port", absl::Seconds(20));

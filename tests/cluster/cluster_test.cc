@@ -72,7 +72,7 @@ class ClusterTest : public ::testing::Test {
         {cdcflow_, "jobmanager", "--port", "0", "--port-file", port_file,
          "--heartbeat-interval-ms", std::to_string(kHeartbeatIntervalMs), "--heartbeat-timeout-ms",
          std::to_string(kHeartbeatTimeoutMs), "--restart-delay-ms", "300", "--restart-attempts",
-         "3"},
+         "3", "--rest-port", "0"},
         dir_ + "/jobmanager.log");
     ASSERT_TRUE(p.ok()) << p.status();
     job_manager_ = std::move(*p);

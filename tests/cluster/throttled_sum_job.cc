@@ -25,8 +25,12 @@ using cdcflow::Value;
 class SumPerKey final : public KeyedProcessFunction {
  public:
   absl::Status Open(KeyedRuntimeContext& ctx) override {
-    sum_ = ctx.GetValueState("sum");
-    count_ = ctx.GetValueState("count");
+    auto sum_state = ctx.GetValueState("sum");
+    if (!sum_state.ok()) return sum_state.status();
+    sum_ = *sum_state;
+    auto count_state = ctx.GetValueState("count");
+    if (!count_state.ok()) return count_state.status();
+    count_ = *count_state;
     return absl::OkStatus();
   }
   absl::Status ProcessElement(Row& row, KeyedContext& ctx, Collector&) override {
