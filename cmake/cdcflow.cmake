@@ -53,7 +53,7 @@ function(cdcflow_cc_binary)
 endfunction()
 
 function(cdcflow_cc_test)
-  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;DATA_ENV" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
@@ -63,9 +63,12 @@ function(cdcflow_cc_test)
   add_executable(${ARG_NAME} ${ARG_SRCS})
   _cdcflow_common(${ARG_NAME})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  # One variable only: gtest_discover_tests flattens PROPERTIES, so a list-valued
+  # ENVIRONMENT loses all but its first entry. Tests find the build tree from their own
+  # path (bin/ of the build directory).
   gtest_discover_tests(${ARG_NAME}
     PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
-               ENVIRONMENT "CDCFLOW_SOURCE_DIR=${PROJECT_SOURCE_DIR};CDCFLOW_BINARY_DIR=${PROJECT_BINARY_DIR};${ARG_DATA_ENV}"
+               ENVIRONMENT "CDCFLOW_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
     DISCOVERY_TIMEOUT 60)
 endfunction()
 
