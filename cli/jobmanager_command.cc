@@ -24,6 +24,12 @@ struct JobManagerFlags {
   int heartbeat_timeout_ms = 5000;
   int restart_attempts = 3;
   int restart_delay_ms = 1000;
+  double restart_backoff = 1.0;
+  int restart_max_delay_ms = 300'000;
+  std::string checkpoint_dir;
+  int64_t checkpoint_interval_ms = 0;
+  int64_t checkpoint_timeout_ms = 600'000;
+  int retained_checkpoints = 3;
   int slot_wait_timeout_s = 300;
   std::string rest_bind = "127.0.0.1";
   int rest_port = 8086;  // -1: no REST API / dashboard
@@ -67,6 +73,26 @@ int RunJobManager(const JobManagerFlags& f) {
   config.options.heartbeat_timeout = absl::Milliseconds(f.heartbeat_timeout_ms);
   config.options.restart.max_restarts = f.restart_attempts;
   config.options.restart.delay = absl::Milliseconds(f.restart_delay_ms);
+  config.options.restart.backoff_multiplier = f.restart_backoff;
+  config.options.restart.max_delay = absl::Milliseconds(f.restart_max_delay_ms);
+  config.options.checkpoint_dir = f.checkpoint_dir;
+  config.options.checkpoint_interval = absl::Milliseconds(f.checkpoint_interval_ms);
+  config.options.checkpoint_timeout = absl::Milliseconds(f.checkpoint_timeout_ms);
+  config.options.retained_checkpoints = f.retained_checkpoints;
+  if (f.restart_backoff < 1.0) {
+    std::cerr << "cdcflow jobmanager: --restart-backoff-multiplier must be >= 1, got "
+              << f.restart_backoff << "\n";
+    return 2;
+  }
+  if (f.retained_checkpoints < 1) {
+    std::cerr << "cdcflow jobmanager: --retained-checkpoints must be >= 1, got "
+              << f.retained_checkpoints << "\n";
+    return 2;
+  }
+  if (f.checkpoint_interval_ms > 0 && f.checkpoint_dir.empty()) {
+    std::cerr << "cdcflow jobmanager: --checkpoint-interval-ms needs --checkpoint-dir\n";
+    return 2;
+  }
   config.options.slot_wait_timeout = absl::Seconds(f.slot_wait_timeout_s);
   config.planner = [](const v1::JobGraph& graph)
       -> absl::StatusOr<std::vector<jobmanager::ChainInfo>> {
@@ -137,7 +163,20 @@ void RegisterJobmanagerCommand(CLI::App& app, CommandContext& context) {
           "A task manager silent this long is lost and its jobs restart");
   AddFlag(cmd, "restart-attempts", &f->restart_attempts,
           "Fixed-delay restart strategy: restarts before a job fails");
-  AddFlag(cmd, "restart-delay-ms", &f->restart_delay_ms, "Delay before each restart");
+  AddFlag(cmd, "restart-delay-ms", &f->restart_delay_ms, "Delay before the first restart");
+  AddFlag(cmd, "restart-backoff-multiplier", &f->restart_backoff,
+          "Each restart waits this many times longer than the previous (1: fixed delay)");
+  AddFlag(cmd, "restart-max-delay-ms", &f->restart_max_delay_ms,
+          "Upper bound of the restart delay with backoff");
+  AddFlag(cmd, "checkpoint-dir", &f->checkpoint_dir,
+          "Keep submitted jobs and their checkpoints here (a local or shared directory); a "
+          "restarted job manager recovers the running jobs from it");
+  AddFlag(cmd, "checkpoint-interval-ms", &f->checkpoint_interval_ms,
+          "Checkpoint interval of jobs submitted without --checkpoint-interval (0: none)");
+  AddFlag(cmd, "checkpoint-timeout-ms", &f->checkpoint_timeout_ms,
+          "A checkpoint not completed this long after its trigger is aborted");
+  AddFlag(cmd, "retained-checkpoints", &f->retained_checkpoints,
+          "Completed checkpoints kept per job");
   AddFlag(cmd, "slot-wait-timeout-s", &f->slot_wait_timeout_s,
           "A job waiting longer for free slots fails its attempt");
   auto config = std::make_shared<std::string>();

@@ -30,8 +30,17 @@ std::string TaskStateName(v1::TaskState state) {
   return name.size() > 11 ? name.substr(11) : name;  // drops "TASK_STATE_"
 }
 
+absl::Duration RestartStrategy::DelayBefore(int restart) const {
+  absl::Duration d = delay;
+  for (int i = 1; i < restart && d < max_delay; ++i) d *= backoff_multiplier;
+  return std::min(d, max_delay);
+}
+
 JobManager::JobManager(Options options, std::unique_ptr<TaskManagerClientFactory> clients)
-    : options_(std::move(options)), clients_(std::move(clients)) {}
+    : options_(std::move(options)),
+      clients_(std::move(clients)),
+      store_(options_.checkpoint_dir.empty() ? nullptr
+                                             : std::make_unique<JobStore>(options_.checkpoint_dir)) {}
 
 JobManager::~JobManager() = default;
 
@@ -152,6 +161,21 @@ absl::StatusOr<JobId> JobManager::SubmitJob(v1::SubmitJobRequest request,
   request.mutable_job()->set_plugin_sha256(Sha256Hex(request.plugin()));
   Actions actions;
   JobId id = NewJobId();
+  if (store_ != nullptr) {
+    absl::Status saved = store_->SaveJob(id, request);
+    if (saved.ok()) saved = store_->SaveStatus(id, v1::JOB_STATE_CREATED, -1);
+    if (!saved.ok()) {
+      return absl::Status(saved.code(),
+                          absl::StrCat("SubmitJob: cannot store the job: ", saved.message()));
+    }
+  } else if (request.checkpoint_interval_ms() > 0 || !request.from_savepoint().empty()) {
+    // Checkpoints need storage; a savepoint restore is fine without (nothing to write).
+    if (request.checkpoint_interval_ms() > 0) {
+      return absl::FailedPreconditionError(
+          "SubmitJob: the job asks for checkpoints but the job manager has no checkpoint "
+          "directory (start it with --checkpoint-dir)");
+    }
+  }
   {
     absl::MutexLock lock(&mu_);
     auto job = std::make_unique<Job>();
@@ -170,6 +194,36 @@ absl::StatusOr<JobId> JobManager::SubmitJob(v1::SubmitJobRequest request,
   }
   Run(actions);
   return id;
+}
+
+absl::Status JobManager::RecoverJob(const JobId& id, v1::SubmitJobRequest request,
+                                    std::vector<ChainInfo> chains, int last_attempt) {
+  if (chains.empty()) return absl::InvalidArgumentError("RecoverJob: the job has no vertices");
+  int slices = 0;
+  for (const ChainInfo& c : chains) slices = std::max(slices, c.parallelism);
+  Actions actions;
+  {
+    absl::MutexLock lock(&mu_);
+    if (jobs_.contains(id)) return absl::AlreadyExistsError("job " + id.value() + " exists");
+    auto job = std::make_unique<Job>();
+    job->id = id;
+    job->request = std::move(request);
+    job->chains = std::move(chains);
+    job->slices = slices;
+    job->attempt = std::max(-1, last_attempt);
+    job->submit_time = options_.now();
+    job->waiting_since = job->submit_time;
+    Job& ref = *job;
+    jobs_[id] = std::move(job);
+    job_order_.push_back(id);
+    CDCFLOW_CLOG(INFO) << "job " << id.value() << " (" << ref.request.job().graph().job_name()
+                       << ") recovered from " << store_->JobDir(id) << " after attempt "
+                       << last_attempt << ", needs " << slices << " slot(s)";
+    PersistLocked(ref);
+    TryScheduleLocked(ref, actions);
+  }
+  Run(actions);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::JobState> JobManager::CancelJob(const JobId& id) {
@@ -194,6 +248,7 @@ absl::StatusOr<v1::JobState> JobManager::CancelJob(const JobId& id) {
       default:
         break;
     }
+    PersistLocked(job);
     state = job.state;
   }
   Run(actions);
@@ -352,6 +407,7 @@ void JobManager::DeployLocked(Job& job, const std::vector<std::string>& slice_ow
       locations.push_back(std::move(loc));
     }
   }
+  PersistLocked(job);
   CDCFLOW_CLOG(INFO) << "job " << job.id.value() << " attempt " << job.attempt << ": deploying "
             << job.tasks.size() << " task(s) to " << job.held.size() << " task manager(s)";
   for (const auto& [tm_id, count] : job.held) {
@@ -428,13 +484,14 @@ void JobManager::FailAttemptLocked(Job& job, const std::string& reason, Actions&
   if (job.restarts < options_.restart.max_restarts) {
     ++job.restarts;
     job.state = v1::JOB_STATE_RESTARTING;
-    job.restart_at = options_.now() + options_.restart.delay;
+    job.restart_at = options_.now() + options_.restart.DelayBefore(job.restarts);
   } else {
     job.state = v1::JOB_STATE_FAILED;
     job.end_time = options_.now();
     CDCFLOW_CLOG(WARNING) << "job " << job.id.value() << " failed after " << job.restarts
                  << " restart(s)";
   }
+  PersistLocked(job);
 }
 
 void JobManager::CancelRunningTasksLocked(Job& job, Actions& actions) {
@@ -520,6 +577,16 @@ void JobManager::FinishIfDoneLocked(Job& job) {
   CDCFLOW_CLOG(INFO) << "job " << job.id.value() << " " << JobStateName(job.state);
   job.end_time = options_.now();
   ReleaseSlotsLocked(job);
+  PersistLocked(job);
+}
+
+void JobManager::PersistLocked(Job& job) {
+  if (store_ == nullptr) return;
+  absl::Status s = store_->SaveStatus(job.id, job.state, job.attempt);
+  if (!s.ok()) {
+    CDCFLOW_CLOG(WARNING) << "job " << job.id.value() << ": cannot record its state "
+                          << JobStateName(job.state) << ": " << s.ToString();
+  }
 }
 
 v1::JobSummary JobManager::SummaryLocked(const Job& job) const {

@@ -22,17 +22,25 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "jobmanager/job_store.h"
 #include "jobmanager/task_manager_client.h"
 #include "proto/ids.h"
 #include "proto/job_manager.pb.h"
 
 namespace cdcflow::jobmanager {
 
-// Fixed-delay restarts: after a failed attempt the job is redeployed `delay` later,
-// at most `max_restarts` times; the failure after that fails the job.
+// Restarts with backoff: after the k-th failed attempt (k = 1, 2, ...) the job is
+// redeployed min(max_delay, delay * backoff_multiplier^(k-1)) later, at most
+// `max_restarts` times; the failure after that fails the job. backoff_multiplier 1 is
+// a fixed delay (the default), 2 doubles the delay with every restart.
 struct RestartStrategy {
   int max_restarts = 3;
   absl::Duration delay = absl::Seconds(1);
+  double backoff_multiplier = 1.0;
+  absl::Duration max_delay = absl::Minutes(5);
+
+  // The delay before restart number `restart` (1-based).
+  absl::Duration DelayBefore(int restart) const;
 };
 
 // One operator chain of the job's execution plan: the unit the scheduler places.
@@ -51,6 +59,14 @@ class JobManager {
     // A job waiting longer than this for enough free slots fails its attempt.
     absl::Duration slot_wait_timeout = absl::Minutes(5);
     std::function<absl::Time()> now = [] { return absl::Now(); };
+    // Where jobs and their checkpoints are kept (JobStore, CHECKPOINT_DESIGN.md 1);
+    // empty: nowhere, so jobs are not recovered and cannot checkpoint.
+    std::string checkpoint_dir;
+    // Checkpoint interval of jobs that do not choose one (0: no periodic checkpoints).
+    absl::Duration checkpoint_interval = absl::ZeroDuration();
+    // A checkpoint not completed this long after its trigger is aborted.
+    absl::Duration checkpoint_timeout = absl::Minutes(10);
+    int retained_checkpoints = 3;
   };
 
   JobManager(Options options, std::unique_ptr<TaskManagerClientFactory> clients);
@@ -67,7 +83,16 @@ class JobManager {
 
   // Clients. `chains` is the execution plan of request.job().graph(), computed by the
   // caller (the job manager never loads job plugins).
+  // With a checkpoint directory the job is stored before it is accepted (an error
+  // storing it fails the submission).
   absl::StatusOr<JobId> SubmitJob(v1::SubmitJobRequest request, std::vector<ChainInfo> chains);
+  // Takes back a job a previous job manager stored (JobStore::LoadJobs) and was
+  // running: it is deployed again (restoring its latest completed checkpoint) once
+  // task managers offer enough slots. `last_attempt` is the last attempt that job
+  // manager deployed: the new attempts count on from it, so task managers that still
+  // hold the old attempts' tasks tell them apart.
+  absl::Status RecoverJob(const JobId& id, v1::SubmitJobRequest request,
+                          std::vector<ChainInfo> chains, int last_attempt);
   absl::StatusOr<v1::JobState> CancelJob(const JobId& job);
   v1::ListJobsResponse ListJobs();
   v1::ListTaskManagersResponse ListTaskManagers();
@@ -122,6 +147,8 @@ class JobManager {
   void TryScheduleLocked(Job& job, Actions& actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DeployLocked(Job& job, const std::vector<std::string>& slice_owner, Actions& actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records the job's state and attempt in the job store (no-op without one).
+  void PersistLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The current attempt failed: cancel what runs, release slots, restart or fail.
   void FailAttemptLocked(Job& job, const std::string& reason, Actions& actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -142,6 +169,7 @@ class JobManager {
 
   const Options options_;
   const std::unique_ptr<TaskManagerClientFactory> clients_;
+  const std::unique_ptr<JobStore> store_;  // null without a checkpoint directory
   absl::Mutex mu_;
   absl::btree_map<TaskManagerId, TaskManager> task_managers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<JobId, std::unique_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);

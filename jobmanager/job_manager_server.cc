@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
+#include "jobmanager/job_store.h"
 #include "proto/cluster_log.h"
 #include "proto/ids.h"
 #include "proto/job_manager.grpc.pb.h"
@@ -71,10 +72,53 @@ class JobManagerServer::Service final : public v1::JobManagerService::Service {
   Planner planner_;
 };
 
+namespace {
+
+// Takes back every job a previous job manager stored under `dir` that had not ended.
+absl::Status RecoverJobs(const std::string& dir, const Planner& planner, JobManager& jm) {
+  JobStore store(dir);
+  absl::StatusOr<std::vector<JobStore::StoredJob>> jobs = store.LoadJobs();
+  if (!jobs.ok()) return jobs.status();
+  for (JobStore::StoredJob& job : *jobs) {
+    switch (job.state) {
+      case v1::JOB_STATE_CREATED:
+      case v1::JOB_STATE_RUNNING:
+      case v1::JOB_STATE_RESTARTING:
+        break;
+      case v1::JOB_STATE_CANCELING:
+        // Its task managers cancel their tasks when they lose the job manager.
+        store.SaveStatus(job.id, v1::JOB_STATE_CANCELED, job.attempt).IgnoreError();
+        continue;
+      default:
+        continue;
+    }
+    if (!planner) return absl::FailedPreconditionError("no job planner to recover jobs");
+    auto chains = planner(job.request.job().graph());
+    if (!chains.ok()) {
+      CDCFLOW_CLOG(WARNING) << "job " << job.id.value() << " in " << store.JobDir(job.id)
+                            << " cannot be recovered: " << chains.status().ToString();
+      continue;
+    }
+    absl::Status s =
+        jm.RecoverJob(job.id, std::move(job.request), std::move(*chains), job.attempt);
+    if (!s.ok()) {
+      CDCFLOW_CLOG(WARNING) << "job " << job.id.value() << " cannot be recovered: " << s.ToString();
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<JobManagerServer>> JobManagerServer::Create(Config config) {
   std::unique_ptr<JobManagerServer> s(new JobManagerServer());
   auto clients = config.clients ? std::move(config.clients) : NewGrpcTaskManagerClientFactory();
   s->job_manager_ = std::make_unique<JobManager>(config.options, std::move(clients));
+  if (!config.options.checkpoint_dir.empty()) {
+    absl::Status recovered = RecoverJobs(config.options.checkpoint_dir, config.planner,
+                                         *s->job_manager_);
+    if (!recovered.ok()) return recovered;
+  }
   s->service_ = std::make_unique<Service>(s->job_manager_.get(), std::move(config.planner));
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(config.bind_address, ":", config.port);

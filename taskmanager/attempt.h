@@ -33,6 +33,10 @@ class Attempt {
   virtual void Cancel() = 0;
   // True once every task has ended.
   virtual bool Done() = 0;
+  // Cancels, then blocks until every task thread has ended and released what it holds
+  // (keyed state, files), so a newer attempt of the job may use the same state
+  // directories. Idempotent; thread-safe.
+  virtual void Join() = 0;
   // The receiving side of this attempt's network channels (null if it has none).
   virtual NetworkExchange* network() = 0;
 };

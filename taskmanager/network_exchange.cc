@@ -79,7 +79,8 @@ class NetworkExchange::RemoteWriter final : public exchange::BatchWriter {
         msg_.set_end_of_data(true);
         break;
       case exchange::MessageKind::kBarrier:
-        return absl::UnimplementedError("checkpoint barriers over the network");
+        msg_.set_barrier(message.value);
+        break;
     }
     while (credits_ == 0) {
       v1::ExchangeCredit credit;
@@ -290,6 +291,9 @@ grpc::Status NetworkExchange::Serve(
       }
     } else if (msg.has_watermark()) {
       m = exchange::ChannelMessage::Watermark(msg.watermark());
+    } else if (msg.has_barrier()) {
+      m.kind = exchange::MessageKind::kBarrier;
+      m.value = msg.barrier();
     } else if (msg.end_of_data()) {
       m = exchange::ChannelMessage::EndOfStream();
     } else {

@@ -46,13 +46,18 @@ absl::StatusOr<std::shared_ptr<LoadedPlugin>> LoadPlugin(const std::string& sha,
 class RuntimeAttempt final : public Attempt {
  public:
   ~RuntimeAttempt() override {
+    Join();
+    network_.reset();
+    graph_.reset();
+  }
+
+  void Join() override {
     Cancel();
+    absl::MutexLock lock(&join_mu_);
     for (std::thread& t : threads_) {
       if (t.joinable()) t.join();
     }
-    tasks_.clear();
-    network_.reset();
-    graph_.reset();
+    tasks_.clear();  // closes keyed state (RocksDB) before a newer attempt opens it
   }
 
   absl::Status Init(const AttemptContext& ctx, ChannelPool* pool, NetworkExchangeOptions options,
@@ -123,6 +128,7 @@ class RuntimeAttempt final : public Attempt {
   }
 
   absl::Status Start() override {
+    absl::MutexLock lock(&join_mu_);
     for (size_t i = 0; i < tasks_.size(); ++i) {
       threads_.emplace_back([this, i] {
         reporter_(ids_[i], v1::TASK_STATE_RUNNING, "");
@@ -144,6 +150,7 @@ class RuntimeAttempt final : public Attempt {
 
   void Cancel() override {
     if (cancelled_.exchange(true)) return;
+    absl::MutexLock lock(&join_mu_);
     for (auto& t : tasks_) t->Cancel();
     if (network_) network_->Cancel();
   }
@@ -167,6 +174,8 @@ class RuntimeAttempt final : public Attempt {
   std::vector<std::thread> threads_;
   std::atomic<int> running_{0};
   std::atomic<bool> cancelled_{false};
+  // Guards threads_ and tasks_ between Start, Cancel and Join.
+  absl::Mutex join_mu_;
 };
 
 }  // namespace

@@ -180,12 +180,20 @@ absl::Status TaskManager::DeployTask(const v1::DeployTaskRequest& request) {
     }
     plugin = p->second;
     // A newer attempt of a job supersedes older ones still here.
-    for (auto& [k, a] : attempts_) {
-      if (k.first == key.first && k.second < key.second) superseded.push_back(a);
+    for (auto it = attempts_.begin(); it != attempts_.end();) {
+      if (it->first.first == key.first && it->first.second < key.second) {
+        superseded.push_back(std::move(it->second));
+        it = attempts_.erase(it);
+      } else {
+        ++it;
+      }
     }
     if (key.second > 0) MarkCanceledLocked(key.first, key.second - 1);
   }
-  for (auto& a : superseded) a->Cancel();
+  // The old attempt's tasks must have ended and closed their keyed state before the new
+  // attempt's tasks open the same state directories (and restore a checkpoint into them).
+  for (auto& a : superseded) a->Join();
+  superseded.clear();
 
   AttemptContext context;
   context.request = &request;

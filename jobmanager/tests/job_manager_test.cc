@@ -1,12 +1,15 @@
 #include "jobmanager/job_manager.h"
 
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "jobmanager/job_store.h"
 #include "jobmanager/testing/fake_task_manager_client.h"
+#include "proto/ids.h"
 
 namespace cdcflow::jobmanager {
 namespace {
@@ -18,10 +21,11 @@ class JobManagerTest : public ::testing::Test {
  protected:
   void SetUp() override { MakeJobManager(/*max_restarts=*/2); }
 
-  void MakeJobManager(int max_restarts) {
+  void MakeJobManager(int max_restarts, const std::string& checkpoint_dir = "") {
     auto fake = std::make_unique<FakeTaskManagers>();
     fake_ = fake.get();
     JobManager::Options options;
+    options.checkpoint_dir = checkpoint_dir;
     options.heartbeat_timeout = absl::Seconds(5);
     options.restart.max_restarts = max_restarts;
     options.restart.delay = absl::Seconds(2);
@@ -335,6 +339,114 @@ TEST_F(JobManagerTest, ListsJobsInSubmissionOrder) {
   EXPECT_EQ(list.jobs(0).job_id(), first.value());
   EXPECT_EQ(list.jobs(1).job_id(), second.value());
   EXPECT_EQ(list.jobs(1).name(), "wordcount");
+}
+
+
+TEST(RestartStrategyTest, FixedDelayByDefaultExponentialBackoffUpToTheMaximum) {
+  RestartStrategy fixed;
+  fixed.delay = absl::Seconds(2);
+  EXPECT_EQ(fixed.DelayBefore(1), absl::Seconds(2));
+  EXPECT_EQ(fixed.DelayBefore(5), absl::Seconds(2));
+  RestartStrategy exp;
+  exp.delay = absl::Milliseconds(100);
+  exp.backoff_multiplier = 2;
+  exp.max_delay = absl::Seconds(1);
+  EXPECT_EQ(exp.DelayBefore(1), absl::Milliseconds(100));
+  EXPECT_EQ(exp.DelayBefore(2), absl::Milliseconds(200));
+  EXPECT_EQ(exp.DelayBefore(4), absl::Milliseconds(800));
+  EXPECT_EQ(exp.DelayBefore(5), absl::Seconds(1));
+  EXPECT_EQ(exp.DelayBefore(1000), absl::Seconds(1));
+}
+
+TEST_F(JobManagerTest, ExponentialBackoffSpacesTheRestarts) {
+  auto fake = std::make_unique<FakeTaskManagers>();
+  fake_ = fake.get();
+  JobManager::Options options;
+  options.restart.max_restarts = 5;
+  options.restart.delay = absl::Seconds(1);
+  options.restart.backoff_multiplier = 3;
+  options.now = [this] { return now_; };
+  jm_ = std::make_unique<JobManager>(options, std::move(fake));
+  Register("a", 2);
+  JobId job = Submit(1);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ASSERT_EQ(State(job), v1::JOB_STATE_RUNNING);
+    Report(job, attempt, 0, 0, v1::TASK_STATE_FAILED, "boom");
+    const absl::Duration wait = absl::Seconds(attempt == 0 ? 1 : attempt == 1 ? 3 : 9);
+    now_ += wait - absl::Milliseconds(1);
+    HeartbeatAll({"a"});
+    jm_->Tick();
+    EXPECT_EQ(State(job), v1::JOB_STATE_RESTARTING) << "restart " << attempt + 1 << " too early";
+    now_ += absl::Milliseconds(1);
+    jm_->Tick();
+    EXPECT_EQ(State(job), v1::JOB_STATE_RUNNING) << "restart " << attempt + 1 << " after " << wait;
+  }
+}
+
+class JobManagerStoreTest : public JobManagerTest {
+ protected:
+  void SetUp() override {
+    dir_ = (std::filesystem::temp_directory_path() / ("jm_store_test_" + RandomHexId())).string();
+    MakeJobManager(/*max_restarts=*/2, dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+// A new job manager over the same checkpoint directory takes back the running job (with
+// attempts counting on, so task managers that still hold the old ones tell them apart),
+// not the canceled one.
+TEST_F(JobManagerStoreTest, ARestartedJobManagerRecoversRunningJobsOnly) {
+  Register("a", 4);
+  JobId running = Submit(2);
+  JobId canceled = Submit(1);
+  ASSERT_EQ(State(running), v1::JOB_STATE_RUNNING);
+  Report(running, 0, 1, 1, v1::TASK_STATE_FAILED, "boom");  // attempt 0 fails
+  now_ += absl::Seconds(2);
+  HeartbeatAll({"a"});
+  jm_->Tick();
+  ASSERT_EQ(Status(running).job().attempt(), 1);
+  ASSERT_TRUE(jm_->CancelJob(canceled).ok());
+  ReportAll(canceled, 0, 1, v1::TASK_STATE_CANCELED);
+  ASSERT_EQ(State(canceled), v1::JOB_STATE_CANCELED);
+
+  JobStore store(dir_);
+  auto stored = store.LoadJobs();
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->size(), 2u);
+  MakeJobManager(/*max_restarts=*/2, dir_);
+  for (auto& job : *stored) {
+    if (job.state != v1::JOB_STATE_RUNNING) {
+      EXPECT_EQ(job.id, canceled);
+      EXPECT_EQ(job.state, v1::JOB_STATE_CANCELED);
+      continue;
+    }
+    EXPECT_EQ(job.id, running);
+    EXPECT_EQ(job.attempt, 1);
+    ASSERT_TRUE(jm_->RecoverJob(job.id, job.request, {{0, "source -> map", 2}, {1, "sum -> sink", 2}},
+                                job.attempt)
+                    .ok());
+  }
+  EXPECT_EQ(State(running), v1::JOB_STATE_CREATED) << "waits for task managers";
+  EXPECT_FALSE(jm_->GetJobStatus(canceled).ok());
+  Register("b", 4);
+  auto status = Status(running);
+  EXPECT_EQ(status.job().state(), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(status.job().attempt(), 2);
+  auto deploys = fake_->Deploys("b:1");
+  ASSERT_EQ(deploys.size(), 1u);
+  EXPECT_EQ(deploys[0].job_id(), running.value());
+  EXPECT_EQ(deploys[0].attempt(), 2);
+  EXPECT_FALSE(deploys[0].plugin().empty()) << "the plugin came back from the store";
+}
+
+TEST_F(JobManagerTest, CheckpointsWithoutACheckpointDirectoryAreRefused) {
+  v1::SubmitJobRequest r;
+  r.set_plugin("so");
+  r.set_checkpoint_interval_ms(1000);
+  auto id = jm_->SubmitJob(r, {{0, "x", 1}});
+  EXPECT_EQ(id.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(id.status().message(), HasSubstr("--checkpoint-dir"));
 }
 
 }  // namespace

@@ -150,6 +150,58 @@ TEST_F(NetworkExchangeTest, LocalAndRemoteChannelsDeliverBatchesInOrder) {
   ender.join();
 }
 
+// Barriers cross task managers in their place between batches (they consume credits
+// like any message), with their checkpoint ids, on remote and local channels alike.
+TEST_F(NetworkExchangeTest, BarriersKeepTheirPlaceAndIdOnRemoteAndLocalChannels) {
+  NetworkExchangeOptions options;
+  options.credits_per_channel = 1;  // every message waits for a credit
+  MakeExchanges(options);
+  auto barrier = [](int64_t id) {
+    exchange::ChannelMessage m;
+    m.kind = exchange::MessageKind::kBarrier;
+    m.value = id;
+    return m;
+  };
+  auto remote = Writer(*a_, 0, 1);
+  auto local = Writer(*a_, 0, 0);
+  std::thread producer([&] {
+    for (exchange::BatchWriter* w : {remote.get(), local.get()}) {
+      for (int i = 0; i < 6; ++i) {
+        ASSERT_TRUE(w->Write(exchange::ChannelMessage::Batch(MakeBatch(i * 10, 10))).ok());
+        if (i == 1) ASSERT_TRUE(w->Write(barrier(7)).ok());
+        if (i == 3) ASSERT_TRUE(w->Write(barrier(int64_t{1} << 40)).ok());
+      }
+      EXPECT_TRUE(w->Write(exchange::ChannelMessage::EndOfStream()).ok());
+    }
+  });
+  for (NetworkExchange* ex : {b_.get(), a_.get()}) {
+    const int consumer = ex == a_.get() ? 0 : 1;
+    SCOPED_TRACE(consumer);
+    auto reader = ex->OpenReader({1, consumer});
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    std::vector<std::string> seen;
+    while (true) {
+      exchange::ChannelMessage m;
+      auto got = (*reader)->Read(&m, absl::Seconds(10));
+      ASSERT_TRUE(got.ok() && *got);
+      EXPECT_EQ(m.channel, 0) << "gate channel of producer subtask 0";
+      if (m.kind == exchange::MessageKind::kEndOfStream) break;
+      if (m.kind == exchange::MessageKind::kBarrier) {
+        seen.push_back(absl::StrCat("barrier ", m.value));
+      } else {
+        ASSERT_EQ(m.kind, exchange::MessageKind::kBatch);
+        ASSERT_FALSE(m.batch.empty());
+        EXPECT_EQ(m.batch, MakeBatch(m.batch.rows()[0].fields[0].as_int64(), 10));
+        seen.push_back(absl::StrCat("batch ", m.batch.rows()[0].fields[0].as_int64()));
+      }
+    }
+    EXPECT_THAT(seen, ::testing::ElementsAre("batch 0", "batch 10", "barrier 7", "batch 20",
+                                             "batch 30", "barrier 1099511627776", "batch 40",
+                                             "batch 50"));
+  }
+  producer.join();
+}
+
 TEST_F(NetworkExchangeTest, CreditsBoundWhatASlowConsumerReceives) {
   NetworkExchangeOptions options;
   options.credits_per_channel = 2;

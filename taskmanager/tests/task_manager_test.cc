@@ -28,6 +28,11 @@ class FakeAttempt : public Attempt {
   }
   void Cancel() override { End(v1::TASK_STATE_CANCELED); }
   bool Done() override { return done_; }
+  void Join() override {
+    Cancel();
+    joined_ = true;
+  }
+  bool joined() const { return joined_; }
   NetworkExchange* network() override { return nullptr; }
   void End(v1::TaskState state) {
     bool expected = false;
@@ -39,6 +44,7 @@ class FakeAttempt : public Attempt {
   std::vector<v1::TaskId> tasks_;
   TaskStateReporter reporter_;
   std::atomic<bool> done_{false};
+  std::atomic<bool> joined_{false};
 };
 
 class TaskManagerTest : public ::testing::Test {
@@ -57,6 +63,8 @@ class TaskManagerTest : public ::testing::Test {
           absl::MutexLock lock(&mu_);
           plugins_seen_.push_back(*ctx.plugin);
           if (!factory_error_.ok()) return factory_error_;
+          // The superseded attempt was joined before the newer one is created.
+          for (FakeAttempt* older : created_) older_joined_.push_back(older->joined());
           auto a = std::make_unique<FakeAttempt>(
               std::vector<v1::TaskId>(ctx.request->tasks().begin(), ctx.request->tasks().end()),
               ctx.reporter);
@@ -93,6 +101,7 @@ class TaskManagerTest : public ::testing::Test {
   absl::Mutex mu_;
   std::vector<std::string> plugins_seen_;
   std::vector<FakeAttempt*> created_;
+  std::vector<bool> older_joined_;  // per factory call, per earlier attempt
   absl::Status factory_error_;
 };
 
@@ -161,6 +170,9 @@ TEST_F(TaskManagerTest, ANewerAttemptSupersedesAnOlderOne) {
   ASSERT_TRUE(tm_->DeployTask(Deploy("job", 0, true)).ok());
   ASSERT_TRUE(tm_->DeployTask(Deploy("job", 1, false)).ok());
   EXPECT_TRUE(created_[0]->Done());
+  EXPECT_EQ(older_joined_, (std::vector<bool>{true}))
+      << "attempt 0 must be joined (its threads ended, its state closed) before attempt 1 is "
+         "created: they share state directories";
   EXPECT_FALSE(created_[1]->Done());
   EXPECT_EQ(tm_->DeployTask(Deploy("job", 1, false)).code(), absl::StatusCode::kAlreadyExists);
 }
