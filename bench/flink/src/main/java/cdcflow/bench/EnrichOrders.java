@@ -17,7 +17,7 @@ import org.apache.flink.table.api.TableResult;
  * [--shipments pg.public.shipments] [--products inventory.public.products]
  * [--output enriched_orders] [--group-id ...] [--parallelism 2] [--checkpoint-interval 10s]
  * [--checkpoint-dir file:///tmp/...] [--target local|remote] [--jobmanager host:restport]
- * [--jar path/to/this.jar] [--print-sql]
+ * [--jar path/to/this.jar] [--restore CHECKPOINT_DIR] [--print-sql]
  *
  * <p>--target local (default) runs the job in a MiniCluster inside this JVM and blocks;
  * --target remote submits it to a standalone session cluster's REST endpoint and returns.
@@ -37,6 +37,12 @@ public final class EnrichOrders {
     conf.setString(
         "execution.checkpointing.dir",
         a.getOrDefault("checkpoint-dir", "file:///tmp/cdcflow-bench-flink-checkpoints"));
+    // Kept on cancellation and on a crash, so that a killed job can be resumed from them.
+    conf.setString(
+        "execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
+    if (a.containsKey("restore")) {
+      conf.setString("execution.state-recovery.path", a.get("restore"));
+    }
     conf.setString("table.local-time-zone", "UTC");
     conf.setString("pipeline.name", "order_enrichment (Flink SQL)");
     String target = a.getOrDefault("target", "local");

@@ -1,0 +1,799 @@
+"""The Flink benchmark (issue #10): cdcflow, Apache Flink and the ceiling on the same machine,
+the same Kafka and the same backlog. Run through bench/run.sh, which starts the servers, builds
+the engines and calls this with the venv's Python. See bench/README.md for what is measured.
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+import views
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+ORDERS, SHIPMENTS, PRODUCTS = "pg.public.orders", "pg.public.shipments", "inventory.public.products"
+INPUT_TOPICS = (ORDERS, SHIPMENTS, PRODUCTS)
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICK = os.sysconf("SC_CLK_TCK")
+# Messages per load_orders tick in its 0.3 update / 0.1 delete mix: an insert or an update
+# writes 2, a delete 2 plus 2 tombstones.
+EVENTS_PER_TICK = 0.6 * 2 + 0.3 * 2 + 0.1 * 4
+
+
+def log(*args):
+    print(f"[{time.strftime('%H:%M:%S')}] bench:", *args, file=sys.stderr, flush=True)
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+# --- Kafka -----------------------------------------------------------------------------------
+
+class Kafka:
+    def __init__(self, bootstrap):
+        self.bootstrap = bootstrap
+        self.admin = AdminClient({"bootstrap.servers": bootstrap})
+        self._meta = Consumer({"bootstrap.servers": bootstrap, "group.id": "cdcflow-bench-meta",
+                               "enable.auto.commit": False})
+
+    def partitions(self, topic):
+        md = self._meta.list_topics(topic, timeout=10)
+        t = md.topics.get(topic)
+        if t is None or t.error is not None:
+            return []
+        return sorted(t.partitions)
+
+    def count(self, topic):
+        total = 0
+        for p in self.partitions(topic):
+            lo, hi = self._meta.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            total += hi - lo
+        return total
+
+    def create(self, topic, partitions=1, log_append_time=True):
+        config = {"message.timestamp.type": "LogAppendTime"} if log_append_time else {}
+        fs = self.admin.create_topics([NewTopic(topic, partitions, 1, config=config)])
+        for f in fs.values():
+            f.result(30)
+
+    def delete(self, topics):
+        existing = set(self._meta.list_topics(timeout=10).topics)
+        todo = [t for t in topics if t in existing]
+        if todo:
+            for f in self.admin.delete_topics(todo).values():
+                try:
+                    f.result(30)
+                except KafkaException:
+                    pass
+
+    def topics(self):
+        return set(self._meta.list_topics(timeout=10).topics)
+
+
+class Collector(threading.Thread):
+    """Reads an output topic from the beginning, keeping (key, value, timestamp ms) in order."""
+
+    def __init__(self, bootstrap, topic):
+        super().__init__(daemon=True)
+        self.topic = topic
+        self.records = []  # (key str, value bytes|None, ts ms)
+        self.last_recv = None
+        self.stop_flag = False
+        self.error = None
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "cdcflow-bench-collect",
+                                  "enable.auto.commit": False, "fetch.wait.max.ms": 50,
+                                  "topic.metadata.refresh.interval.ms": 1000})
+
+    def run(self):
+        try:
+            assigned = False
+            while not self.stop_flag:
+                if not assigned:
+                    md = self.consumer.list_topics(self.topic, timeout=5).topics.get(self.topic)
+                    if md is None or md.error is not None or not md.partitions:
+                        time.sleep(0.2)
+                        continue
+                    self.consumer.assign([TopicPartition(self.topic, p, 0) for p in md.partitions])
+                    assigned = True
+                for m in self.consumer.consume(10000, 0.2):
+                    if m.error():
+                        continue
+                    self.records.append((views.key_of(m.key()), m.value(), m.timestamp()[1]))
+                    self.last_recv = time.time()
+        except Exception as e:  # noqa: BLE001 - reported by the main thread
+            self.error = e
+        finally:
+            self.consumer.close()
+
+    def stop(self):
+        self.stop_flag = True
+        self.join(10)
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+class Sampler(threading.Thread):
+    """Samples every process of a session (the engine and all its children): the peak of the
+    summed resident set size, and CPU seconds (user + system, children that exited included)."""
+
+    def __init__(self, sid, period=0.2):
+        super().__init__(daemon=True)
+        self.sid = sid
+        self.period = period
+        self.peak_rss = 0
+        self.cpu = {}  # pid -> last seen (utime + stime + cutime + cstime) ticks
+        self.pids_seen = set()
+        self.stop_flag = False
+
+    def sample(self):
+        rss = 0
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    stat = f.read()
+                fields = stat[stat.rindex(")") + 2:].split()
+                if int(fields[3]) != self.sid:  # field 6: session id
+                    continue
+                pid = int(name)
+                self.cpu[pid] = sum(int(x) for x in fields[11:15])
+                with open(f"/proc/{name}/statm") as f:
+                    rss += int(f.read().split()[1]) * PAGE
+                self.pids_seen.add(pid)
+            except (OSError, ValueError, IndexError):
+                continue
+        self.peak_rss = max(self.peak_rss, rss)
+        return rss
+
+    def run(self):
+        while not self.stop_flag:
+            self.sample()
+            time.sleep(self.period)
+
+    def stop(self):
+        self.stop_flag = True
+        self.join(5)
+        return self.peak_rss, sum(self.cpu.values()) / TICK
+
+
+class Launched:
+    """An engine process started in its own session, logging to a file."""
+
+    def __init__(self, argv, log_path, env=None):
+        self.argv = argv
+        self.log_path = log_path
+        self.log_file = open(log_path, "ab")
+        self.log_file.write(("\n$ " + shlex.join(argv) + "\n").encode())
+        self.log_file.flush()
+        self.proc = subprocess.Popen(argv, stdout=self.log_file, stderr=subprocess.STDOUT,
+                                     start_new_session=True, env=env)
+        self.sid = self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def kill(self, sig=signal.SIGKILL):
+        try:
+            os.killpg(self.sid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self, grace=10):
+        if self.alive():
+            self.kill(signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill(signal.SIGKILL)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.log_file.close()
+
+
+# --- engines -----------------------------------------------------------------------------------
+
+class Engine:
+    name = "?"
+    writes_output = True
+
+    def __init__(self, args, workdir):
+        self.args = args
+        self.workdir = workdir
+        self.procs = []
+
+    def launch(self, topics, output, run_id):
+        raise NotImplementedError
+
+    def sessions(self):
+        return [p.sid for p in self.procs]
+
+    def kill_worker(self):
+        """kill -9 of one worker process; returns when the engine has been told/restarted."""
+        raise NotImplementedError
+
+    def stop(self):
+        for p in self.procs:
+            p.stop()
+        self.procs = []
+        for d in getattr(self, "scratch", []):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+class Ceiling(Engine):
+    name = "ceiling"
+    writes_output = False
+
+    def launch(self, topics, output, run_id):
+        argv = [self.args.ceiling_bin, f"--bootstrap={self.args.bootstrap}",
+                "--topics=" + ",".join(topics), "--threads=2"]
+        self.procs = [Launched(argv, os.path.join(self.workdir, f"{run_id}.log"))]
+
+    def result(self):
+        self.procs[0].proc.wait()
+        with open(self.procs[0].log_path) as f:
+            lines = [line for line in f if line.startswith("{")]
+        return json.loads(lines[-1])
+
+
+class Flink(Engine):
+    """The Flink SQL job in a local MiniCluster (one JVM). A worker kill is a kill -9 of that JVM;
+    it is then relaunched from its last retained checkpoint, as a supervisor would."""
+    name = "flink"
+
+    def launch(self, topics, output, run_id, restore=None):
+        self.run_id = run_id
+        self.topics, self.output = topics, output
+        self.ckpt_dir = os.path.join(self.workdir, f"{run_id}-checkpoints")
+        os.makedirs(self.ckpt_dir, exist_ok=True)
+        self.scratch = [self.ckpt_dir]
+        argv = ["java", f"-Xmx{self.args.flink_heap}", "-cp", self.args.flink_classpath,
+                "cdcflow.bench.EnrichOrders", "--bootstrap", self.args.bootstrap,
+                "--orders", topics[0], "--shipments", topics[1], "--products", topics[2],
+                "--output", output, "--group-id", f"bench-{run_id}",
+                "--checkpoint-dir", "file://" + self.ckpt_dir]
+        if restore:
+            argv += ["--restore", restore]
+        self.procs.append(Launched(argv, os.path.join(self.workdir, f"{run_id}.log")))
+
+    def latest_checkpoint(self):
+        best = None
+        for root, dirs, files in os.walk(self.ckpt_dir):
+            base = os.path.basename(root)
+            if base.startswith("chk-") and "_metadata" in files:
+                n = int(base[4:])
+                if best is None or n > best[0]:
+                    best = (n, root)
+        return best[1] if best else None
+
+    def kill_worker(self):
+        self.procs[-1].kill(signal.SIGKILL)
+        self.procs[-1].proc.wait()
+        restore = self.latest_checkpoint()
+        log(f"flink: killed; relaunching from {restore or 'nothing (no checkpoint yet)'}")
+        self.launch(self.topics, self.output, self.run_id, restore=restore)
+
+
+class Cdcflow(Engine):
+    """cdcflow: a job manager and two task managers (one slot each) running
+    jobs/order_enrichment with parallelism 2, submitted with `cdcflow run --jobmanager`.
+    A worker kill is a kill -9 of one task manager, which is then restarted (as a supervisor
+    would); the job manager restarts the job."""
+    name = "cdcflow"
+
+    def __init__(self, args, workdir):
+        super().__init__(args, workdir)
+        self.port_base = args.cdcflow_port_base
+
+    def _tm(self, i):
+        port = self.port_base + 1 + i
+        argv = [self.args.cdcflow_bin, "taskmanager", "--jobmanager", f"127.0.0.1:{self.port_base}",
+                "--slots", "1", "--port", str(port),
+                "--state-dir", os.path.join(self.workdir, f"{self.run_id}-tm{i}")]
+        return Launched(argv, os.path.join(self.workdir, f"{self.run_id}-tm{i}.log"))
+
+    def launch(self, topics, output, run_id):
+        self.run_id = run_id
+        self.scratch = [os.path.join(self.workdir, f"{run_id}-tm{i}") for i in (0, 1)]
+        jm = Launched([self.args.cdcflow_bin, "jobmanager", "--port", str(self.port_base),
+                       "--rest-port", str(self.port_base + 10)],
+                      os.path.join(self.workdir, f"{run_id}-jm.log"))
+        self.procs = [jm]
+        time.sleep(0.3)
+        self.tms = [self._tm(0), self._tm(1)]
+        self.procs += self.tms
+        job_args = [f"bootstrap_servers={self.args.bootstrap}", f"orders_topic={topics[0]}",
+                    f"shipments_topic={topics[1]}", f"products_topic={topics[2]}",
+                    f"output_topic={output}", "sink=kafka",
+                    f"group_id=bench-{run_id}"]
+        job_args += shlex.split(self.args.cdcflow_job_args)
+        argv = [self.args.cdcflow_bin, "run", self.args.cdcflow_job, "--jobmanager",
+                f"127.0.0.1:{self.port_base}", "--parallelism", "2", "--detach", "--"] + job_args
+        self.procs.append(Launched(argv, os.path.join(self.workdir, f"{run_id}-run.log")))
+
+    def kill_worker(self):
+        tm = self.tms[1]
+        tm.kill(signal.SIGKILL)
+        tm.proc.wait()
+        self.tms[1] = self._tm(1)
+        self.procs.append(self.tms[1])
+        log("cdcflow: killed task manager 1 and started it again")
+
+
+# --- the backlog ---------------------------------------------------------------------------
+
+def ensure_backlog(kafka, events, pg_port):
+    have = sum(kafka.count(t) for t in INPUT_TOPICS)
+    if have >= events:
+        log(f"backlog: {have} events already in {', '.join(INPUT_TOPICS)} (>= {events}): reused")
+        return have
+    env = dict(os.environ, CDCFLOW_PG_PORT=str(pg_port))
+    producers = os.path.join(REPO, "deploy", "producers")
+    if kafka.count(PRODUCTS) == 0:
+        subprocess.run(["/usr/bin/python3", os.path.join(producers, "load_products.py")],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+    while have < events:
+        ticks = math.ceil((events - have) / EVENTS_PER_TICK) + 50
+        log(f"backlog: {have} events, generating ~{events - have} more through PostgreSQL -> "
+            f"Debezium ({ticks} load_orders ticks, 30 % updates, 10 % deletes)")
+        t0 = time.time()
+        subprocess.run(["/usr/bin/python3", os.path.join(producers, "load_orders.py"),
+                        "--rate", "0", "--count", str(ticks), "--update-ratio", "0.3",
+                        "--delete-ratio", "0.1"], env=env, check=True, stdout=subprocess.DEVNULL)
+        log(f"backlog: load_orders wrote {ticks} ticks in {time.time() - t0:.0f} s; "
+            "waiting for Debezium to publish them")
+        have = wait_stable(kafka)
+    log(f"backlog: {have} events")
+    return have
+
+
+def wait_stable(kafka, quiet=10, timeout=1800):
+    last, since, t0 = -1, time.time(), time.time()
+    while time.time() - t0 < timeout:
+        n = sum(kafka.count(t) for t in INPUT_TOPICS)
+        if n != last:
+            last, since = n, time.time()
+        elif time.time() - since >= quiet:
+            return n
+        time.sleep(1)
+    raise RuntimeError("Debezium did not finish publishing the backlog in time")
+
+
+def expected_view(pg_port):
+    """The join computed by PostgreSQL over the final tables: what every engine's compacted
+    output must equal after catching up on the whole backlog."""
+    import psycopg2
+    dsn = f"host=127.0.0.1 port={pg_port} user=postgres dbname="
+    with psycopg2.connect(dsn + "inventory") as conn, conn.cursor() as cur:
+        cur.execute("SELECT id, name, description FROM products")
+        products = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+    with psycopg2.connect(dsn + "cdcflow") as conn, conn.cursor() as cur:
+        cur.execute("SELECT o.order_id, o.order_date, o.customer_name, o.price, o.product_id,"
+                    " o.order_status, o.created_at, o.order_uuid::text, o.details::text,"
+                    " s.shipment_id, s.origin, s.destination, s.is_arrived"
+                    " FROM orders o LEFT JOIN shipments s ON s.order_id = o.order_id")
+        view = {}
+        for r in cur.fetchall():
+            name, description = products.get(r[4], (None, None))
+            doc = {"order_id": r[0], "order_date": r[1].isoformat(), "customer_name": r[2],
+                   "price": r[3], "product_id": r[4], "order_status": r[5],
+                   "created_at": r[6].isoformat(), "order_uuid": r[7], "details": r[8],
+                   "product_name": name, "product_description": description,
+                   "shipment_id": r[9], "origin": r[10], "destination": r[11],
+                   "is_arrived": r[12]}
+            key = str(r[0])
+            if key in view:
+                raise RuntimeError(f"order {key} has several shipments: the benchmark's "
+                                   "comparison assumes one (load_orders writes one)")
+            view[key] = views.canonical(doc)
+    return view
+
+
+# --- phases --------------------------------------------------------------------------------
+
+def catch_up(engine, kafka, args, run_id, events, expected):
+    """Runs `engine` from the earliest offset of the backlog until its output equals the
+    expected view (or goes quiet). Returns the figures."""
+    result = {"engine": engine.name, "run": run_id, "events": events}
+    collector = None
+    output = f"bench.out.{run_id}"
+    if engine.writes_output:
+        kafka.delete([output])
+        kafka.create(output)
+        collector = Collector(args.bootstrap, output)
+        collector.start()
+    t_launch = time.time()
+    engine.launch(list(INPUT_TOPICS), output, run_id)
+    samplers = [Sampler(sid) for sid in engine.sessions()]
+    for s in samplers:
+        s.start()
+    try:
+        if not engine.writes_output:
+            r = engine.result()
+            t_end = time.time()
+            result.update(wall_s=t_end - t_launch, engine_s=r["seconds"],
+                          events_per_s=r["events"] / r["seconds"], events=r["events"],
+                          equal=None)
+        else:
+            equal, diff, checked_at = None, "", 0
+            while True:
+                time.sleep(0.5)
+                if collector.error:
+                    raise collector.error
+                dead = [p for p in engine.procs if not p.alive() and p.proc.returncode not in (0,)]
+                if dead and not collector.records:
+                    raise RuntimeError(f"{engine.name} exited early; see {dead[0].log_path}")
+                if collector.last_recv is None:
+                    if time.time() - t_launch > args.start_timeout:
+                        raise RuntimeError(f"{engine.name}: no output after {args.start_timeout} s;"
+                                           f" see {engine.procs[0].log_path}")
+                    continue
+                quiet = time.time() - collector.last_recv
+                if quiet >= 3 and collector.last_recv != checked_at:
+                    checked_at = collector.last_recv
+                    view = views.compact((k, v) for k, v, _ in collector.records)
+                    equal, diff = views.diff_views(view, expected, engine.name, "PostgreSQL")
+                    if equal:
+                        break
+                if quiet >= args.quiet_timeout:
+                    break
+            recs = collector.records
+            t_first = recs[0][2] / 1000
+            t_last = max(r[2] for r in recs) / 1000
+            result.update(wall_s=t_last - t_launch, first_output_s=t_first - t_launch,
+                          events_per_s=events / max(t_last - t_first, 1e-3),
+                          output_records=len(recs), equal=equal, diff=diff)
+            log(f"{engine.name}: output vs PostgreSQL: {diff}")
+    finally:
+        engine.stop()
+        peak, cpu = 0, 0.0
+        for s in samplers:
+            p, c = s.stop()
+            peak += p
+            cpu += c
+        if collector:
+            collector.stop()
+            kafka.delete([output])
+    result.update(peak_rss_mb=peak / 2**20, cpu_s=cpu)
+    log(f"{engine.name} catch-up: " + json.dumps({k: (round(v, 3) if isinstance(v, float) else v)
+                                                  for k, v in result.items() if k != "diff"}))
+    return result
+
+
+class Replayer:
+    """Copies the backlog's orders and shipments events, in their original interleaving, into
+    fresh topics at a fixed rate; the input topics use LogAppendTime, and the delivery reports
+    give each event's append time: the start of its latency."""
+
+    def __init__(self, bootstrap, topics):
+        self.topics = topics  # live orders, shipments, products
+        self.producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 1,
+                                  "enable.idempotence": True})
+        self.sent = []  # (order_id, append ms)
+        self.sources = {}
+        for src in (ORDERS, SHIPMENTS):
+            c = Consumer({"bootstrap.servers": bootstrap, "group.id": "cdcflow-bench-replay",
+                          "enable.auto.commit": False})
+            c.assign([TopicPartition(src, 0, 0)])
+            self.sources[src] = [c, [], 0]  # consumer, buffer, index
+
+    def copy_products(self, kafka):
+        c = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": "cdcflow-bench-replay",
+                      "enable.auto.commit": False})
+        n = kafka.count(PRODUCTS)
+        c.assign([TopicPartition(PRODUCTS, 0, 0)])
+        done = 0
+        while done < n:
+            for m in c.consume(1000, 1):
+                if m.error():
+                    continue
+                self.producer.produce(self.topics[2], m.value(), m.key())
+                done += 1
+        c.close()
+        self.producer.flush(30)
+
+    def _peek(self, src):
+        c, buf, i = self.sources[src]
+        if i >= len(buf):
+            buf = [m for m in c.consume(2000, 1) if not m.error()]
+            self.sources[src] = [c, buf, 0]
+            i = 0
+            if not buf:
+                return None
+        return buf[i]
+
+    def next_event(self):
+        a, b = self._peek(ORDERS), self._peek(SHIPMENTS)
+        if a is None and b is None:
+            return None, None
+        src = ORDERS if b is None or (a is not None and a.timestamp()[1] <= b.timestamp()[1]) \
+            else SHIPMENTS
+        m = self._peek(src)
+        self.sources[src][2] += 1
+        return src, m
+
+    def run(self, rate, seconds, on_tick=None, record=True):
+        out_topic = {ORDERS: self.topics[0], SHIPMENTS: self.topics[1]}
+        sent = 0
+        t0 = time.time()
+        while time.time() - t0 < seconds:
+            due = int(rate * (time.time() - t0)) - sent
+            for _ in range(max(due, 0)):
+                src, m = self.next_event()
+                if m is None:
+                    return sent
+                oid = views.order_id_of(m.value()) if m.value() is not None else None
+                if record and oid is not None:
+                    def cb(err, msg, oid=oid):
+                        if err is None:
+                            self.sent.append((oid, msg.timestamp()[1]))
+                else:
+                    cb = None
+                self.producer.produce(out_topic[src], m.value(), m.key(), on_delivery=cb)
+                sent += 1
+            self.producer.poll(0)
+            if on_tick:
+                on_tick(time.time() - t0)
+            time.sleep(0.005)
+        self.producer.flush(30)
+        return sent
+
+    def close(self):
+        self.producer.flush(30)
+        for c, _, _ in self.sources.values():
+            c.close()
+
+
+def live(engine, kafka, args, run_id, rate):
+    """Fixed-rate phase: latency p50/p99 from an event's append to its input topic to the first
+    output record for its order after it, and recovery after a kill -9 of a worker."""
+    prefix = f"bench.live.{run_id}"
+    topics = [f"{prefix}.orders", f"{prefix}.shipments", f"{prefix}.products"]
+    output = f"bench.out.{run_id}"
+    kafka.delete(topics + [output])
+    for t in topics + [output]:
+        kafka.create(t)
+    replay = Replayer(args.bootstrap, topics)
+    replay.copy_products(kafka)
+    collector = Collector(args.bootstrap, output)
+    collector.start()
+    engine.launch(topics, output, run_id)
+    samplers = [Sampler(sid) for sid in engine.sessions()]
+    for s in samplers:
+        s.start()
+    result = {"engine": engine.name, "run": run_id, "rate": rate}
+    try:
+        # Warm-up: a trickle until the first output shows the engine is running.
+        t0 = time.time()
+        while collector.last_recv is None:
+            replay.run(100, 1, record=False)
+            if time.time() - t0 > args.start_timeout:
+                raise RuntimeError(f"{engine.name}: no output in the live phase")
+        replay.run(rate, 3, record=False)  # settle at the target rate
+        kill_at = args.live_seconds / 2 if args.recovery else None
+        state = {"killed_ms": None}
+
+        def on_tick(elapsed):
+            if kill_at is not None and state["killed_ms"] is None and elapsed >= kill_at:
+                state["killed_ms"] = now_ms()
+                engine.kill_worker()
+                for sid in engine.sessions():
+                    if all(s.sid != sid for s in samplers):
+                        s = Sampler(sid)
+                        s.start()
+                        samplers.append(s)
+        measure_from = now_ms()
+        sent = replay.run(rate, args.live_seconds, on_tick=on_tick)
+        measure_to = now_ms()
+        # Drain: until the output is quiet, and after a kill until the restarted engine has
+        # written again (a JVM restart under load takes a while).
+        t_drain = time.time()
+        while time.time() - t_drain < args.start_timeout + args.quiet_timeout:
+            time.sleep(0.5)
+            quiet = time.time() - (collector.last_recv or 0)
+            resumed = state["killed_ms"] is None or (
+                collector.records and collector.records[-1][2] > state["killed_ms"] + 1)
+            if resumed and quiet >= 10:
+                break
+        inputs = [(k, ts) for k, ts in replay.sent if measure_from <= ts <= measure_to]
+        outputs = [(k, ts) for k, _, ts in collector.records]
+        killed = state["killed_ms"]
+        steady = [(k, ts) for k, ts in inputs if killed is None or ts < killed]
+        lat, unanswered = views.latency_per_event(steady, outputs)
+        # Latency over time (every event's send time and latency, thinned to ~2000 points),
+        # for the chart: it shows saturation (a ramp), periodic flushes (a saw) or a recovery.
+        every = views.match_latencies(inputs, outputs)
+        step = max(1, len(inputs) // 2000)
+        result["series"] = [((ts - measure_from) / 1000, l)
+                            for (k, ts), l in list(zip(inputs, every))[::step] if l is not None]
+        result.update(events_sent=sent, measured_events=len(steady), unanswered=unanswered,
+                      achieved_rate=sent / args.live_seconds,
+                      p50_ms=views.percentile(lat, 50), p99_ms=views.percentile(lat, 99),
+                      max_ms=lat[-1] if lat else None)
+        if killed is not None:
+            after = sorted((ts, k) for k, ts in inputs if ts >= killed)
+            resumed = [ts for _, _, ts in collector.records if ts > killed + 1]
+            result["first_output_after_kill_s"] = (min(resumed) - killed) / 1000 if resumed else None
+            result["killed_at_s"] = (killed - measure_from) / 1000
+            result["recovery_s"] = recovery_time(after, outputs, killed, result["p99_ms"])
+        result["view"] = views.compact((k, v) for k, v, _ in collector.records)
+    finally:
+        engine.stop()
+        peak, cpu = 0, 0.0
+        for s in samplers:
+            p, c = s.stop()
+            peak += p
+            cpu += c
+        collector.stop()
+        replay.close()
+        kafka.delete(topics + [output])
+    result.update(peak_rss_mb=peak / 2**20, cpu_s=cpu)
+    log(f"{engine.name} live: " + json.dumps({k: (round(v, 3) if isinstance(v, float) else v)
+                                             for k, v in result.items() if k not in ("view", "series")}))
+    return result
+
+
+def recovery_time(after, outputs, killed_ms, p99_ms):
+    """Seconds from the kill until latency is back to normal for good: the output time of the
+    first event sent after the kill from which on every event's latency stays under
+    max(2 x steady p99, 500 ms)."""
+    if not after:
+        return None
+    threshold = max(2 * (p99_ms or 0), 500)
+    ordered = [(k, ts) for ts, k in after]
+    lat_sorted_input = list(zip((ts for _, ts in ordered),
+                                views.match_latencies(ordered, outputs)))
+    good_from = None
+    for ts, lat in reversed(lat_sorted_input):
+        if lat is None:  # no output followed (e.g. a no-op update): says nothing either way
+            continue
+        if lat > threshold:
+            break
+        good_from = (ts, lat)
+    if good_from is None:
+        return None
+    return (good_from[0] + good_from[1] - killed_ms) / 1000
+
+
+# --- main ----------------------------------------------------------------------------------
+
+def machine_info(args):
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+
+    def out(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return "?"
+    java = out(["java", "-version"]) or subprocess.run(
+        ["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_kb / 2**20, 1),
+        "kernel": platform.release(), "loadavg_start": os.getloadavg(),
+        "java": java, "git": out(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
+        "flink": args.flink_version, "kafka": "4.3.0 (KRaft, 1 broker)",
+        "debezium": "3.6.1.Final (PostgreSQL, pgoutput, JSON with schemas)",
+    }
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--events", type=int, default=2_000_000)
+    p.add_argument("--engines", default="ceiling,flink,cdcflow")
+    p.add_argument("--repeat", type=int, default=1, help="catch-up runs per engine")
+    p.add_argument("--rate", default="auto",
+                   help="events/s of the live phase; auto = half the slowest engine's catch-up "
+                        "throughput, at most 10000")
+    p.add_argument("--live-seconds", type=float, default=30)
+    p.add_argument("--no-live", dest="live", action="store_false")
+    p.add_argument("--no-catch-up", dest="catch_up", action="store_false")
+    p.add_argument("--no-recovery", dest="recovery", action="store_false")
+    p.add_argument("--bootstrap", required=True)
+    p.add_argument("--pg-port", type=int, required=True)
+    p.add_argument("--results", required=True, help="results folder of this run")
+    p.add_argument("--workdir", required=True, help="engine logs and checkpoints")
+    p.add_argument("--ceiling-bin")
+    p.add_argument("--flink-classpath")
+    p.add_argument("--flink-version", default="?")
+    p.add_argument("--flink-heap", default="1g")
+    p.add_argument("--cdcflow-bin")
+    p.add_argument("--cdcflow-job")
+    p.add_argument("--cdcflow-job-args", default="")
+    p.add_argument("--cdcflow-port-base", type=int, default=36123)
+    p.add_argument("--start-timeout", type=float, default=120)
+    p.add_argument("--quiet-timeout", type=float, default=60)
+    args = p.parse_args(argv)
+
+    os.makedirs(args.results, exist_ok=True)
+    workdir = args.workdir
+    os.makedirs(workdir, exist_ok=True)
+    kafka = Kafka(args.bootstrap)
+    stale = [t for t in kafka.topics() if t.startswith(("bench.out.", "bench.live."))]
+    if stale:
+        log(f"deleting {len(stale)} topics left by an interrupted run")
+        kafka.delete(stale)
+    info = machine_info(args)
+    events = ensure_backlog(kafka, args.events, args.pg_port)
+    log("computing the expected output from PostgreSQL")
+    expected = expected_view(args.pg_port)
+    log(f"expected: {len(expected)} enriched orders")
+
+    classes = {"ceiling": Ceiling, "flink": Flink, "cdcflow": Cdcflow}
+    names = [n.strip() for n in args.engines.split(",") if n.strip()]
+    for n in names:
+        if n not in classes:
+            p.error(f"unknown engine {n!r}")
+    stamp = datetime.datetime.now().strftime("%H%M%S")
+    catchups, lives = [], []
+    for rep in range(args.repeat if args.catch_up else 0):
+        order = names if rep % 2 == 0 else list(reversed(names))  # alternate to spread noise
+        for n in order:
+            engine = classes[n](args, workdir)
+            try:
+                catchups.append(catch_up(engine, kafka, args, f"{n}-{stamp}-{rep}", events,
+                                         expected))
+            except Exception as e:  # noqa: BLE001 - one engine failing must not lose the rest
+                log(f"{n}: catch-up FAILED: {e}")
+                catchups.append({"engine": n, "run": f"{n}-{stamp}-{rep}", "error": str(e)})
+    if args.live:
+        rate = args.rate
+        if rate == "auto":
+            ok = [r["events_per_s"] for r in catchups
+                  if r["engine"] != "ceiling" and "events_per_s" in r]
+            rate = min(10000, int(min(ok) / 2)) if ok else 1000
+        rate = int(rate)
+        log(f"live phase at {rate} events/s for {args.live_seconds} s per engine")
+        for n in names:
+            if n == "ceiling":
+                continue
+            engine = classes[n](args, workdir)
+            try:
+                lives.append(live(engine, kafka, args, f"{n}-{stamp}-live", rate))
+            except Exception as e:  # noqa: BLE001
+                log(f"{n}: live phase FAILED: {e}")
+                lives.append({"engine": n, "error": str(e)})
+        with_views = [r for r in lives if "view" in r]
+        for r in with_views[1:]:
+            eq, diff = views.diff_views(r["view"], with_views[0]["view"], r["engine"],
+                                        with_views[0]["engine"])
+            r["equal_to_" + with_views[0]["engine"]] = eq
+            log(f"live outputs {r['engine']} vs {with_views[0]['engine']}: {diff}")
+        for r in lives:
+            r.pop("view", None)
+    info["loadavg_end"] = os.getloadavg()
+    out = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+           "machine": info, "events": events, "catch_up": catchups, "live": lives,
+           "args": {k: v for k, v in vars(args).items()}}
+    path = os.path.join(args.results, f"results-{stamp}.json")
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1, default=str)
+    log(f"figures written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
