@@ -4,9 +4,15 @@
 #
 # Usage: bash bench/run.sh [--events N] [--engines ceiling,flink,cdcflow] [--repeat K]
 #                          [--rate auto|N] [--live-seconds S] [--no-live] [--no-recovery]
-#                          [--no-catch-up] [--note TEXT] [--stop]
+#                          [--no-catch-up] [--profile cdcflow] [--backlog NAME]
+#                          [--generate-only] [--note TEXT] [--stop]
 #   --events N      backlog size (default 2000000); an existing larger backlog is reused as is,
 #                   a smaller one is topped up through PostgreSQL -> Debezium
+#   --profile E     perf record of engine E's processes for 20 s of its catch-up; the report
+#                   goes to the results folder (profile-<run>.txt)
+#   --backlog NAME  a backlog set of its own (database bench_NAME, topics NAME.public.*), so that
+#                   backlogs of several sizes can be kept; default: the pipeline's pg.public.*
+#   --generate-only make (or top up) the backlog and exit
 #   --stop          stop the benchmark's servers and exit (the backlog stays on disk)
 # Its own servers (never the demo's): PostgreSQL, Kafka, Kafka Connect + Debezium from
 # deploy/local/services.sh, with data under CDCFLOW_BENCH_DIR (~/.cache/cdcflow/bench) and
@@ -32,6 +38,7 @@ log() { echo "bench: $*" >&2; }
 
 engines=ceiling,flink,cdcflow
 note=""
+generate_only=""
 harness_args=()
 while (($#)); do
   case $1 in
@@ -40,9 +47,10 @@ while (($#)); do
       exit 0 ;;
     --engines) engines=$2; harness_args+=("$1" "$2"); shift 2 ;;
     --note) note=$2; shift 2 ;;
-    --events | --repeat | --rate | --live-seconds) harness_args+=("$1" "$2"); shift 2 ;;
+    --events | --repeat | --rate | --live-seconds | --profile | --backlog) harness_args+=("$1" "$2"); shift 2 ;;
+    --generate-only) engines=""; generate_only=1; harness_args+=("$1"); shift ;;
     --no-live | --no-recovery | --no-catch-up) harness_args+=("$1"); shift ;;
-    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) log "unknown argument $1 (see --help)"; exit 2 ;;
   esac
 done
@@ -62,7 +70,13 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-/work} CCACHE_DIR=${CCACHE_DIR:-$HOME/.c
 [[ -f $build/CMakeCache.txt ]] || (cd "$repo" && cmake --preset release >/dev/null)
 targets=()
 has ceiling && targets+=(bench_ceiling)
-has cdcflow && targets+=(cdcflow order_enrichment)
+# CDCFLOW_BENCH_CDCFLOW_BIN + CDCFLOW_BENCH_JOB: an already built cdcflow binary and job plugin
+# (e.g. another checkout's) instead of building them here.
+cdcflow_bin=${CDCFLOW_BENCH_CDCFLOW_BIN:-$build/bin/cdcflow}
+cdcflow_job=${CDCFLOW_BENCH_JOB:-$build/jobs/order_enrichment.so}
+if has cdcflow && [[ -z ${CDCFLOW_BENCH_CDCFLOW_BIN:-} ]]; then
+  targets+=(cdcflow order_enrichment)
+fi
 if ((${#targets[@]})); then
   log "building ${targets[*]}"
   nice cmake --build "$build" -j2 --target "${targets[@]}" >"$state/build.log" 2>&1 ||
@@ -95,9 +109,11 @@ results=$bench_dir/results/$day
 mkdir -p "$results"
 "$venv/bin/python" "$bench_dir/harness/bench.py" "${harness_args[@]}" \
   --bootstrap "127.0.0.1:$CDCFLOW_KAFKA_PORT" --pg-port "$CDCFLOW_PG_PORT" \
+  --connect-port "$CDCFLOW_CONNECT_PORT" \
   --results "$results" --workdir "$state/work" --ceiling-bin "$build/bin/bench_ceiling" \
   --flink-classpath "$flink_cp" --flink-version "$flink_version" \
-  --cdcflow-bin "$build/bin/cdcflow" --cdcflow-job "$build/jobs/order_enrichment.so"
+  --cdcflow-bin "$cdcflow_bin" --cdcflow-job "$cdcflow_job"
+[[ -z $generate_only ]] || exit 0
 "$venv/bin/python" "$bench_dir/harness/report.py" "$results" --note "$note"
 ln -sfn "$day" "$bench_dir/results/latest"
 log "report: $results/report.md"

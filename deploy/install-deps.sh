@@ -16,6 +16,7 @@ packages=(
 # Test-only tools, not needed to build the image (deploy/docker): clang + libFuzzer
 # runtime for tests/fuzz/run_fuzzers.sh.
 packages+=(clang libclang-rt-14-dev)
+packages+=(linux-perf)  # bench/run.sh --profile
 
 missing=()
 for p in "${packages[@]}"; do

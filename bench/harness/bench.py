@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
@@ -24,8 +25,7 @@ import views
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-ORDERS, SHIPMENTS, PRODUCTS = "pg.public.orders", "pg.public.shipments", "inventory.public.products"
-INPUT_TOPICS = (ORDERS, SHIPMENTS, PRODUCTS)
+PRODUCTS = "inventory.public.products"  # the catalogue: 9 rows, shared by every backlog
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICK = os.sysconf("SC_CLK_TCK")
 # Messages per load_orders tick in its 0.3 update / 0.1 delete mix: an insert or an update
@@ -305,18 +305,33 @@ class Cdcflow(Engine):
     def _tm(self, i):
         port = self.port_base + 1 + i
         argv = [self.args.cdcflow_bin, "taskmanager", "--jobmanager", f"127.0.0.1:{self.port_base}",
-                "--slots", "1", "--port", str(port),
-                "--state-dir", os.path.join(self.workdir, f"{self.run_id}-tm{i}")]
+                "--slots", "1", "--port", str(port), "--id", f"bench-tm{i}",
+                "--plugin-dir", os.path.join(self.workdir, f"{self.run_id}-tm{i}", "plugins"),
+                "--state-dir", os.path.join(self.workdir, f"{self.run_id}-tm{i}", "state")]
         return Launched(argv, os.path.join(self.workdir, f"{self.run_id}-tm{i}.log"))
 
     def launch(self, topics, output, run_id):
         self.run_id = run_id
         self.scratch = [os.path.join(self.workdir, f"{run_id}-tm{i}") for i in (0, 1)]
-        jm = Launched([self.args.cdcflow_bin, "jobmanager", "--port", str(self.port_base),
-                       "--rest-port", str(self.port_base + 10)],
-                      os.path.join(self.workdir, f"{run_id}-jm.log"))
+        port_file = os.path.join(self.workdir, f"{run_id}-jm.port")
+        jm_argv = [self.args.cdcflow_bin, "jobmanager", "--port", str(self.port_base),
+                   "--port-file", port_file, "--rest-port", str(self.port_base + 10)]
+        help_text = subprocess.run([self.args.cdcflow_bin, "jobmanager", "--help"],
+                                   capture_output=True, text=True).stdout
+        if "--checkpoint-interval-ms" in help_text:  # as Flink's: every 10 s, to local disk
+            ckpt = os.path.join(self.workdir, f"{run_id}-checkpoints")
+            self.scratch.append(ckpt)
+            jm_argv += ["--checkpoint-dir", ckpt, "--checkpoint-interval-ms", "10000"]
+        else:
+            log("cdcflow: this build's job manager has no checkpoints (--checkpoint-interval-ms)")
+        jm = Launched(jm_argv, os.path.join(self.workdir, f"{run_id}-jm.log"))
         self.procs = [jm]
-        time.sleep(0.3)
+        self.scratch.append(port_file)
+        deadline = time.time() + 30
+        while not (os.path.exists(port_file) and open(port_file).read().strip()):
+            if not jm.alive() or time.time() > deadline:
+                raise RuntimeError(f"cdcflow job manager did not start; see {jm.log_path}")
+            time.sleep(0.1)
         self.tms = [self._tm(0), self._tm(1)]
         self.procs += self.tms
         job_args = [f"bootstrap_servers={self.args.bootstrap}", f"orders_topic={topics[0]}",
@@ -339,12 +354,79 @@ class Cdcflow(Engine):
 
 # --- the backlog ---------------------------------------------------------------------------
 
-def ensure_backlog(kafka, events, pg_port):
-    have = sum(kafka.count(t) for t in INPUT_TOPICS)
+class Backlog:
+    """A set of Debezium topics with its source database. "default" is the local pipeline's own
+    (database cdcflow, connector cdcflow-orders, topics pg.public.*); any other NAME gets its own
+    database bench_NAME, connector bench-NAME and topics NAME.public.orders/shipments, so that
+    backlogs of several sizes can live side by side. Products are the pipeline's own."""
+
+    def __init__(self, name, args):
+        self.name = name
+        self.args = args
+        if name == "default":
+            self.db, self.prefix, self.connector = "cdcflow", "pg", None
+        else:
+            if not name.replace("_", "").isalnum() or not name[0].isalpha():
+                raise SystemExit(f"--backlog {name!r}: letters, digits and _ only")
+            self.db, self.prefix, self.connector = f"bench_{name}", name, f"bench-{name}"
+        self.orders = f"{self.prefix}.public.orders"
+        self.shipments = f"{self.prefix}.public.shipments"
+        self.topics = (self.orders, self.shipments, PRODUCTS)
+
+    def dsn(self, db=None):
+        return f"host=127.0.0.1 port={self.args.pg_port} user=postgres dbname={db or self.db}"
+
+    def ensure_source(self):
+        """Database, schema and connector of a named backlog (the default one is run.sh's)."""
+        if self.connector is None:
+            return
+        import psycopg2
+        conn = psycopg2.connect(self.dsn("postgres"))
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.db,))
+            if not cur.fetchone():
+                log(f"backlog {self.name}: creating database {self.db}")
+                cur.execute(f"CREATE DATABASE {self.db}")
+        conn.close()
+        subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-p", str(self.args.pg_port), "-U",
+                        "postgres", "-d", "postgres", "-v", f"orders_db={self.db}", "-v",
+                        "products_db=inventory", "-f",
+                        os.path.join(REPO, "deploy", "sql", "schema.sql")],
+                       check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(REPO, "deploy", "connect", "cdcflow-orders.json")) as f:
+            config = json.load(f)["config"]
+        config.update({"database.port": str(self.args.pg_port), "database.dbname": self.db,
+                       "topic.prefix": self.prefix, "slot.name": f"bench_{self.name}",
+                       "publication.name": f"bench_{self.name}"})
+        url = f"http://127.0.0.1:{self.args.connect_port}/connectors/{self.connector}"
+        req = urllib.request.Request(url + "/config", data=json.dumps(config).encode(),
+                                     method="PUT", headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=30).read()
+        deadline = time.time() + 90
+        while True:
+            try:
+                st = json.load(urllib.request.urlopen(url + "/status", timeout=5))
+                states = [st["connector"]["state"]] + [t["state"] for t in st["tasks"]]
+            except (OSError, ValueError, KeyError):
+                states = []
+            if states and all(x == "RUNNING" for x in states) and len(states) > 1:
+                return
+            if "FAILED" in states or time.time() > deadline:
+                raise RuntimeError(f"connector {self.connector} not running: {states}")
+            time.sleep(0.5)
+
+    def count(self, kafka):
+        return sum(kafka.count(t) for t in self.topics)
+
+
+def ensure_backlog(kafka, backlog, events):
+    have = backlog.count(kafka)
     if have >= events:
-        log(f"backlog: {have} events already in {', '.join(INPUT_TOPICS)} (>= {events}): reused")
+        log(f"backlog: {have} events already in {', '.join(backlog.topics)} (>= {events}): reused")
         return have
-    env = dict(os.environ, CDCFLOW_PG_PORT=str(pg_port))
+    backlog.ensure_source()
+    env = dict(os.environ, CDCFLOW_PG_PORT=str(backlog.args.pg_port))
     producers = os.path.join(REPO, "deploy", "producers")
     if kafka.count(PRODUCTS) == 0:
         subprocess.run(["/usr/bin/python3", os.path.join(producers, "load_products.py")],
@@ -355,19 +437,20 @@ def ensure_backlog(kafka, events, pg_port):
             f"Debezium ({ticks} load_orders ticks, 30 % updates, 10 % deletes)")
         t0 = time.time()
         subprocess.run(["/usr/bin/python3", os.path.join(producers, "load_orders.py"),
-                        "--rate", "0", "--count", str(ticks), "--update-ratio", "0.3",
-                        "--delete-ratio", "0.1"], env=env, check=True, stdout=subprocess.DEVNULL)
+                        "--dsn", backlog.dsn(), "--rate", "0", "--count", str(ticks),
+                        "--update-ratio", "0.3", "--delete-ratio", "0.1"],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
         log(f"backlog: load_orders wrote {ticks} ticks in {time.time() - t0:.0f} s; "
             "waiting for Debezium to publish them")
-        have = wait_stable(kafka)
+        have = wait_stable(kafka, backlog)
     log(f"backlog: {have} events")
     return have
 
 
-def wait_stable(kafka, quiet=10, timeout=1800):
+def wait_stable(kafka, backlog, quiet=10, timeout=1800):
     last, since, t0 = -1, time.time(), time.time()
     while time.time() - t0 < timeout:
-        n = sum(kafka.count(t) for t in INPUT_TOPICS)
+        n = backlog.count(kafka)
         if n != last:
             last, since = n, time.time()
         elif time.time() - since >= quiet:
@@ -376,15 +459,14 @@ def wait_stable(kafka, quiet=10, timeout=1800):
     raise RuntimeError("Debezium did not finish publishing the backlog in time")
 
 
-def expected_view(pg_port):
+def expected_view(backlog):
     """The join computed by PostgreSQL over the final tables: what every engine's compacted
     output must equal after catching up on the whole backlog."""
     import psycopg2
-    dsn = f"host=127.0.0.1 port={pg_port} user=postgres dbname="
-    with psycopg2.connect(dsn + "inventory") as conn, conn.cursor() as cur:
+    with psycopg2.connect(backlog.dsn("inventory")) as conn, conn.cursor() as cur:
         cur.execute("SELECT id, name, description FROM products")
         products = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
-    with psycopg2.connect(dsn + "cdcflow") as conn, conn.cursor() as cur:
+    with psycopg2.connect(backlog.dsn()) as conn, conn.cursor() as cur:
         cur.execute("SELECT o.order_id, o.order_date, o.customer_name, o.price, o.product_id,"
                     " o.order_status, o.created_at, o.order_uuid::text, o.details::text,"
                     " s.shipment_id, s.origin, s.destination, s.is_arrived"
@@ -408,7 +490,7 @@ def expected_view(pg_port):
 
 # --- phases --------------------------------------------------------------------------------
 
-def catch_up(engine, kafka, args, run_id, events, expected):
+def catch_up(engine, kafka, args, run_id, events, expected, backlog):
     """Runs `engine` from the earliest offset of the backlog until its output equals the
     expected view (or goes quiet). Returns the figures."""
     result = {"engine": engine.name, "run": run_id, "events": events}
@@ -420,7 +502,7 @@ def catch_up(engine, kafka, args, run_id, events, expected):
         collector = Collector(args.bootstrap, output)
         collector.start()
     t_launch = time.time()
-    engine.launch(list(INPUT_TOPICS), output, run_id)
+    engine.launch(list(backlog.topics), output, run_id)
     samplers = [Sampler(sid) for sid in engine.sessions()]
     for s in samplers:
         s.start()
@@ -433,7 +515,11 @@ def catch_up(engine, kafka, args, run_id, events, expected):
                           equal=None)
         else:
             equal, diff, checked_at = None, "", 0
+            profiler = None
             while True:
+                if (args.profile and profiler is None and collector.last_recv is not None
+                        and engine.name in args.profile.split(",")):
+                    profiler = start_profile(engine, args, run_id)
                 time.sleep(0.5)
                 if collector.error:
                     raise collector.error
@@ -454,6 +540,8 @@ def catch_up(engine, kafka, args, run_id, events, expected):
                         break
                 if quiet >= args.quiet_timeout:
                     break
+            if profiler:
+                finish_profile(profiler, args, run_id)
             recs = collector.records
             t_first = recs[0][2] / 1000
             t_last = max(r[2] for r in recs) / 1000
@@ -477,18 +565,45 @@ def catch_up(engine, kafka, args, run_id, events, expected):
     return result
 
 
+def start_profile(engine, args, run_id):
+    """perf record (call graphs) of every process of the engine, for args.profile_seconds."""
+    pids = []
+    for sid in engine.sessions():
+        s = Sampler(sid)
+        s.sample()
+        pids += sorted(s.pids_seen)
+    data = os.path.join(args.workdir, f"perf-{run_id}.data")
+    log(f"profiling {engine.name} (pids {pids}) for {args.profile_seconds} s")
+    return subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", data, "-p",
+                             ",".join(map(str, pids)), "--", "sleep", str(args.profile_seconds)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), data
+
+
+def finish_profile(profiler, args, run_id):
+    proc, data = profiler
+    proc.wait()
+    out = os.path.join(args.results, f"profile-{run_id}.txt")
+    with open(out, "w") as f:
+        subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
+                        "--percent-limit", "0.7", "--sort", "comm,dso,symbol", "-g", "none"],
+                       stdout=f, stderr=subprocess.DEVNULL)
+    os.unlink(data)
+    log(f"profile written to {out}")
+
+
 class Replayer:
     """Copies the backlog's orders and shipments events, in their original interleaving, into
     fresh topics at a fixed rate; the input topics use LogAppendTime, and the delivery reports
     give each event's append time: the start of its latency."""
 
-    def __init__(self, bootstrap, topics):
+    def __init__(self, bootstrap, topics, backlog):
         self.topics = topics  # live orders, shipments, products
+        self.orders, self.shipments = backlog.orders, backlog.shipments
         self.producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 1,
                                   "enable.idempotence": True})
         self.sent = []  # (order_id, append ms)
         self.sources = {}
-        for src in (ORDERS, SHIPMENTS):
+        for src in (self.orders, self.shipments):
             c = Consumer({"bootstrap.servers": bootstrap, "group.id": "cdcflow-bench-replay",
                           "enable.auto.commit": False})
             c.assign([TopicPartition(src, 0, 0)])
@@ -520,17 +635,17 @@ class Replayer:
         return buf[i]
 
     def next_event(self):
-        a, b = self._peek(ORDERS), self._peek(SHIPMENTS)
+        a, b = self._peek(self.orders), self._peek(self.shipments)
         if a is None and b is None:
             return None, None
-        src = ORDERS if b is None or (a is not None and a.timestamp()[1] <= b.timestamp()[1]) \
-            else SHIPMENTS
+        src = self.orders if b is None or (a is not None and a.timestamp()[1] <= b.timestamp()[1]) \
+            else self.shipments
         m = self._peek(src)
         self.sources[src][2] += 1
         return src, m
 
     def run(self, rate, seconds, on_tick=None, record=True):
-        out_topic = {ORDERS: self.topics[0], SHIPMENTS: self.topics[1]}
+        out_topic = {self.orders: self.topics[0], self.shipments: self.topics[1]}
         sent = 0
         t0 = time.time()
         while time.time() - t0 < seconds:
@@ -561,7 +676,7 @@ class Replayer:
             c.close()
 
 
-def live(engine, kafka, args, run_id, rate):
+def live(engine, kafka, args, run_id, rate, backlog):
     """Fixed-rate phase: latency p50/p99 from an event's append to its input topic to the first
     output record for its order after it, and recovery after a kill -9 of a worker."""
     prefix = f"bench.live.{run_id}"
@@ -570,7 +685,7 @@ def live(engine, kafka, args, run_id, rate):
     kafka.delete(topics + [output])
     for t in topics + [output]:
         kafka.create(t)
-    replay = Replayer(args.bootstrap, topics)
+    replay = Replayer(args.bootstrap, topics, backlog)
     replay.copy_products(kafka)
     collector = Collector(args.bootstrap, output)
     collector.start()
@@ -714,6 +829,11 @@ def main(argv):
     p.add_argument("--no-recovery", dest="recovery", action="store_false")
     p.add_argument("--bootstrap", required=True)
     p.add_argument("--pg-port", type=int, required=True)
+    p.add_argument("--connect-port", type=int, default=8081)
+    p.add_argument("--backlog", default="default",
+                   help="backlog set: default = the pipeline's topics; NAME = its own database "
+                        "bench_NAME, connector and topics NAME.public.*")
+    p.add_argument("--generate-only", action="store_true", help="make the backlog, then exit")
     p.add_argument("--results", required=True, help="results folder of this run")
     p.add_argument("--workdir", required=True, help="engine logs and checkpoints")
     p.add_argument("--ceiling-bin")
@@ -724,6 +844,8 @@ def main(argv):
     p.add_argument("--cdcflow-job")
     p.add_argument("--cdcflow-job-args", default="")
     p.add_argument("--cdcflow-port-base", type=int, default=36123)
+    p.add_argument("--profile", default="", help="engines to profile with perf during catch-up")
+    p.add_argument("--profile-seconds", type=int, default=20)
     p.add_argument("--start-timeout", type=float, default=120)
     p.add_argument("--quiet-timeout", type=float, default=60)
     args = p.parse_args(argv)
@@ -737,9 +859,12 @@ def main(argv):
         log(f"deleting {len(stale)} topics left by an interrupted run")
         kafka.delete(stale)
     info = machine_info(args)
-    events = ensure_backlog(kafka, args.events, args.pg_port)
+    backlog = Backlog(args.backlog, args)
+    events = ensure_backlog(kafka, backlog, args.events)
+    if args.generate_only:
+        return 0
     log("computing the expected output from PostgreSQL")
-    expected = expected_view(args.pg_port)
+    expected = expected_view(backlog)
     log(f"expected: {len(expected)} enriched orders")
 
     classes = {"ceiling": Ceiling, "flink": Flink, "cdcflow": Cdcflow}
@@ -755,7 +880,7 @@ def main(argv):
             engine = classes[n](args, workdir)
             try:
                 catchups.append(catch_up(engine, kafka, args, f"{n}-{stamp}-{rep}", events,
-                                         expected))
+                                         expected, backlog))
             except Exception as e:  # noqa: BLE001 - one engine failing must not lose the rest
                 log(f"{n}: catch-up FAILED: {e}")
                 catchups.append({"engine": n, "run": f"{n}-{stamp}-{rep}", "error": str(e)})
@@ -772,7 +897,7 @@ def main(argv):
                 continue
             engine = classes[n](args, workdir)
             try:
-                lives.append(live(engine, kafka, args, f"{n}-{stamp}-live", rate))
+                lives.append(live(engine, kafka, args, f"{n}-{stamp}-live", rate, backlog))
             except Exception as e:  # noqa: BLE001
                 log(f"{n}: live phase FAILED: {e}")
                 lives.append({"engine": n, "error": str(e)})
@@ -786,7 +911,7 @@ def main(argv):
             r.pop("view", None)
     info["loadavg_end"] = os.getloadavg()
     out = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-           "machine": info, "events": events, "catch_up": catchups, "live": lives,
+           "machine": info, "events": events, "backlog": backlog.name, "catch_up": catchups, "live": lives,
            "args": {k: v for k, v in vars(args).items()}}
     path = os.path.join(args.results, f"results-{stamp}.json")
     with open(path, "w") as f:
