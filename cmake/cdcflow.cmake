@@ -116,3 +116,14 @@ function(cdcflow_services_test)
     LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
     ENVIRONMENT "CDCFLOW_TEST_LOCAL_DIR=${CDCFLOW_TEST_LOCAL_DIR};CDCFLOW_SOURCE_DIR=${PROJECT_SOURCE_DIR};CDCFLOW_BINARY_DIR=${PROJECT_BINARY_DIR}")
 endfunction()
+
+# A host that also serves the SDK's connectors (cdcflow/connectors.h) to job plugins: the
+# Kafka and Elasticsearch connectors are linked whole, so a plugin's references resolve.
+function(cdcflow_connectors_host target)
+  add_dependencies(${target} cdcflow_connectors_api)
+  # One SHELL: group: CMake de-duplicates repeated options, and cdcflow_host's
+  # --whole-archive/--no-whole-archive pair would swallow a second one.
+  target_link_options(${target} PRIVATE
+    "SHELL:-Wl,--whole-archive $<TARGET_FILE:cdcflow_connectors_api> -Wl,--no-whole-archive")
+  target_link_libraries(${target} PRIVATE cdcflow::connectors_api)
+endfunction()
