@@ -5,8 +5,15 @@ Each tick is one transaction and one kind of change:
   insert  a new order and its shipment (the default);
   update  an earlier, still present order (fulfilled, price changed) and its shipment (arrived);
   delete  an earlier order and its shipment.
---update-ratio and --delete-ratio choose the share of updates and deletes (an update or delete
-with no earlier order to touch becomes an insert). The default pace is one tick every 10 seconds
+Mutations that move rows between join keys (all off by default):
+  move     a shipment moves to another order that has none (--move-ratio); the order it left
+           then has no shipment;
+  reorder  an order's product changes (--product-change-ratio);
+  rename   a product's name and description change, in the products database
+           (--rename-ratio, --products-dsn);
+  and --no-shipment-ratio: the share of inserted orders that get no shipment (yet).
+--update-ratio, --delete-ratio and the mutation ratios choose the share of each kind of tick
+(a tick with nothing to touch becomes an insert). The default pace is one tick every 10 seconds
 (--rate 0.1); --rate N is N ticks per second, 0 meaning as fast as the database goes.
 --count N stops after N ticks (default: run until interrupted).
 
@@ -39,11 +46,13 @@ CITIES = ["Beijing", "Shanghai", "Hangzhou", "Berlin", "Paris", "New York", "Sã
           "Mumbai", "Sydney", "Toronto", "Reykjavík"]
 CHANNELS = ["web", "store", "phone", "partner"]
 PRODUCT_IDS = list(range(101, 110))  # the catalogue written by load_products.py
+MUTATIONS = ("move_ratio", "product_change_ratio", "rename_ratio")
+ADJECTIVES = ["deluxe", "compact", "refurbished", "blue", "heavy-duty", "classic", "mini", "pro"]
 
 
-def default_dsn():
+def default_dsn(dbname="cdcflow"):
     port = os.environ.get("CDCFLOW_PG_PORT", "5432")
-    return f"host=127.0.0.1 port={port} user=postgres dbname=cdcflow"
+    return f"host=127.0.0.1 port={port} user=postgres dbname={dbname}"
 
 
 def parse_args(argv):
@@ -58,6 +67,18 @@ def parse_args(argv):
                    help="share of ticks that update an earlier order (0..1)")
     p.add_argument("--delete-ratio", type=float, default=0.0,
                    help="share of ticks that delete an earlier order (0..1)")
+    p.add_argument("--move-ratio", type=float, default=0.0,
+                   help="share of ticks that move a shipment to an order without one (0..1)")
+    p.add_argument("--product-change-ratio", type=float, default=0.0,
+                   help="share of ticks that change an order's product (0..1)")
+    p.add_argument("--rename-ratio", type=float, default=0.0,
+                   help="share of ticks that rename a product in the products database (0..1)")
+    p.add_argument("--no-shipment-ratio", type=float, default=0.0,
+                   help="share of inserted orders written without a shipment (0..1)")
+    p.add_argument("--products-dsn",
+                   default=os.environ.get("CDCFLOW_PRODUCTS_DSN", default_dsn("inventory")),
+                   help="PostgreSQL connection string of the products database, for --rename-ratio"
+                        " (default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="makes the run reproducible")
     p.add_argument("--start-time", default="2026-01-01T00:00:00+00:00",
                    help="first order's time when --seed is given (ISO 8601)")
@@ -67,11 +88,11 @@ def parse_args(argv):
         p.error("--rate must be >= 0")
     if args.count < 0:
         p.error("--count must be >= 0")
-    for name in ("update_ratio", "delete_ratio"):
+    for name in ("update_ratio", "delete_ratio") + MUTATIONS + ("no_shipment_ratio",):
         if not 0.0 <= getattr(args, name) <= 1.0:
             p.error(f"--{name.replace('_', '-')} must be between 0 and 1")
-    if args.update_ratio + args.delete_ratio > 1.0:
-        p.error("--update-ratio + --delete-ratio must not exceed 1")
+    if args.update_ratio + args.delete_ratio + sum(getattr(args, m) for m in MUTATIONS) > 1.0:
+        p.error("--update-ratio + --delete-ratio (+ the mutation ratios) must not exceed 1")
     try:
         args.start_time = datetime.datetime.fromisoformat(args.start_time)
     except ValueError:
@@ -84,27 +105,84 @@ def parse_args(argv):
 class OrderWriter:
     """Generates changes from one seeded random stream and writes them, one tick per transaction."""
 
-    def __init__(self, conn, rng, clock):
+    def __init__(self, conn, rng, clock, products_conn=None):
         self.conn = conn
+        self.products_conn = products_conn  # opened only for renames
         self.rng = rng
         self.clock = clock  # tick index -> aware datetime
         self.live = []  # order ids present in the table, ascending by insertion
         self.counts = {t: {"inserted": 0, "updated": 0, "deleted": 0}
-                       for t in ("orders", "shipments")}
+                       for t in ("orders", "shipments", "products")}
         self.inserted_ids, self.updated_ids, self.deleted_ids = [], [], []
+        self.moves = self.product_changes = self.renames = 0
         with conn.cursor() as cur:
             cur.execute("SELECT order_id FROM orders ORDER BY order_id")
             self.live = [r[0] for r in cur.fetchall()]
+            cur.execute("SELECT o.order_id FROM orders o WHERE NOT EXISTS"
+                        " (SELECT 1 FROM shipments s WHERE s.order_id = o.order_id)"
+                        " ORDER BY o.order_id")
+            self.unshipped = [r[0] for r in cur.fetchall()]  # live orders without a shipment
 
-    def tick(self, index, update_ratio, delete_ratio):
+    def tick(self, index, args):
         r = self.rng.random()
-        if self.live and r < delete_ratio:
+        bound = args.delete_ratio
+        if self.live and r < bound:
             return self.delete(index)
-        if self.live and r < delete_ratio + update_ratio:
+        bound += args.update_ratio
+        if self.live and r < bound:
             return self.update(index)
-        return self.insert(index)
+        bound += args.move_ratio
+        if r < bound and self.unshipped and len(self.unshipped) < len(self.live):
+            return self.move(index)
+        bound += args.product_change_ratio
+        if r < bound and self.live:
+            return self.change_product(index)
+        bound += args.rename_ratio
+        if r < bound and self.products_conn is not None:
+            return self.rename(index)
+        return self.insert(index, args.no_shipment_ratio)
 
-    def insert(self, index):
+    def move(self, index):
+        """Moves the shipment of a random shipped order to a random order without one."""
+        unshipped = set(self.unshipped)
+        shipped = [o for o in self.live if o not in unshipped]
+        source = self.rng.choice(shipped)
+        target = self.unshipped.pop(self.rng.randrange(len(self.unshipped)))
+        with self.conn.cursor() as cur:
+            cur.execute("UPDATE shipments SET order_id = %s WHERE order_id = %s", (target, source))
+            moved = cur.rowcount
+        self.conn.commit()
+        self.unshipped.append(source)
+        self.moves += 1
+        self.counts["shipments"]["updated"] += moved
+        return f"move the shipment of order {source} to order {target}"
+
+    def change_product(self, index):
+        order_id = self.rng.choice(self.live)
+        product_id = self.rng.choice(PRODUCT_IDS)
+        with self.conn.cursor() as cur:
+            cur.execute("UPDATE orders SET product_id = %s WHERE order_id = %s",
+                        (product_id, order_id))
+            changed = cur.rowcount
+        self.conn.commit()
+        self.product_changes += 1
+        self.counts["orders"]["updated"] += changed
+        return f"order {order_id} now has product {product_id}"
+
+    def rename(self, index):
+        product_id = self.rng.choice(PRODUCT_IDS)
+        adjective = self.rng.choice(ADJECTIVES)
+        with self.products_conn.cursor() as cur:
+            cur.execute("UPDATE products SET name = split_part(name, ' (', 1) || %s,"
+                        " description = split_part(description, ' (', 1) || %s WHERE id = %s",
+                        (f" ({adjective} {index})", f" ({adjective})", product_id))
+            renamed = cur.rowcount
+        self.products_conn.commit()
+        self.renames += 1
+        self.counts["products"]["updated"] += renamed
+        return f"rename product {product_id} ({adjective} {index})"
+
+    def insert(self, index, no_shipment_ratio=0.0):
         rng = self.rng
         now = self.clock(index)
         customer = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
@@ -122,14 +200,19 @@ class OrderWriter:
                 (now.astimezone(datetime.timezone.utc).replace(tzinfo=None), customer, price,
                  product_id, now, str(order_uuid), json.dumps(details, ensure_ascii=False)))
             order_id = cur.fetchone()[0]
-            cur.execute(
-                "INSERT INTO shipments (order_id, origin, destination, is_arrived)"
-                " VALUES (%s, %s, %s, false)", (order_id, origin, destination))
+            # Only drawn when asked for, so that seeded runs without it stay as they were.
+            ship = no_shipment_ratio <= 0 or rng.random() >= no_shipment_ratio
+            if ship:
+                cur.execute(
+                    "INSERT INTO shipments (order_id, origin, destination, is_arrived)"
+                    " VALUES (%s, %s, %s, false)", (order_id, origin, destination))
         self.conn.commit()
         self.live.append(order_id)
+        if not ship:
+            self.unshipped.append(order_id)
         self.inserted_ids.append(order_id)
         self.counts["orders"]["inserted"] += 1
-        self.counts["shipments"]["inserted"] += 1
+        self.counts["shipments"]["inserted"] += int(ship)
         return f"insert order {order_id} ({customer}, {price}, product {product_id})"
 
     def update(self, index):
@@ -149,6 +232,8 @@ class OrderWriter:
 
     def delete(self, index):
         order_id = self.live.pop(self.rng.randrange(len(self.live)))
+        if order_id in self.unshipped:
+            self.unshipped.remove(order_id)
         with self.conn.cursor() as cur:
             cur.execute("DELETE FROM shipments WHERE order_id = %s", (order_id,))
             shipments = cur.rowcount
@@ -185,7 +270,14 @@ def main(argv):
         conn = psycopg2.connect(args.dsn)
     except psycopg2.Error as e:
         sys.exit(f"load_orders: cannot connect to {args.dsn!r}: {e}".strip())
-    writer = OrderWriter(conn, rng, clock)
+    products_conn = None
+    if args.rename_ratio > 0:
+        try:
+            products_conn = psycopg2.connect(args.products_dsn)
+        except psycopg2.Error as e:
+            sys.exit(f"load_orders: cannot connect to the products database {args.products_dsn!r}:"
+                     f" {e}".strip())
+    writer = OrderWriter(conn, rng, clock, products_conn)
     started = time.monotonic()
     ticks = 0
     try:
@@ -196,7 +288,7 @@ def main(argv):
                     time.sleep(max(0.0, min(0.2, due - time.monotonic())))
                 if stopping:
                     break
-            what = writer.tick(ticks, args.update_ratio, args.delete_ratio)
+            what = writer.tick(ticks, args)
             ticks += 1
             if args.verbose:
                 print(f"load_orders: {what}", file=sys.stderr, flush=True)
@@ -206,6 +298,8 @@ def main(argv):
         return 1
     finally:
         conn.close()
+        if products_conn is not None:
+            products_conn.close()
     print_summary(args, seed, ticks, started, writer)
     return 0
 
@@ -220,6 +314,10 @@ def print_summary(args, seed, ticks, started, writer):
         "elapsed_s": round(time.monotonic() - started, 3),
         "orders": writer.counts["orders"],
         "shipments": writer.counts["shipments"],
+        "products": writer.counts["products"],
+        "moves": writer.moves,
+        "product_changes": writer.product_changes,
+        "renames": writer.renames,
         "inserted_order_ids": writer.inserted_ids,
         "updated_order_ids": writer.updated_ids,
         "deleted_order_ids": writer.deleted_ids,
