@@ -33,7 +33,7 @@ enum class MessageKind : uint8_t {
   kBatch = 0,
   kWatermark = 1,    // value = the producer subtask's watermark
   kEndOfStream = 2,  // the producer subtask finished; the channel carries nothing after it
-  kBarrier = 3,      // value = checkpoint id (checkpoints come later)
+  kBarrier = 3,      // value = checkpoint id (CHECKPOINT_DESIGN.md §3)
 };
 
 struct ChannelMessage {
@@ -52,6 +52,12 @@ struct ChannelMessage {
     ChannelMessage m;
     m.kind = MessageKind::kWatermark;
     m.value = watermark;
+    return m;
+  }
+  static ChannelMessage Barrier(int64_t checkpoint_id) {
+    ChannelMessage m;
+    m.kind = MessageKind::kBarrier;
+    m.value = checkpoint_id;
     return m;
   }
   static ChannelMessage EndOfStream() {
@@ -100,6 +106,10 @@ class BatchReader {
   // The next message from any channel. Returns false when `timeout` passed without
   // one, kCancelled once the exchange was cancelled.
   virtual absl::StatusOr<bool> Read(ChannelMessage* message, absl::Duration timeout) = 0;
+  // Barrier alignment: while `channel` is blocked, Read delivers none of its messages
+  // (they stay queued, so its producer is backpressured). Returns false when this
+  // reader cannot block channels; the task then holds the channel's messages itself.
+  virtual bool SetChannelBlocked(int32_t channel, bool blocked) { return false; }
 };
 
 // Creates the channels of one job's tasks in one process. Thread-safe: tasks open their

@@ -107,4 +107,12 @@ absl::Status EdgeOutput::EmitEndOfStream() {
   return s;
 }
 
+absl::Status EdgeOutput::EmitBarrier(int64_t checkpoint_id) {
+  absl::Status s = Flush();
+  for (size_t c = 0; s.ok() && c < writers_.size(); ++c) {
+    s = Write(c, ChannelMessage::Barrier(checkpoint_id));
+  }
+  return s;
+}
+
 }  // namespace cdcflow::exchange

@@ -34,6 +34,8 @@ class EdgeOutput {
   // Flushes, then sends the watermark / end of stream on every channel.
   absl::Status EmitWatermark(int64_t watermark);
   absl::Status EmitEndOfStream();
+  // Flushes, then sends checkpoint barrier `checkpoint_id` on every channel.
+  absl::Status EmitBarrier(int64_t checkpoint_id);
 
   int64_t rows_sent() const { return rows_sent_; }
   // Nanoseconds spent inside BatchWriter::Write, i.e. waiting for downstream room

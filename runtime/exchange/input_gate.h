@@ -5,6 +5,8 @@
 
 #include <condition_variable>
 #include <deque>
+#include <memory>
+#include <vector>
 #include <mutex>
 
 #include "runtime/exchange/channel.h"
@@ -12,7 +14,10 @@
 namespace cdcflow::exchange {
 
 // Thread-safe. Capacity counts messages (batches), not rows: a batch is at most a few
-// thousand rows, so memory per gate stays bounded by capacity x batch size.
+// thousand rows, so memory per gate stays bounded by capacity x batch size. Each
+// channel has its own queue of capacity / num_channels messages (at least 1), so that a
+// channel blocked for barrier alignment backpressures its own producer only. Messages
+// of one channel come out in order; channels are served round-robin.
 class InputGate {
  public:
   InputGate(int32_t num_channels, size_t capacity);
@@ -20,20 +25,28 @@ class InputGate {
   InputGate& operator=(const InputGate&) = delete;
 
   int32_t num_channels() const { return num_channels_; }
-  // Blocks while the gate holds `capacity` messages. kCancelled after Cancel().
+  // Blocks while the message's channel holds its share of the capacity. kCancelled
+  // after Cancel(), kInvalidArgument for a channel outside [0, num_channels).
   absl::Status Push(ChannelMessage message);
-  // The next message; false after `timeout` without one; kCancelled after Cancel().
+  // The next message of an unblocked channel; false after `timeout` without one;
+  // kCancelled after Cancel().
   absl::StatusOr<bool> Pop(ChannelMessage* message, absl::Duration timeout);
+  // Stops (or resumes) delivering `channel`'s messages (barrier alignment).
+  void SetBlocked(int32_t channel, bool blocked);
   void Cancel();
   size_t size() const;
 
  private:
   const int32_t num_channels_;
-  const size_t capacity_;
+  const size_t channel_capacity_;
   mutable std::mutex mu_;
   std::condition_variable not_empty_;
-  std::condition_variable not_full_;
-  std::deque<ChannelMessage> queue_;
+  std::unique_ptr<std::condition_variable[]> not_full_;  // per channel
+  std::vector<std::deque<ChannelMessage>> queues_;
+  std::vector<bool> blocked_;
+  size_t available_ = 0;  // messages in unblocked channels
+  size_t total_ = 0;
+  int32_t next_ = 0;      // round-robin start
   bool cancelled_ = false;
 };
 
@@ -58,6 +71,10 @@ class GateReader final : public BatchReader {
   int32_t num_channels() const override { return gate_->num_channels(); }
   absl::StatusOr<bool> Read(ChannelMessage* message, absl::Duration timeout) override {
     return gate_->Pop(message, timeout);
+  }
+  bool SetChannelBlocked(int32_t channel, bool blocked) override {
+    gate_->SetBlocked(channel, blocked);
+    return true;
   }
 
  private:

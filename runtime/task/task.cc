@@ -12,13 +12,16 @@
 
 namespace cdcflow::task {
 
-#define CDCFLOW_TASK_RETURN_IF_ERROR(expr)  \
-  do {                                      \
-    absl::Status _s = (expr);               \
-    if (!_s.ok()) return _s;                \
-  } while (0)
 
 int64_t TaskRuntimeContext::ProcessingTimeMs() const { return absl::ToUnixMillis(absl::Now()); }
+
+absl::StatusOr<state::KeyedStateBackend*> TaskRuntimeContext::KeyedBackend() {
+  if (!keyed_backend_factory) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("vertex '", vertex_.name, "' has no keyed state in this task"));
+  }
+  return keyed_backend_factory();
+}
 
 namespace {
 
@@ -32,6 +35,7 @@ class SinkOperator final : public Operator {
   }
   absl::Status Finish(Collector&) override { return sink_->Finish(); }
   absl::Status Close() override { return sink_->Close(); }
+  SinkFunction* sink() { return sink_.get(); }
 
  private:
   std::unique_ptr<SinkFunction> sink_;
@@ -73,7 +77,8 @@ absl::StatusOr<std::unique_ptr<state::KeyedStateBackend>> Task::CreateStateBacke
   options.key_groups = {range.start, range.end};
   options.cache_bytes = setup_.options.state_cache_bytes;
   if (setup_.options.state_dir.empty()) return state::KeyedStateBackend::CreateInMemory(options);
-  // No restore yet: every run starts from empty state, so an old directory goes.
+  // The local directory never survives an attempt: state comes back from a checkpoint
+  // (RestoreKeyed), so an old directory goes.
   const std::filesystem::path dir = std::filesystem::path(setup_.options.state_dir) /
                                     setup_.job_id /
                                     absl::StrCat("vertex-", vertex.id, "-subtask-", setup_.id.subtask);
@@ -115,6 +120,14 @@ absl::Status Task::Instantiate() {
         op.op = lv.op ? lv.op() : nullptr;
         if (op.op == nullptr) return missing("operator");
         op.ctx = std::move(ctx);
+        // Built-in operators (changelog join, materializer) take the task's keyed
+        // backend on demand, so their state is checkpointed and rescaled.
+        op.ctx->keyed_backend_factory = [this, vid]() -> absl::StatusOr<state::KeyedStateBackend*> {
+          for (ChainOp& o : ops_) {
+            if (o.vertex == vid) return MakeKeyedBackend(o);
+          }
+          return absl::InternalError("vertex not in its chain");
+        };
         ops_.push_back(std::move(op));
         break;
       }
@@ -125,8 +138,11 @@ absl::Status Task::Instantiate() {
         if (fn == nullptr) return missing("keyed process function");
         auto backend = CreateStateBackend(vs);
         if (!backend.ok()) return Annotate(backend.status(), vid);
+        if (absl::Status r = RestoreKeyed(vid, **backend); !r.ok()) return Annotate(r, vid);
         ChainOp op;
         op.vertex = vid;
+        op.keyed = backend->get();
+        op.keyed_uuid = NewBackendUuid();
         op.op = std::make_unique<KeyedProcessOperator>(std::move(fn), key, std::move(*backend));
         op.ctx = std::move(ctx);
         ops_.push_back(std::move(op));
@@ -137,6 +153,8 @@ absl::Status Task::Instantiate() {
         if (sink == nullptr) return missing("sink");
         ChainOp op;
         op.vertex = vid;
+        op.is_sink = true;
+        op.sink = sink.get();
         op.op = std::make_unique<SinkOperator>(std::move(sink));
         op.ctx = std::move(ctx);
         ops_.push_back(std::move(op));
@@ -150,10 +168,8 @@ absl::Status Task::Instantiate() {
   return absl::OkStatus();
 }
 
-absl::Status Task::OpenAll() {
+absl::Status Task::OpenOutputs() {
   const graph::ChainSpec& chain = setup_.plan->chains[setup_.id.chain];
-  // Outputs first: writers may block on nothing, but a failure here is cheaper before
-  // user code opens connections.
   for (int32_t edge_id : setup_.plan->chain_outputs[setup_.id.chain]) {
     const graph::EdgeSpec& e = setup_.spec->edges[edge_id];
     const int32_t target_chain = setup_.plan->chain_of_vertex[e.target];
@@ -178,6 +194,14 @@ absl::Status Task::OpenAll() {
         e.partitioning, setup_.spec->vertices[e.target].max_parallelism, key, std::move(writers),
         exchange::EdgeOutputOptions{.target_batch_rows = setup_.options.batch_rows}));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Task::OpenAll() {
+  const graph::ChainSpec& chain = setup_.plan->chains[setup_.id.chain];
+  // Outputs first: writers may block on nothing, but a failure here is cheaper before
+  // user code opens connections.
+  CDCFLOW_TASK_RETURN_IF_ERROR(OpenOutputs());
   if (source_ != nullptr) {
     const int32_t vid = chain.vertices.front();
     CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(source_->Open(*source_ctx_), vid));
@@ -198,7 +222,7 @@ absl::Status Task::OpenAll() {
   for (ChainOp& op : ops_) {
     CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(op.op->Open(*op.ctx), op.vertex));
   }
-  return absl::OkStatus();
+  return RestoreChain();
 }
 
 absl::Status Task::CloseAll() {
@@ -233,6 +257,7 @@ void Task::AccountTime() {
 absl::Status Task::Run() {
   last_flush_ = absl::Now();
   last_account_ns_ = absl::GetCurrentTimeNanos();
+  if (setup_.restore != nullptr && setup_.restore->finished) return RunFinishedOnRestore();
   absl::Status status = OpenAll();
   if (status.ok()) status = source_ != nullptr ? RunSource() : RunInputs();
   AccountTime();
@@ -244,7 +269,12 @@ absl::Status Task::Run() {
   if (status.ok()) status = close;
   // Destroy user objects on the task thread, before the plugin can go away.
   source_.reset();
-  for (ChainOp& op : ops_) op.op.reset();
+  for (ChainOp& op : ops_) {
+    op.sink = nullptr;
+    op.op.reset();
+    op.keyed = nullptr;
+    op.owned_keyed.reset();
+  }
   return status;
 }
 
@@ -358,6 +388,7 @@ absl::Status Task::RunSource() {
   metrics::SubtaskMetrics& m = vertex_metrics_.front().second;
   RowBatch batch(setup_.options.batch_rows);
   while (!cancelled_.load(std::memory_order_relaxed)) {
+    if (has_control_.load(std::memory_order_acquire)) CDCFLOW_TASK_RETURN_IF_ERROR(HandleControl());
     batch.clear();
     absl::StatusOr<PollResult> r = source_->PollBatch(batch, setup_.options.batch_rows);
     if (!r.ok()) return Annotate(r.status(), vid);
@@ -385,68 +416,97 @@ absl::Status Task::RunInputs() {
   const int32_t head = setup_.plan->chains[setup_.id.chain].vertices.front();
   auto reader_or = setup_.channels->OpenReader(setup_.id);
   if (!reader_or.ok()) return Annotate(reader_or.status(), head);
-  std::unique_ptr<exchange::BatchReader> reader = std::move(*reader_or);
+  reader_ = std::move(*reader_or);
   const int32_t n = static_cast<int32_t>(input_channels_.size());
-  if (reader->num_channels() != n) {
-    return Annotate(absl::InternalError(absl::StrCat("input gate has ", reader->num_channels(),
+  if (reader_->num_channels() != n) {
+    return Annotate(absl::InternalError(absl::StrCat("input gate has ", reader_->num_channels(),
                                                      " channels, the plan says ", n)),
                     head);
   }
-  std::vector<int64_t> channel_watermark(n, kMinWatermark);
-  int32_t open_channels = n;
+  channel_watermark_.assign(n, kMinWatermark);
+  open_channels_ = n;
+  barrier_seen_.assign(n, false);
+  channel_ended_.assign(n, false);
+  blocked_.assign(n, false);
+  held_.clear();
+  held_.resize(n);
+  reader_blocks_ = n > 0 && reader_->SetChannelBlocked(0, false);
   exchange::ChannelMessage message;
-  while (open_channels > 0) {
+  while (open_channels_ > 0) {
     if (cancelled_.load(std::memory_order_relaxed)) return absl::CancelledError("cancelled");
-    absl::StatusOr<bool> got = reader->Read(&message, absl::ZeroDuration());
-    if (got.ok() && !*got) {
-      // Input ran dry: send what is pending, then wait (until the next timer at most).
-      CDCFLOW_TASK_RETURN_IF_ERROR(FlushOutputs());
-      absl::Duration wait = absl::Milliseconds(100);
-      const int64_t next = NextProcessingTime();
-      if (next != kNoTimestamp) {
-        wait = std::min(wait, std::max(absl::ZeroDuration(),
-                                       absl::Milliseconds(next - absl::ToUnixMillis(absl::Now()))));
+    if (has_control_.load(std::memory_order_acquire)) CDCFLOW_TASK_RETURN_IF_ERROR(HandleControl());
+    bool have = false;
+    if (!replay_.empty()) {
+      message = std::move(replay_.front());
+      replay_.pop_front();
+      have = true;
+    } else {
+      absl::StatusOr<bool> got = reader_->Read(&message, absl::ZeroDuration());
+      if (got.ok() && !*got) {
+        // Input ran dry: send what is pending, then wait (until the next timer at most).
+        CDCFLOW_TASK_RETURN_IF_ERROR(FlushOutputs());
+        absl::Duration wait = absl::Milliseconds(100);
+        const int64_t next = NextProcessingTime();
+        if (next != kNoTimestamp) {
+          wait = std::min(wait, std::max(absl::ZeroDuration(),
+                                         absl::Milliseconds(next - absl::ToUnixMillis(absl::Now()))));
+        }
+        const int64_t start = absl::GetCurrentTimeNanos();
+        got = reader_->Read(&message, wait);
+        idle_ns_ += absl::GetCurrentTimeNanos() - start;
       }
-      const int64_t start = absl::GetCurrentTimeNanos();
-      got = reader->Read(&message, wait);
-      idle_ns_ += absl::GetCurrentTimeNanos() - start;
+      if (absl::GetCurrentTimeNanos() - last_account_ns_ > 50'000'000) AccountTime();
+      if (!got.ok()) return Annotate(got.status(), head);
+      have = *got;
     }
-    if (absl::GetCurrentTimeNanos() - last_account_ns_ > 50'000'000) AccountTime();
-    if (!got.ok()) return Annotate(got.status(), head);
-    if (*got) {
+    if (have) {
       if (message.channel < 0 || message.channel >= n) {
         return Annotate(absl::InternalError(absl::StrCat("message on unknown channel ",
                                                          message.channel)),
                         head);
       }
-      switch (message.kind) {
-        case exchange::MessageKind::kBatch:
-          CDCFLOW_TASK_RETURN_IF_ERROR(
-              ProcessFrom(0, input_channels_[message.channel].target_input, message.batch));
-          break;
-        case exchange::MessageKind::kWatermark:
-        case exchange::MessageKind::kEndOfStream: {
-          int64_t& wm = channel_watermark[message.channel];
-          if (message.kind == exchange::MessageKind::kEndOfStream) {
-            --open_channels;
-            wm = kMaxWatermark;  // an ended channel no longer holds event time back
-          } else if (message.value > wm) {
-            wm = message.value;
-          }
-          int64_t combined = kMaxWatermark;
-          for (int64_t w : channel_watermark) combined = std::min(combined, w);
-          if (combined > watermark_ && open_channels > 0) {
-            CDCFLOW_TASK_RETURN_IF_ERROR(AdvanceWatermark(combined));
-          }
-          break;
-        }
-        case exchange::MessageKind::kBarrier:
-          break;  // checkpoints are not driven yet
+      if (blocked_[message.channel]) {
+        // Aligning a barrier: this channel's messages wait for the snapshot.
+        held_[message.channel].push_back(std::move(message));
+        continue;
       }
+      CDCFLOW_TASK_RETURN_IF_ERROR(Dispatch(message));
     }
     CDCFLOW_TASK_RETURN_IF_ERROR(FireProcessingTimers());
   }
   return EndOfInput();
+}
+
+absl::Status Task::Dispatch(exchange::ChannelMessage& message) {
+  const int32_t c = message.channel;
+  switch (message.kind) {
+    case exchange::MessageKind::kBatch:
+      return ProcessFrom(0, input_channels_[c].target_input, message.batch);
+    case exchange::MessageKind::kWatermark:
+    case exchange::MessageKind::kEndOfStream: {
+      int64_t& wm = channel_watermark_[c];
+      if (message.kind == exchange::MessageKind::kEndOfStream) {
+        --open_channels_;
+        channel_ended_[c] = true;
+        wm = kMaxWatermark;  // an ended channel no longer holds event time back
+      } else if (message.value > wm) {
+        wm = message.value;
+      }
+      int64_t combined = kMaxWatermark;
+      for (int64_t w : channel_watermark_) combined = std::min(combined, w);
+      if (combined > watermark_ && open_channels_ > 0) {
+        CDCFLOW_TASK_RETURN_IF_ERROR(AdvanceWatermark(combined));
+      }
+      // An ended channel counts as having delivered the barrier being aligned.
+      if (message.kind == exchange::MessageKind::kEndOfStream && aligning_ != 0) {
+        return MaybeFinishAlignment();
+      }
+      return absl::OkStatus();
+    }
+    case exchange::MessageKind::kBarrier:
+      return OnBarrier(c, message.value);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace cdcflow::task

@@ -8,14 +8,35 @@
 // Cancel. Run returns OK when every input ended and every operator finished, kCancelled
 // after Cancel, otherwise the first error, prefixed with the vertex name and subtask
 // ("task 'sum' subtask 1/4: ..."). Operators are closed in every case.
+//
+// Checkpoints (CHECKPOINT_DESIGN.md §3): a source task takes TriggerCheckpoint(n)
+// between two polls: it snapshots the source position and the chain, then sends barrier
+// n downstream. A task with inputs aligns barrier n (a channel that delivered it is not
+// read until every channel did; an ended channel counts as delivered), snapshots, then
+// forwards it. The synchronous part (positions, operator state, sink PrepareCommit,
+// keyed backend Flush + RocksDB checkpoint into a staging dir) runs on the task thread;
+// uploading into the checkpoint storage and the ack to the CheckpointListener run on
+// the UploadPool. NotifyCheckpointComplete(n) makes the task thread call
+// SinkFunction::Commit(n) and SourceFunction::NotifyCheckpointComplete(n).
+// TaskSetup::restore starts the task from a checkpoint (or savepoint) instead of empty.
 
+#include <algorithm>
 #include <atomic>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "cdcflow/job.h"
+#include "absl/synchronization/mutex.h"
+#include "runtime/checkpoint/checkpoint_listener.h"
+#include "runtime/checkpoint/checkpoint_storage.h"
+#include "runtime/checkpoint/keyed_state_access.h"
+#include "runtime/checkpoint/task_restore.h"
+#include "runtime/checkpoint/upload_pool.h"
 #include "runtime/exchange/channel.h"
 #include "runtime/exchange/edge_output.h"
 #include "runtime/exchange/topology.h"
@@ -26,6 +47,18 @@
 
 namespace cdcflow::task {
 
+#define CDCFLOW_TASK_RETURN_IF_ERROR(expr) \
+  do {                                     \
+    absl::Status _s = (expr);              \
+    if (!_s.ok()) return _s;               \
+  } while (0)
+// Returns `expr`'s error annotated with the vertex (Task::Annotate).
+#define CDCFLOW_RETURN_IF_ERROR_ANNOTATED(expr, vertex) \
+  do {                                                  \
+    absl::Status _s = (expr);                           \
+    if (!_s.ok()) return Annotate(_s, vertex);          \
+  } while (0)
+
 struct TaskOptions {
   size_t batch_rows = 1024;  // rows per source poll and per exchange batch
   // Partially filled exchange batches are sent at the latest after this long (and
@@ -34,8 +67,13 @@ struct TaskOptions {
   // How long a source that reports kIdle is left alone.
   absl::Duration idle_backoff = absl::Milliseconds(5);
   // Keyed state: in memory when empty, else RocksDB under
-  // <state_dir>/<job_id>/vertex-<id>-subtask-<i> (emptied at start: no restore yet).
+  // <state_dir>/<job_id>/vertex-<id>-subtask-<i> (emptied at start; a restore loads the
+  // checkpoint's state into it).
   std::string state_dir;
+  // Local staging of snapshots before upload (hard links into the RocksDB directory, so
+  // on its file system): <state_dir>/<job_id>/staging when empty and state_dir is set,
+  // else a directory under the system's temp dir.
+  std::string staging_dir;
   size_t state_cache_bytes = 64 << 20;  // write-back cache per keyed subtask
 };
 
@@ -50,10 +88,21 @@ struct TaskSetup {
   metrics::MetricRegistry* metrics = nullptr;  // optional
   std::string job_id = "local";                // metric label
   TaskOptions options;
+
+  // Checkpoints; all optional. Without a listener and a storage the task declines
+  // every checkpoint (to the listener, if any). Without an uploader the upload runs on
+  // the task thread. `restore` (null: start empty) must stay valid until Run returns.
+  checkpoint::CheckpointListener* checkpoint_listener = nullptr;
+  const checkpoint::CheckpointStorage* checkpoint_storage = nullptr;
+  checkpoint::UploadPool* uploader = nullptr;
+  const checkpoint::TaskRestore* restore = nullptr;
+  int32_t attempt = 0;  // the job attempt, copied into acks
 };
 
-// The RuntimeContext the task gives each of its operators, sources and sinks.
-class TaskRuntimeContext final : public RuntimeContext {
+// The RuntimeContext the task gives each of its operators, sources and sinks. For
+// operator vertices it also offers the task's keyed backend to built-in operators
+// (checkpoint::KeyedStateAccess).
+class TaskRuntimeContext final : public RuntimeContext, public checkpoint::KeyedStateAccess {
  public:
   TaskRuntimeContext(const graph::VertexSpec& vertex, int subtask, const JobArgs* args)
       : vertex_(vertex), subtask_(subtask), args_(args) {}
@@ -63,6 +112,9 @@ class TaskRuntimeContext final : public RuntimeContext {
   int max_parallelism() const override { return vertex_.max_parallelism; }
   const JobArgs& args() const override { return *args_; }
   int64_t ProcessingTimeMs() const override;
+  absl::StatusOr<state::KeyedStateBackend*> KeyedBackend() override;
+  // Set by the task: creates (and restores) the vertex's backend on first use.
+  std::function<absl::StatusOr<state::KeyedStateBackend*>()> keyed_backend_factory;
 
  private:
   const graph::VertexSpec& vertex_;
@@ -80,6 +132,19 @@ class Task {
   // by cancelling the ChannelFactory (the runner does both).
   void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
 
+  // Thread-safe. Source tasks take the trigger between two polls; other tasks ignore it
+  // (barriers reach them through their inputs). A task that is not running (finished,
+  // failed) never acks: the coordinator learns that from TaskFinished or a restart.
+  void TriggerCheckpoint(int64_t checkpoint_id, bool savepoint);
+  // Thread-safe. Checkpoint `checkpoint_id` is complete job-wide: at its next loop
+  // iteration the task thread calls SinkFunction::Commit and
+  // SourceFunction::NotifyCheckpointComplete (covering earlier ids too).
+  void NotifyCheckpointComplete(int64_t checkpoint_id);
+  // Thread-safe. Checkpoint `checkpoint_id` was aborted: its staging is dropped, an
+  // alignment in progress for it is cancelled.
+  void NotifyCheckpointAborted(int64_t checkpoint_id);
+  bool is_source() const { return source_ != nullptr; }
+
   const std::string& name() const { return name_; }  // the chain's name
   const exchange::TaskId& id() const { return setup_.id; }
   // Per vertex of the chain (head first): vertex id and its subtask's metrics.
@@ -91,6 +156,13 @@ class Task {
   using Context = TaskRuntimeContext;
   struct ChainOp {
     int32_t vertex = 0;
+    // Keyed state of an operator vertex (built-in operators, through KeyedStateAccess);
+    // declared before `op` so the operator goes first.
+    std::unique_ptr<state::KeyedStateBackend> owned_keyed;
+    state::KeyedStateBackend* keyed = nullptr;  // owned_keyed or the keyed operator's
+    std::string keyed_uuid;                     // names this backend's shared SSTs
+    bool is_sink = false;
+    SinkFunction* sink = nullptr;
     std::unique_ptr<Operator> op;
     std::unique_ptr<Context> ctx;
     RowBatch out;
@@ -118,9 +190,63 @@ class Task {
   // counters (idle_ns_ and the outputs' blocked time are the non-busy parts).
   void AccountTime();
 
+  // Checkpoints (task.cc / task_checkpoint.cc).
+  struct Control {
+    std::vector<std::pair<int64_t, bool>> triggers;  // (id, savepoint)
+    int64_t completed = 0;                           // highest id notified complete
+    std::vector<int64_t> aborted;
+  };
+  absl::StatusOr<state::KeyedStateBackend*> MakeKeyedBackend(ChainOp& op);
+  absl::Status RestoreChain();
+  // Runs queued triggers / completions / aborts (task thread).
+  absl::Status HandleControl();
+  // Snapshots the chain for checkpoint `id` and hands the upload to the uploader;
+  // returns an error only for failures that must fail the task.
+  absl::Status SnapshotChain(int64_t id, int64_t alignment_ns);
+  absl::Status EmitBarrier(int64_t id);
+  void Decline(int64_t id, absl::Status reason);
+  std::string StagingDir() const;
+  static std::string NewBackendUuid();
+  absl::Status RestoreKeyed(int32_t vertex, state::KeyedStateBackend& backend);
+  absl::Status OpenOutputs();
+  absl::Status RunFinishedOnRestore();
+  // Barrier alignment (task thread).
+  absl::Status Dispatch(exchange::ChannelMessage& message);
+  absl::Status OnBarrier(int32_t channel, int64_t id);
+  absl::Status MaybeFinishAlignment();
+  void CancelAlignment();
+  void BlockChannel(int32_t channel);
+
   TaskSetup setup_;
   std::string name_;
   std::atomic<bool> cancelled_{false};
+  std::atomic<bool> has_control_{false};
+  absl::Mutex control_mu_;
+  Control control_ ABSL_GUARDED_BY(control_mu_);
+  int64_t committed_ = 0;  // highest id Commit was called for (task thread)
+  // Ids of aborted checkpoints, shared with upload jobs that may outlive the task.
+  struct AbortedIds {
+    std::mutex mu;
+    std::vector<int64_t> ids;
+    bool Contains(int64_t id) {
+      std::lock_guard<std::mutex> lock(mu);
+      return std::find(ids.begin(), ids.end(), id) != ids.end();
+    }
+  };
+  std::shared_ptr<AbortedIds> aborted_ = std::make_shared<AbortedIds>();
+  // Input side (RunInputs).
+  std::unique_ptr<exchange::BatchReader> reader_;
+  bool reader_blocks_ = false;  // the reader blocks channels itself (else held_)
+  std::vector<int64_t> channel_watermark_;
+  int32_t open_channels_ = 0;
+  int64_t aligning_ = 0;       // checkpoint whose barrier is being aligned, 0: none
+  int64_t align_start_ns_ = 0;
+  int64_t last_barrier_ = 0;   // newest checkpoint snapshotted or given up
+  std::vector<bool> barrier_seen_;
+  std::vector<bool> channel_ended_;
+  std::vector<bool> blocked_;
+  std::vector<std::deque<exchange::ChannelMessage>> held_;  // per blocked channel
+  std::deque<exchange::ChannelMessage> replay_;             // released, processed first
   std::vector<std::pair<int32_t, metrics::SubtaskMetrics>> vertex_metrics_;
   std::unique_ptr<SourceFunction> source_;
   std::unique_ptr<Context> source_ctx_;
