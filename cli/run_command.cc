@@ -5,7 +5,9 @@
 #include <atomic>
 #include <cstdio>
 #include <iostream>
+#include <tuple>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -60,6 +62,15 @@ std::string ProgressLine(const local::LocalJob& job, absl::Duration elapsed) {
 
 }  // namespace
 
+absl::StatusOr<absl::Duration> ParseFlagDuration(const std::string& flag, const std::string& value) {
+  absl::Duration d;
+  double seconds = 0;
+  if (absl::ParseDuration(value, &d) && d >= absl::ZeroDuration()) return d;
+  if (absl::SimpleAtod(value, &seconds) && seconds >= 0) return absl::Seconds(seconds);
+  return absl::InvalidArgumentError(
+      absl::StrCat(flag, ": '", value, "' is not a duration (e.g. 10s, 500ms, 2m)"));
+}
+
 int RunLocal(const RunOptions& options) {
   auto args = JobArgs::Parse(options.job_args);
   if (!args.ok()) {
@@ -93,6 +104,28 @@ int RunLocal(const RunOptions& options) {
     local::LocalJobOptions job_options;
     job_options.metrics = &registry;
     job_options.task.state_dir = options.state_dir;
+    job_options.checkpoint_dir = options.checkpoint_dir;
+    job_options.retained_checkpoints = options.retained_checkpoints;
+    job_options.from_savepoint = options.from_savepoint;
+    job_options.restart.max_restarts = options.restart_attempts;
+    job_options.restart.multiplier = options.restart_backoff;
+    for (auto [flag, value, out] :
+         {std::tuple{"--checkpoint-interval", &options.checkpoint_interval,
+                     &job_options.checkpoint_interval},
+          std::tuple{"--checkpoint-timeout", &options.checkpoint_timeout,
+                     &job_options.checkpoint_timeout},
+          std::tuple{"--restart-delay", &options.restart_delay, &job_options.restart.delay}}) {
+      absl::StatusOr<absl::Duration> d = ParseFlagDuration(flag, *value);
+      if (!d.ok()) {
+        std::cerr << "error: " << d.status().message() << "\n";
+        return 2;
+      }
+      *out = *d;
+    }
+    if (job_options.checkpoint_dir.empty() && !options.savepoint_on_cancel.empty()) {
+      std::cerr << "error: --savepoint-on-cancel needs --checkpoint-dir\n";
+      return 2;
+    }
     auto job = local::LocalJob::Start(&*graph, &*args, job_options);
     if (!job.ok()) {
       std::cerr << "error: " << job.status().message() << "\n";
@@ -126,6 +159,15 @@ int RunLocal(const RunOptions& options) {
       absl::SleepFor(absl::Milliseconds(20));
       if (g_interrupted && !cancelled) {
         cancelled = true;
+        if (!options.savepoint_on_cancel.empty()) {
+          std::cerr << "\ntaking a savepoint into " << options.savepoint_on_cancel << "...\n";
+          auto sp = (*job)->TriggerSavepoint(options.savepoint_on_cancel);
+          if (sp.ok()) {
+            std::cerr << "savepoint " << sp->id() << " written to " << sp->dir << "\n";
+          } else {
+            std::cerr << "error: savepoint failed: " << sp.status().message() << "\n";
+          }
+        }
         std::cerr << "\ncancelling...\n";
         (*job)->Cancel();
       }
@@ -194,6 +236,35 @@ void RegisterRunCommand(CLI::App& app, CommandContext& context) {
   run->add_option("--rest-linger", options->rest_linger_s,
                   "Seconds the dashboard stays up after the job ended")
       ->capture_default_str();
+  run->add_option("--checkpoint-dir", options->checkpoint_dir,
+                  "Checkpoint into this directory (a shared volume for a cluster); enables "
+                  "recovery from the latest checkpoint")
+      ->envname("CDCFLOW_CHECKPOINT_DIR");
+  run->add_option("--checkpoint-interval", options->checkpoint_interval,
+                  "Time between checkpoints (e.g. 10s, 500ms; 0: on demand only)")
+      ->capture_default_str();
+  run->add_option("--checkpoint-timeout", options->checkpoint_timeout,
+                  "A checkpoint not complete by then is aborted (the job continues)")
+      ->capture_default_str();
+  run->add_option("--retained-checkpoints", options->retained_checkpoints,
+                  "Completed checkpoints kept")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  run->add_option("--restart-attempts", options->restart_attempts,
+                  "Restarts from the latest checkpoint after a failure before giving up")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  run->add_option("--restart-delay", options->restart_delay, "Delay before the first restart")
+      ->capture_default_str();
+  run->add_option("--restart-backoff", options->restart_backoff,
+                  "Factor the restart delay grows by per restart (1: fixed delay)")
+      ->check(CLI::Range(1.0, 100.0))
+      ->capture_default_str();
+  run->add_option("--from-savepoint", options->from_savepoint,
+                  "Start from this savepoint (or chk-<id> checkpoint) directory; the "
+                  "parallelism may differ");
+  run->add_option("--savepoint-on-cancel", options->savepoint_on_cancel,
+                  "Local runs: on Ctrl-C, take a savepoint into this directory before cancelling");
   run->callback([options, &context] {
     context.exit_code =
         options->jobmanager.empty() ? RunLocal(*options) : RunOnCluster(*options);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "cli/command.h"
 
 namespace cdcflow::cli {
@@ -29,7 +31,20 @@ struct RunOptions {
   std::string rest_bind = "127.0.0.1";
   std::string rest_token;
   double rest_linger_s = 5;
+  // Checkpoints and recovery (CHECKPOINT_DESIGN.md §6). Durations as "10s", "500ms".
+  std::string checkpoint_dir;             // empty: no checkpoints
+  std::string checkpoint_interval = "10s";
+  std::string checkpoint_timeout = "10m";
+  int retained_checkpoints = 3;
+  int restart_attempts = 0;               // restarts after a failure (local runs)
+  std::string restart_delay = "1s";
+  double restart_backoff = 1.0;           // >1: exponential backoff of the delay
+  std::string from_savepoint;             // start from this savepoint/checkpoint dir
+  std::string savepoint_on_cancel;        // local runs: Ctrl-C takes a savepoint here first
 };
+
+// Parses "10s", "250ms", "1m" (absl durations) or plain seconds ("2.5"); errors name `flag`.
+absl::StatusOr<absl::Duration> ParseFlagDuration(const std::string& flag, const std::string& value);
 
 void RegisterRunCommand(CLI::App& app, CommandContext& context);
 

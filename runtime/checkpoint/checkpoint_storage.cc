@@ -230,7 +230,7 @@ absl::StatusOr<std::unique_ptr<CheckpointStorage>> CheckpointStorage::Create(
   if (job_id.empty() || absl::StrContains(job_id, "/") || job_id == "." || job_id == "..") {
     return absl::InvalidArgumentError(absl::StrCat("job id '", job_id, "' is not a directory name"));
   }
-  const std::string job_dir = (fs::path(root) / job_id).string();
+  const std::string job_dir = (fs::path(root) / job_id).lexically_normal().string();
   std::error_code ec;
   fs::create_directories(fs::path(job_dir) / kSharedDir, ec);
   if (ec) return FsError("cannot create checkpoint directory", job_dir, ec);
@@ -362,9 +362,10 @@ absl::Status CheckpointStorage::Prune(int retained) const {
 }
 
 std::optional<CompletedCheckpoint> CheckpointStorage::LoadLatest(
-    std::vector<std::string>* errors) const {
+    std::vector<std::string>* errors, int64_t min_id) const {
   std::vector<int64_t> ids = ListCheckpointIds();
   for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+    if (*it < min_id) break;
     absl::StatusOr<CompletedCheckpoint> c = LoadCheckpoint(CheckpointDir(*it));
     if (c.ok()) return *std::move(c);
     const std::string msg =

@@ -95,7 +95,9 @@ class CheckpointStorage {
   // The newest checkpoint that loads and validates (LoadCheckpoint); older ones are
   // tried when a newer one is corrupt or incomplete, each failure appended to `errors`
   // (and logged to stderr) with the file it names. nullopt when none is usable.
-  std::optional<CompletedCheckpoint> LoadLatest(std::vector<std::string>* errors = nullptr) const;
+  // Checkpoints with ids below `min_id` are not considered.
+  std::optional<CompletedCheckpoint> LoadLatest(std::vector<std::string>* errors = nullptr,
+                                                int64_t min_id = 0) const;
 
   // Copies checkpoint `checkpoint` into `target_dir` (created; must be empty or missing)
   // as a self-contained savepoint: every file under <vertex>-<subtask>/, then _metadata

@@ -4,17 +4,27 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/checkpoint/keyed_state_access.h"
 #include "runtime/exchange/key_groups.h"
 
 namespace cdcflow::operators {
 namespace {
 
-absl::StatusOr<std::unique_ptr<state::KeyedStateBackend>> CreateState(RuntimeContext& ctx) {
+// The task's keyed backend (checkpointed, restored, rescaled with the task), or a
+// private in-memory one kept in `owned` when the context offers none (tests).
+absl::StatusOr<state::KeyedStateBackend*> CreateState(
+    RuntimeContext& ctx, std::unique_ptr<state::KeyedStateBackend>* owned) {
+  if (checkpoint::KeyedStateAccess* access = checkpoint::GetKeyedStateAccess(ctx)) {
+    return access->KeyedBackend();
+  }
   state::KeyedStateOptions options;
   options.max_parallelism = ctx.max_parallelism();
   options.key_groups = exchange::KeyGroupRangeForSubtask(ctx.subtask_index(), ctx.parallelism(),
                                                          ctx.max_parallelism());
-  return state::KeyedStateBackend::CreateInMemory(options);
+  auto backend = state::KeyedStateBackend::CreateInMemory(options);
+  if (!backend.ok()) return backend.status();
+  *owned = *std::move(backend);
+  return owned->get();
 }
 
 Row CountRow(int64_t n) {
@@ -45,7 +55,7 @@ absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
         absl::StrCat("join ", std::string(ctx.operator_name()), ": left and right key lists must be non-empty "
                      "and of equal length"));
   }
-  auto state = CreateState(ctx);
+  auto state = CreateState(ctx, &owned_state_);
   if (!state.ok()) return state.status();
   state_ = *std::move(state);
   auto left = state_->GetMapState("left");
@@ -155,7 +165,7 @@ absl::Status UpsertMaterializerOperator::Open(RuntimeContext& ctx) {
     return absl::InvalidArgumentError(
         absl::StrCat("upsert materializer ", std::string(ctx.operator_name()), ": no key fields"));
   }
-  auto state = CreateState(ctx);
+  auto state = CreateState(ctx, &owned_state_);
   if (!state.ok()) return state.status();
   state_ = *std::move(state);
   auto rows = state_->GetListState("rows");

@@ -4,8 +4,9 @@
 // State layout (one KeyedStateBackend per subtask, keyed by the join key or the
 // materializer's key): the join keeps a MapState per side from the full row to its
 // multiplicity, the materializer a ListState of the key's live rows in arrival order.
-// The backend is in memory by default; Checkpointed operators snapshot it through
-// SnapshotState. Task-thread only, like every Operator.
+// Inside a task the state is the task's keyed backend for the vertex (RocksDB when the
+// task has a state dir), checkpointed and rescaled with it (checkpoint::KeyedStateAccess);
+// elsewhere (tests) a private in-memory backend. Task-thread only, like every Operator.
 
 #include <cstdint>
 #include <memory>
@@ -41,7 +42,8 @@ class ChangelogJoinOperator final : public Operator {
   void Emit(Row row, RowKind kind, int64_t ts, Collector& out);
 
   JoinSpec spec_;
-  std::unique_ptr<state::KeyedStateBackend> state_;
+  std::unique_ptr<state::KeyedStateBackend> owned_state_;  // without a task backend
+  state::KeyedStateBackend* state_ = nullptr;
   MapState* left_ = nullptr;
   MapState* right_ = nullptr;
   std::vector<Row> others_;  // scratch: the other side's rows for the current key
@@ -58,7 +60,8 @@ class UpsertMaterializerOperator final : public Operator {
 
  private:
   std::vector<int> key_fields_;
-  std::unique_ptr<state::KeyedStateBackend> state_;
+  std::unique_ptr<state::KeyedStateBackend> owned_state_;  // without a task backend
+  state::KeyedStateBackend* state_ = nullptr;
   ListState* rows_ = nullptr;
   ChangelogStats stats_;
 };
