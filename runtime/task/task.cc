@@ -111,6 +111,7 @@ absl::Status Task::Instantiate() {
         }
         source_ = lv.source();
         if (source_ == nullptr) return missing("source");
+        is_source_ = true;
         source_ctx_ = std::move(ctx);
         continue;
       }

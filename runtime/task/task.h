@@ -143,7 +143,7 @@ class Task {
   // Thread-safe. Checkpoint `checkpoint_id` was aborted: its staging is dropped, an
   // alignment in progress for it is cancelled.
   void NotifyCheckpointAborted(int64_t checkpoint_id);
-  bool is_source() const { return source_ != nullptr; }
+  bool is_source() const { return is_source_; }  // fixed at Create
 
   const std::string& name() const { return name_; }  // the chain's name
   const exchange::TaskId& id() const { return setup_.id; }
@@ -221,6 +221,7 @@ class Task {
   std::string name_;
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> has_control_{false};
+  bool is_source_ = false;
   absl::Mutex control_mu_;
   Control control_ ABSL_GUARDED_BY(control_mu_);
   int64_t committed_ = 0;  // highest id Commit was called for (task thread)

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 
@@ -41,6 +42,9 @@ struct SourceConfig {
   bool idle_at_end = false;
   bool restore_position = true;  // false: a new range per run (rescaling test)
   std::atomic<int>* restored = nullptr;  // counts RestorePosition calls
+  // Records the positions restored (guarded by `positions_mu`).
+  std::mutex* positions_mu = nullptr;
+  std::vector<std::string>* positions = nullptr;
 };
 
 class RangeSource : public SourceFunction {
@@ -66,6 +70,10 @@ class RangeSource : public SourceFunction {
   absl::StatusOr<std::string> SnapshotPosition(int64_t) override { return absl::StrCat(next_); }
   absl::Status RestorePosition(std::string_view position) override {
     if (c_.restored != nullptr) ++*c_.restored;
+    if (c_.positions != nullptr) {
+      std::lock_guard<std::mutex> lock(*c_.positions_mu);
+      c_.positions->push_back(std::string(position));
+    }
     if (!c_.restore_position) return absl::OkStatus();
     int64_t v = 0;
     if (!absl::SimpleAtoi(std::string(position), &v)) return absl::DataLossError("bad position");
@@ -80,10 +88,11 @@ class RangeSource : public SourceFunction {
 };
 
 // Running sum per key: emits (key, value, sum after it) for every row. Fails once,
-// job-wide, when it sees `fail_at`.
+// job-wide, when it sees `fail_at`, or at the first row after *fail_now turned true.
 class RunningSum : public KeyedProcessFunction {
  public:
-  RunningSum(int64_t fail_at, std::atomic<bool>* failed) : fail_at_(fail_at), failed_(failed) {}
+  RunningSum(int64_t fail_at, std::atomic<bool>* failed, std::atomic<bool>* fail_now = nullptr)
+      : fail_at_(fail_at), failed_(failed), fail_now_(fail_now) {}
   absl::Status Open(KeyedRuntimeContext& ctx) override {
     auto s = ctx.GetValueState("sum");
     if (!s.ok()) return s.status();
@@ -92,7 +101,8 @@ class RunningSum : public KeyedProcessFunction {
   }
   absl::Status ProcessElement(Row& row, KeyedContext&, Collector& out) override {
     const int64_t v = row.fields[1].as_int64();
-    if (v == fail_at_ && failed_ != nullptr && !failed_->exchange(true)) {
+    if ((v == fail_at_ || (fail_now_ != nullptr && fail_now_->load())) && failed_ != nullptr &&
+        !failed_->exchange(true)) {
       return absl::InternalError(absl::StrCat("deliberate failure at ", v));
     }
     const Value* s = sum_->Get();
@@ -108,6 +118,7 @@ class RunningSum : public KeyedProcessFunction {
   KeyedValueState* sum_ = nullptr;
   int64_t fail_at_;
   std::atomic<bool>* failed_;
+  std::atomic<bool>* fail_now_;
 };
 
 // A stand-in for a transactional system (a Kafka cluster): transactions staged per
@@ -183,11 +194,13 @@ class TransactionalSink : public SinkFunction {
 };
 
 graph::LogicalGraph KeyedJob(int p, SourceConfig source, Broker* broker, int64_t fail_at,
-                             std::atomic<bool>* failed) {
+                             std::atomic<bool>* failed, std::atomic<bool>* fail_now = nullptr) {
   JobBuilder job(JobArgs(), p);
   job.Source("gen", [source] { return std::make_unique<RangeSource>(source); })
       .KeyBy({0})
-      .Process("sum", [fail_at, failed] { return std::make_unique<RunningSum>(fail_at, failed); })
+      .Process("sum", [fail_at, failed, fail_now] {
+        return std::make_unique<RunningSum>(fail_at, failed, fail_now);
+      })
       .SinkTo("out", [broker] { return std::make_unique<TransactionalSink>(broker); });
   auto graph = graph::Finalize(job);
   EXPECT_TRUE(graph.ok()) << graph.status();
@@ -242,6 +255,63 @@ TEST(CheckpointRecoveryTest, ExactlyOnceAfterAFailure) {
   for (int64_t v = 0; v < kRecords; ++v) expected[v % kKeys] += v;
   EXPECT_EQ(last, expected);
   EXPECT_TRUE(broker.staged.empty());
+}
+
+TEST(CheckpointRecoveryTest, FallsBackToThePreviousCheckpointWhenTheLatestIsCorrupt) {
+  constexpr int64_t kRecords = 400000;  // more than the test waits for
+  Broker broker;
+  std::atomic<bool> failed{false};
+  std::atomic<bool> fail_now{false};
+  std::mutex positions_mu;
+  std::vector<std::string> positions;
+  SourceConfig source{.begin = 0, .end = kRecords, .keys = 11, .per_poll = 20,
+                      .positions_mu = &positions_mu, .positions = &positions};
+  graph::LogicalGraph graph = KeyedJob(1, source, &broker, -1, &failed, &fail_now);
+  JobArgs args;
+  LocalJobOptions options;
+  options.task.batch_rows = 32;
+  options.task.state_dir = NewTempDir("state");
+  options.checkpoint_dir = NewTempDir("chk");
+  options.restart.max_restarts = 1;
+  options.restart.delay = absl::Milliseconds(5);
+  auto job = LocalJob::Start(&graph, &args, options);
+  ASSERT_TRUE(job.ok()) << job.status();
+  absl::StatusOr<checkpoint::CompletedCheckpoint> c1 = (*job)->TriggerCheckpoint();
+  ASSERT_TRUE(c1.ok()) << c1.status();
+  absl::SleepFor(absl::Milliseconds(20));
+  absl::StatusOr<checkpoint::CompletedCheckpoint> c2 = (*job)->TriggerCheckpoint();
+  ASSERT_TRUE(c2.ok()) << c2.status();
+  std::string c1_position;
+  for (const auto& t : c1->metadata.tasks()) {
+    for (const auto& op : t.operators()) {
+      if (op.has_source_position()) c1_position = op.source_position();
+    }
+  }
+  ASSERT_FALSE(c1_position.empty());
+  {
+    // Corrupt the newest checkpoint's metadata, then fail the job.
+    const std::string meta = c2->dir + "/_metadata";
+    std::fstream f(meta, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(30);
+    f.put('\x7f');
+  }
+  fail_now = true;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while ((*job)->restarts() == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(2));
+  ASSERT_EQ((*job)->restarts(), 1);
+  while (absl::Now() < deadline) {
+    std::lock_guard<std::mutex> lock(positions_mu);
+    if (!positions.empty()) break;
+    positions_mu.unlock();
+    absl::SleepFor(absl::Milliseconds(2));
+    positions_mu.lock();
+  }
+  (*job)->Cancel();
+  (*job)->Wait().IgnoreError();
+  std::lock_guard<std::mutex> lock(positions_mu);
+  ASSERT_EQ(positions.size(), 1u);
+  EXPECT_EQ(positions[0], c1_position) << "restored from checkpoint " << c1->id() << ", not "
+                                       << c2->id();
 }
 
 // Runs [begin, end) with parallelism p (from `savepoint` unless empty) until every row
