@@ -217,6 +217,22 @@ absl::StatusOr<KafkaSinkConfig> KafkaSinkConfig::Parse(const KafkaOptions& optio
       s = ParseInt<int>(key, value, 1, &c.delivery_timeout_ms);
     } else if (key == "sink.flush-timeout-ms") {
       s = ParseInt<int>(key, value, 1, &c.flush_timeout_ms);
+    } else if (key == "sink.delivery-guarantee") {
+      if (value == "at-least-once") {
+        c.delivery = DeliveryGuarantee::kAtLeastOnce;
+      } else if (value == "exactly-once") {
+        c.delivery = DeliveryGuarantee::kExactlyOnce;
+      } else {
+        s = absl::InvalidArgumentError(
+            absl::StrCat("kafka option 'sink.delivery-guarantee': '", value,
+                         "' is not one of at-least-once, exactly-once"));
+      }
+    } else if (key == "sink.transactional-id-prefix") {
+      c.transactional_id_prefix = value;
+    } else if (key == "sink.transaction.pool-size") {
+      s = ParseInt<int>(key, value, 2, &c.transaction_pool_size);
+    } else if (key == "sink.transaction.timeout-ms") {
+      s = ParseInt<int>(key, value, 1000, &c.transaction_timeout_ms);
     } else if (absl::StartsWith(key, kPropertiesPrefix)) {
       c.properties.emplace_back(key.substr(kPropertiesPrefix.size()), value);
     } else {
@@ -242,11 +258,28 @@ absl::Status KafkaSinkConfig::Validate() const {
       return absl::InvalidArgumentError(
           "kafka sink: 'properties.enable.idempotence' must stay true (duplicates on retry)");
     }
+    if (key == "transactional.id" || key == "transaction.timeout.ms") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kafka sink: 'properties.", key,
+          "' is managed by the sink: use 'sink.delivery-guarantee' = exactly-once with "
+          "'sink.transactional-id-prefix' / 'sink.transaction.timeout-ms'"));
+    }
+  }
+  if (exactly_once()) {
+    if (transactional_id_prefix.empty()) {
+      return absl::InvalidArgumentError(
+          "kafka sink: 'sink.delivery-guarantee' exactly-once needs "
+          "'sink.transactional-id-prefix' (unique per job and sink: two jobs sharing it fence "
+          "each other's transactions)");
+    }
+    if (transaction_pool_size < 2) {
+      return absl::InvalidArgumentError("kafka sink: 'sink.transaction.pool-size' must be >= 2");
+    }
   }
   return absl::OkStatus();
 }
 
-KafkaSettings KafkaSinkConfig::ToProducerSettings() const {
+KafkaSettings KafkaSinkConfig::ToProducerSettings(const std::string& transactional_id) const {
   KafkaSettings s = {
       {"bootstrap.servers", bootstrap_servers},
       {"client.id", "cdcflow-sink"},
@@ -256,7 +289,34 @@ KafkaSettings KafkaSinkConfig::ToProducerSettings() const {
       {"batch.num.messages", std::to_string(batch_num_messages)},
       {"delivery.timeout.ms", std::to_string(delivery_timeout_ms)},
   };
+  if (!transactional_id.empty()) {
+    s.emplace_back("transactional.id", transactional_id);
+    s.emplace_back("transaction.timeout.ms", std::to_string(transaction_timeout_ms));
+  }
   s.insert(s.end(), properties.begin(), properties.end());
+  return s;
+}
+
+KafkaSettings KafkaSinkConfig::ToRecoveryConsumerSettings(const std::string& group_id,
+                                                          bool read_committed) const {
+  KafkaSettings s = {
+      {"bootstrap.servers", bootstrap_servers},
+      {"client.id", "cdcflow-sink-recovery"},
+      {"group.id", group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "true"},
+      {"auto.offset.reset", "error"},
+      // librdkafka sends OffsetFetch with require_stable when read_committed.
+      {"isolation.level", read_committed ? "read_committed" : "read_uncommitted"},
+  };
+  for (const auto& [key, value] : properties) {
+    if (absl::StartsWith(key, "security.") || absl::StartsWith(key, "sasl.") ||
+        absl::StartsWith(key, "ssl.") || key == "test.mock.num.brokers" || key == "log_level" ||
+        key == "debug") {
+      s.emplace_back(key, value);
+    }
+  }
   return s;
 }
 

@@ -28,6 +28,15 @@
 //                                upsert-json; otherwise optional, null keys without)
 //   sink.linger-ms (default 5), sink.batch-num-messages (default 10000),
 //   sink.delivery-timeout-ms (default 120000), sink.flush-timeout-ms (default 60000)
+//   sink.delivery-guarantee      at-least-once (default: idempotent producer) |
+//                                exactly-once (transactions committed on checkpoints,
+//                                see kafka_sink.h)
+//   sink.transactional-id-prefix required for exactly-once; unique per job and sink:
+//                                transactional ids are <prefix>-<vertex>-<subtask>-<k>
+//   sink.transaction.pool-size   transactional ids per subtask (default 4, >= 2): the
+//                                open transaction plus the pre-committed ones awaiting Commit
+//   sink.transaction.timeout-ms  transaction.timeout.ms (default 900000, the broker's
+//                                default maximum); must exceed checkpoint interval + commit delay
 //   properties.<key>
 
 #include <cstdint>
@@ -78,6 +87,7 @@ struct KafkaSourceConfig {
 };
 
 enum class SinkFormat { kDebeziumJson, kChangelogJson, kUpsertJson };
+enum class DeliveryGuarantee { kAtLeastOnce, kExactlyOnce };
 
 struct KafkaSinkConfig {
   std::string bootstrap_servers;
@@ -88,12 +98,23 @@ struct KafkaSinkConfig {
   int batch_num_messages = 10000;
   int delivery_timeout_ms = 120000;
   int flush_timeout_ms = 60000;
+  DeliveryGuarantee delivery = DeliveryGuarantee::kAtLeastOnce;
+  std::string transactional_id_prefix;
+  int transaction_pool_size = 4;
+  int transaction_timeout_ms = 900000;
   KafkaSettings properties;
 
   static absl::StatusOr<KafkaSinkConfig> Parse(const KafkaOptions& options);
   absl::Status Validate() const;
-  // Idempotent producer (enable.idempotence=true, acks=all) with the batching settings.
-  KafkaSettings ToProducerSettings() const;
+  bool exactly_once() const { return delivery == DeliveryGuarantee::kExactlyOnce; }
+  // Idempotent producer (enable.idempotence=true, acks=all) with the batching settings;
+  // a non-empty `transactional_id` makes it transactional (exactly-once mode).
+  KafkaSettings ToProducerSettings(const std::string& transactional_id = "") const;
+  // Settings of the consumers the exactly-once sink uses on restore: read_committed
+  // to fetch its commit markers (OffsetFetch with require_stable), read_uncommitted to
+  // read back the records of an aborted pre-committed transaction.
+  KafkaSettings ToRecoveryConsumerSettings(const std::string& group_id,
+                                           bool read_committed) const;
 };
 
 }  // namespace cdcflow::kafka

@@ -1,5 +1,8 @@
 #include "connectors/kafka/kafka_producer.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 
 namespace cdcflow::kafka {
@@ -17,6 +20,9 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
       producer.get());
   if (!client.ok()) return client.status();
   producer->client_ = std::move(*client);
+  for (const auto& [key, value] : settings) {
+    if (key == "transactional.id") producer->transactional_id_ = value;
+  }
   return producer;
 }
 
@@ -33,6 +39,14 @@ void KafkaProducer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* o
   auto* self = static_cast<KafkaProducer*>(opaque);
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     ++self->delivered_;
+    if (self->track_offsets_ && m->offset >= 0) {
+      std::vector<OffsetRange>& ranges = self->delivered_offsets_[m->partition];
+      if (!ranges.empty() && ranges.back().last + 1 == m->offset) {
+        ranges.back().last = m->offset;
+      } else {
+        ranges.push_back(OffsetRange{m->offset, m->offset});
+      }
+    }
     return;
   }
   ++self->failed_;
@@ -104,6 +118,113 @@ absl::Status KafkaProducer::Flush(int timeout_ms) {
   }
   if (absl::Status s = client_->FatalError(); !s.ok()) return s;
   return KafkaErrorToStatus(err, "kafka producer: flush");
+}
+
+}  // namespace cdcflow::kafka
+
+namespace cdcflow::kafka {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int RemainingMs(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::max<int64_t>(left.count(), 1));
+}
+
+}  // namespace
+
+PartitionOffsets KafkaProducer::TakeDeliveredOffsets() {
+  PartitionOffsets out;
+  out.swap(delivered_offsets_);
+  // Reports arrive in offset order per partition; normalise anyway (sort + merge).
+  for (auto& [partition, ranges] : out) {
+    std::sort(ranges.begin(), ranges.end(),
+              [](const OffsetRange& a, const OffsetRange& b) { return a.first < b.first; });
+    std::vector<OffsetRange> merged;
+    for (const OffsetRange& r : ranges) {
+      if (!merged.empty() && merged.back().last + 1 >= r.first) {
+        merged.back().last = std::max(merged.back().last, r.last);
+      } else {
+        merged.push_back(r);
+      }
+    }
+    ranges = std::move(merged);
+  }
+  return out;
+}
+
+absl::Status KafkaProducer::InitTransactions(int timeout_ms) {
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    rd_kafka_error_t* e = rd_kafka_init_transactions(client_->get(), RemainingMs(deadline));
+    if (e == nullptr) return absl::OkStatus();
+    bool retry = rd_kafka_error_is_retriable(e) && Clock::now() < deadline;
+    absl::Status s = KafkaErrorToStatus(
+        e, absl::StrCat("kafka producer '", transactional_id_, "': init_transactions"));
+    if (!retry) return s;
+  }
+}
+
+absl::Status KafkaProducer::BeginTransaction() {
+  if (!error_.ok()) return error_;
+  return KafkaErrorToStatus(rd_kafka_begin_transaction(client_->get()),
+                            absl::StrCat("kafka producer '", transactional_id_,
+                                         "': begin_transaction"));
+}
+
+absl::Status KafkaProducer::SendOffsetsToTransaction(const std::string& group_id,
+                                                     const std::string& topic, int32_t partition,
+                                                     int64_t offset, int timeout_ms) {
+  if (!error_.ok()) return error_;
+  PartitionListPtr offsets = NewPartitionList(1);
+  rd_kafka_topic_partition_list_add(offsets.get(), topic.c_str(), partition)->offset = offset;
+  std::unique_ptr<rd_kafka_consumer_group_metadata_t,
+                  decltype(&rd_kafka_consumer_group_metadata_destroy)>
+      group(rd_kafka_consumer_group_metadata_new(group_id.c_str()),
+            &rd_kafka_consumer_group_metadata_destroy);
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(client_->get(), offsets.get(),
+                                                               group.get(), RemainingMs(deadline));
+    if (e == nullptr) return absl::OkStatus();
+    bool retry = rd_kafka_error_is_retriable(e) && Clock::now() < deadline;
+    absl::Status s = KafkaErrorToStatus(
+        e, absl::StrCat("kafka producer '", transactional_id_, "': send_offsets_to_transaction"));
+    if (!retry) return s;
+  }
+}
+
+absl::Status KafkaProducer::CommitTransaction(int timeout_ms) {
+  if (!error_.ok()) return error_;
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    // Flushes what is still queued first; delivery failures surface as an
+    // abortable error here and in error_.
+    rd_kafka_error_t* e = rd_kafka_commit_transaction(client_->get(), RemainingMs(deadline));
+    if (e == nullptr) return error_;
+    bool retry = rd_kafka_error_is_retriable(e) && Clock::now() < deadline;
+    absl::Status s = KafkaErrorToStatus(
+        e, absl::StrCat("kafka producer '", transactional_id_, "': commit_transaction"));
+    if (!retry) return error_.ok() ? s : error_;
+  }
+}
+
+absl::Status KafkaProducer::AbortTransaction(int timeout_ms) {
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    rd_kafka_error_t* e = rd_kafka_abort_transaction(client_->get(), RemainingMs(deadline));
+    if (e == nullptr) {
+      // Purged/failed records of the aborted transaction are expected.
+      error_ = absl::OkStatus();
+      delivered_offsets_.clear();
+      return absl::OkStatus();
+    }
+    bool retry = rd_kafka_error_is_retriable(e) && Clock::now() < deadline;
+    absl::Status s = KafkaErrorToStatus(
+        e, absl::StrCat("kafka producer '", transactional_id_, "': abort_transaction"));
+    if (!retry) return s;
+  }
 }
 
 }  // namespace cdcflow::kafka

@@ -13,12 +13,22 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "connectors/kafka/kafka_client.h"
 
 namespace cdcflow::kafka {
+
+// Offsets of acknowledged records, per partition of one topic: sorted, disjoint,
+// inclusive ranges (the records of one transaction, to read them back).
+struct OffsetRange {
+  int64_t first = 0;
+  int64_t last = 0;  // inclusive
+  friend bool operator==(const OffsetRange&, const OffsetRange&) = default;
+};
+using PartitionOffsets = std::map<int32_t, std::vector<OffsetRange>>;
 
 class KafkaProducer {
  public:
@@ -42,6 +52,24 @@ class KafkaProducer {
   // Serves delivery reports that arrived, without waiting.
   void Poll() { rd_kafka_poll(client_->get(), 0); }
 
+  // Transactions (the settings carry transactional.id). Errors name the id; a
+  // retriable error is retried until `timeout_ms`. After a failed commit the
+  // producer is unusable for this transaction (abort, or destroy + fence).
+  absl::Status InitTransactions(int timeout_ms);
+  absl::Status BeginTransaction();
+  // Commits `offset` for (topic, partition) in consumer group `group_id` as part of
+  // the open transaction (visible only if the transaction commits).
+  absl::Status SendOffsetsToTransaction(const std::string& group_id, const std::string& topic,
+                                        int32_t partition, int64_t offset, int timeout_ms);
+  absl::Status CommitTransaction(int timeout_ms);
+  absl::Status AbortTransaction(int timeout_ms);
+  const std::string& transactional_id() const { return transactional_id_; }
+
+  // Records the offset of every acknowledged record (for a producer writing one
+  // topic); TakeDeliveredOffsets returns and clears them.
+  void set_track_offsets(bool on) { track_offsets_ = on; }
+  PartitionOffsets TakeDeliveredOffsets();
+
   absl::Status error() const { return error_; }
   int64_t delivered() const { return delivered_; }
   int64_t failed() const { return failed_; }
@@ -55,6 +83,9 @@ class KafkaProducer {
 
   std::unique_ptr<KafkaClient> client_;  // destroyed last
   std::map<std::string, TopicPtr, std::less<>> topics_;
+  std::string transactional_id_;
+  bool track_offsets_ = false;
+  PartitionOffsets delivered_offsets_;
   absl::Status error_;
   int64_t delivered_ = 0;
   int64_t failed_ = 0;

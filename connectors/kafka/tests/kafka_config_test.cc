@@ -108,5 +108,55 @@ TEST(KafkaSinkConfigTest, RejectsBadOptions) {
               HasSubstr("idempotence"));
 }
 
+TEST(KafkaSinkConfigTest, DeliveryGuarantee) {
+  auto def = KafkaSinkConfig::Parse({{"bootstrap.servers", "h:1"}, {"topic", "o"}});
+  ASSERT_TRUE(def.ok());
+  EXPECT_EQ(def->delivery, DeliveryGuarantee::kAtLeastOnce);  // existing callers unchanged
+  EXPECT_THAT(def->ToProducerSettings(),
+              ::testing::Not(::testing::Contains(::testing::Key("transactional.id"))));
+  auto eo = KafkaSinkConfig::Parse({{"bootstrap.servers", "h:1"},
+                                    {"topic", "o"},
+                                    {"sink.delivery-guarantee", "exactly-once"},
+                                    {"sink.transactional-id-prefix", "orders-job"},
+                                    {"sink.transaction.pool-size", "3"},
+                                    {"sink.transaction.timeout-ms", "60000"}});
+  ASSERT_TRUE(eo.ok()) << eo.status();
+  EXPECT_TRUE(eo->exactly_once());
+  EXPECT_EQ(eo->transaction_pool_size, 3);
+  KafkaSettings s = eo->ToProducerSettings("orders-job-out-0-1");
+  EXPECT_THAT(s, ::testing::Contains(Pair("transactional.id", "orders-job-out-0-1")));
+  EXPECT_THAT(s, ::testing::Contains(Pair("transaction.timeout.ms", "60000")));
+  EXPECT_THAT(s, ::testing::Contains(Pair("enable.idempotence", "true")));
+  EXPECT_THAT(eo->ToRecoveryConsumerSettings("g", true),
+              ::testing::Contains(Pair("isolation.level", "read_committed")));
+
+  EXPECT_THAT(KafkaSinkConfig::Parse({{"bootstrap.servers", "h:1"},
+                                      {"topic", "o"},
+                                      {"sink.delivery-guarantee", "exactly-once"}})
+                  .status()
+                  .ToString(),
+              HasSubstr("sink.transactional-id-prefix"));
+  EXPECT_THAT(KafkaSinkConfig::Parse({{"bootstrap.servers", "h:1"},
+                                      {"topic", "o"},
+                                      {"sink.delivery-guarantee", "exactly_once"}})
+                  .status()
+                  .ToString(),
+              HasSubstr("at-least-once, exactly-once"));
+  EXPECT_THAT(KafkaSinkConfig::Parse({{"bootstrap.servers", "h:1"},
+                                      {"topic", "o"},
+                                      {"sink.delivery-guarantee", "exactly-once"},
+                                      {"sink.transactional-id-prefix", "p"},
+                                      {"sink.transaction.pool-size", "1"}})
+                  .status()
+                  .ToString(),
+              HasSubstr("sink.transaction.pool-size"));
+  EXPECT_THAT(KafkaSinkConfig::Parse({{"bootstrap.servers", "h:1"},
+                                      {"topic", "o"},
+                                      {"properties.transactional.id", "x"}})
+                  .status()
+                  .ToString(),
+              HasSubstr("managed by the sink"));
+}
+
 }  // namespace
 }  // namespace cdcflow::kafka

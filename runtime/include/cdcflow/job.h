@@ -294,9 +294,12 @@ SourceFactory Generator(int64_t count, F f) {
 // when the sink's parallelism is above 1 (as Flink's print()). Lines from different
 // subtasks never interleave within a line.
 CDCFLOW_API SinkFactory StdoutSink();
-// Writes each row's Row::ToString() as a line to `<directory>/part-<subtask>`,
-// creating the directory; a file from an earlier run is replaced. Data reaches the
-// file at each PrepareCommit and at Finish.
+// Writes each row's Row::ToString() as a line, creating the directory, exactly once
+// across restarts (staged files, committed by checkpoint). A run that never
+// checkpoints makes its rows visible at Finish in `<directory>/part-<subtask>`; with
+// checkpoints every committed checkpoint adds `<directory>/part-<subtask>-<NNNNNN>`
+// (a zero-padded sequence: read them in name order). Invisible staging files start
+// with '.'. A fresh start (not a restore) deletes the subtask's files of an earlier run.
 CDCFLOW_API SinkFactory FileSink(std::string directory);
 
 }  // namespace cdcflow

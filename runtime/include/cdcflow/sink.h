@@ -38,7 +38,11 @@ class CDCFLOW_API SinkFunction {
   }
   // Checkpoint `checkpoint_id` is complete: make its staged rows visible.
   virtual absl::Status Commit(int64_t checkpoint_id) { return absl::OkStatus(); }
-  // Restart from a checkpoint: `state` is what PrepareCommit returned for it.
+  // Restart from a checkpoint: `state` is what PrepareCommit returned for it; called
+  // after Open, before any WriteBatch. It commits what that checkpoint pre-committed
+  // and cleans up what later attempts left. On a rescale it may be called once per
+  // old subtask's state: the built-in sinks act on old subtask j's state only in new
+  // subtask j % new_parallelism (so every old state must reach that subtask at least).
   virtual absl::Status RestoreState(std::string_view state) { return absl::OkStatus(); }
   // Every input ended: flush and make everything durable/visible.
   virtual absl::Status Finish() { return absl::OkStatus(); }
