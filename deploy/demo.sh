@@ -14,7 +14,8 @@
 #   bash deploy/demo.sh stop     stop the job, cdcflow, the producer and every service (data is
 #                                kept in .local/)
 # Settings: the CDCFLOW_* variables of deploy/local/services.sh (ports, CDCFLOW_LOCAL_DIR),
-# CDCFLOW_DEMO_ORDERS_ARGS (default "--rate 1 --update-ratio 0.2 --delete-ratio 0.1"),
+# CDCFLOW_DEMO_ORDERS_ARGS (default "--rate 1 --update-ratio 0.2 --delete-ratio 0.1
+# --move-ratio 0.05 --product-change-ratio 0.05 --rename-ratio 0.02 --no-shipment-ratio 0.1"),
 # CDCFLOW_JOBMANAGER_PORT (6123), CDCFLOW_DASHBOARD_PORT (8086), CDCFLOW_TASKMANAGER_PORTS
 # ("6124 6125"), CDCFLOW_BUILD_DIR (build/release).
 set -euo pipefail
@@ -25,7 +26,7 @@ PYTHON=/usr/bin/python3
 LOCAL_DIR=${CDCFLOW_LOCAL_DIR:-$repo_root/.local}
 KAFKA=127.0.0.1:${CDCFLOW_KAFKA_PORT:-9092}
 TOPICS=(inventory.public.products pg.public.orders pg.public.shipments)
-ORDERS_ARGS=${CDCFLOW_DEMO_ORDERS_ARGS:---rate 1 --update-ratio 0.2 --delete-ratio 0.1}
+ORDERS_ARGS=${CDCFLOW_DEMO_ORDERS_ARGS:---rate 1 --update-ratio 0.2 --delete-ratio 0.1 --move-ratio 0.05 --product-change-ratio 0.05 --rename-ratio 0.02 --no-shipment-ratio 0.1}
 ORDERS_PID=$LOCAL_DIR/run/load_orders.pid
 ORDERS_LOG=$LOCAL_DIR/logs/load_orders.log
 BUILD_DIR=${CDCFLOW_BUILD_DIR:-$repo_root/build/release}
@@ -167,6 +168,14 @@ start_cluster() {
   for i in 0 1; do await_port "${TM_PORTS[$i]}" "task manager $((i + 1))"; done
 }
 
+# The upsert topic is compacted (only each order's latest document is kept); a single-file Java
+# program with the Kafka admin client creates it before the job's producer would auto-create it.
+create_output_topic() {
+  step "create the compacted upsert topic $OUTPUT_TOPIC"
+  java -cp "${CDCFLOW_LIB_DIR:-$LOCAL_DIR/lib}/kafka/*" deploy/local/kafka/CreateTopic.java \
+    "$KAFKA" "$OUTPUT_TOPIC" 2 cleanup.policy=compact 2>&1 | grep -v ' INFO \| WARN ' || true
+}
+
 submit_job() {
   step "submit jobs/order_enrichment (parallelism 2): orders ⋈ shipments ⋈ products -> index $ES_INDEX, upsert topic $OUTPUT_TOPIC"
   "$CDCFLOW" run --jobmanager "127.0.0.1:$JM_PORT" --parallelism 2 --detach "$JOB_SO" -- \
@@ -243,6 +252,7 @@ demo_start() {
   show_events 3
   build_cdcflow
   start_cluster
+  create_output_topic
   submit_job
   step "waiting for enriched orders in $OPENSEARCH/$ES_INDEX ..."
   await_enriched
