@@ -8,6 +8,7 @@
 #                          [--generate-only] [--note TEXT] [--stop]
 #   --events N      backlog size (default 2000000); an existing larger backlog is reused as is,
 #                   a smaller one is topped up through PostgreSQL -> Debezium
+#   --cdcflow-job-args "k=v ..."  extra job arguments of cdcflow's order_enrichment
 #   --profile E     perf record of engine E's processes for 20 s of its catch-up; the report
 #                   goes to the results folder (profile-<run>.txt)
 #   --backlog NAME  a backlog set of its own (database bench_NAME, topics NAME.public.*), so that
@@ -47,6 +48,7 @@ while (($#)); do
       exit 0 ;;
     --engines) engines=$2; harness_args+=("$1" "$2"); shift 2 ;;
     --note) note=$2; shift 2 ;;
+    --cdcflow-job-args) harness_args+=("$1=$2"); shift 2 ;;
     --events | --repeat | --rate | --live-seconds | --profile | --backlog) harness_args+=("$1" "$2"); shift 2 ;;
     --generate-only) engines=""; generate_only=1; harness_args+=("$1"); shift ;;
     --no-live | --no-recovery | --no-catch-up) harness_args+=("$1"); shift ;;

@@ -126,6 +126,10 @@ def build(folder, note=""):
                                     "recovery_s", 1)):
             lines.append(f"| {label} | " + " | ".join(
                 fmt_spread(*lm[e][key], digits) for e in order if e != "ceiling") + " |")
+        leq = {e: [c.get("equal") for c in live[e] if "error" not in c] for e in order}
+        lines.append("| output = join of its replayed input | " + " | ".join(
+            ("yes" if leq[e] and all(leq[e]) else ("**NO**" if leq[e] else "–"))
+            for e in order if e != "ceiling") + " |")
 
     lines += ["", "## Ratios against the goals", "", "| | measured | goal |", "|---|---|---|"]
     c, f, ce = m.get("cdcflow"), m.get("flink"), m.get("ceiling")
@@ -150,9 +154,9 @@ def build(folder, note=""):
         lines += ["", "## Failures", ""]
         for e in errors:
             lines.append(f"- {e['engine']} ({e.get('run', 'live')}): {e['error']}")
-    diffs = [c for e in order for c in catch[e] if c.get("equal") is False]
+    diffs = [c for e in order for c in catch[e] + live[e] if c.get("equal") is False]
     for d in diffs:
-        lines += ["", f"Output of {d['engine']} ({d['run']}) differs from PostgreSQL:", "",
+        lines += ["", f"Output of {d['engine']} ({d['run']}) differs from what it should be:", "",
                   "```", d.get("diff", ""), "```"]
 
     lines += ["", "![throughput and latency](chart.png)", "", "## Machine and versions", ""]

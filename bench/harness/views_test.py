@@ -111,5 +111,48 @@ class OrderIdTest(unittest.TestCase):
         self.assertIsNone(views.order_id_of(b'{"payload":{"after":{"id":101}}}'))
 
 
+class DebeziumTest(unittest.TestCase):
+    def event(self, op, before, after):
+        return ('{"schema":{},"payload":' + __import__("json").dumps(
+            {"before": before, "after": after, "op": op}, separators=(",", ":")) + "}").encode()
+
+    def test_changes_and_join(self):
+        order = {"order_id": 1, "order_date": 1767225600000, "customer_name": "Ada",
+                 "price": "PMM=", "product_id": 101, "order_status": False,
+                 "created_at": "2026-01-01T00:00:00.000000Z", "order_uuid": "u", "details": None}
+        orders, shipments = {}, {}
+        views.apply_debezium(orders, self.event("c", None, order), "order_id")
+        views.apply_debezium(orders, self.event("c", None, dict(order, order_id=2)), "order_id")
+        views.apply_debezium(orders, self.event("u", order, dict(order, order_status=True)),
+                             "order_id")
+        views.apply_debezium(orders, None, "order_id")  # tombstone
+        views.apply_debezium(orders, self.event("d", dict(order, order_id=2), None), "order_id")
+        ship = {"shipment_id": 7, "order_id": 1, "origin": "Paris", "destination": "Lagos",
+                "is_arrived": True}
+        views.apply_debezium(shipments, self.event("c", None, ship), "shipment_id")
+        view = views.enriched_view(orders, shipments, {101: {"name": "scooter",
+                                                             "description": "d"}})
+        self.assertEqual(list(view), ["1"])
+        doc = view["1"]
+        self.assertEqual(doc["price"], ("num", "155.55"))  # 0x3CC3 = 15555
+        self.assertEqual(doc["order_date"], ("ts", "2026-01-01T00:00:00"))
+        self.assertEqual(doc["created_at"], ("ts", "2026-01-01T00:00:00Z"))
+        self.assertIs(doc["order_status"], True)
+        self.assertEqual(doc["origin"], "Paris")
+        self.assertEqual(doc["product_name"], "scooter")
+
+    def test_noop_update(self):
+        same = (b'{"schema":{},"payload":{"before":{"shipment_id":7,"is_arrived":true},'
+                b'"after":{"shipment_id":7,"is_arrived":true},"source":{"ts_ms":1},"op":"u"}}')
+        changed = same.replace(b'"before":{"shipment_id":7,"is_arrived":true}',
+                               b'"before":{"shipment_id":7,"is_arrived":false}')
+        self.assertTrue(views.is_noop_update(same))
+        self.assertFalse(views.is_noop_update(changed))
+        self.assertFalse(views.is_noop_update(None))
+
+    def test_negative_decimal(self):
+        self.assertEqual(views.debezium_decimal("/w==", 2), __import__("decimal").Decimal("-0.01"))
+
+
 if __name__ == "__main__":
     unittest.main()
