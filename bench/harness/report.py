@@ -108,16 +108,26 @@ def build(folder, note=""):
         "n/a" if e == "ceiling" else ("yes" if eq[e] and all(eq[e]) else
                                       ("**NO**" if eq[e] else "–")) for e in order) + " |")
     errors = [c for e in order for c in catch[e] + live[e] if "error" in c]
-    if any(live[e] for e in order):
-        rates = {c.get("rate") for e in order for c in live[e] if c.get("rate")}
-        lines += ["", f"## Fixed rate ({', '.join(f'{r:,}' for r in sorted(rates))} events/s, "
-                  "latency from an event's append to its input topic to the first output "
-                  "record of its order)", "",
-                  "| | " + " | ".join(e for e in order if e != "ceiling") + " |",
-                  "|---|" + "---|" * len([e for e in order if e != "ceiling"])]
-        for label, key, digits in (("achieved rate (events/s)", "achieved_rate", 0),
+    rates = sorted({c.get("rate") for e in order for c in live[e] if c.get("rate")})
+    live_engines = [e for e in order if e != "ceiling"]
+    p99_by_rate = {}
+    for rate in rates:
+        lr = {e: [c for c in live[e] if c.get("rate") == rate and "error" not in c]
+              for e in order}
+        lmr = {e: {k: summarize([c.get(k) for c in lr[e]])
+                   for k in ("achieved_rate", "p50_ms", "p99_ms", "unanswered_pct",
+                             "peak_rss_mb", "cpu_s",
+                             "first_output_after_kill_s", "recovery_s")} for e in order}
+        p99_by_rate[rate] = {e: lmr[e]["p99_ms"][0] for e in order}
+        lines += ["", f"## Fixed rate: {rate:,} events/s", "",
+                  "Latency: from an event's append to its input topic to the first output record "
+                  "of its order after it.", "",
+                  "| | " + " | ".join(live_engines) + " |", "|---|" + "---|" * len(live_engines)]
+        for label, key, digits in (("events with a latency figure / s (steady window)", "achieved_rate", 0),
                                    ("latency p50 (ms)", "p50_ms", 0),
                                    ("latency p99 (ms)", "p99_ms", 0),
+                                   ("events with no output record of their own (%)",
+                                    "unanswered_pct", 1),
                                    ("peak RSS (MB)", "peak_rss_mb", 0),
                                    ("CPU time (s)", "cpu_s", 1),
                                    ("kill -9 of a worker → first output (s)",
@@ -125,11 +135,11 @@ def build(folder, note=""):
                                    ("kill -9 of a worker → latency normal again (s)",
                                     "recovery_s", 1)):
             lines.append(f"| {label} | " + " | ".join(
-                fmt_spread(*lm[e][key], digits) for e in order if e != "ceiling") + " |")
-        leq = {e: [c.get("equal") for c in live[e] if "error" not in c] for e in order}
+                fmt_spread(*lmr[e][key], digits) for e in live_engines) + " |")
+        leq = {e: [c.get("equal") for c in lr[e]] for e in order}
         lines.append("| output = join of its replayed input | " + " | ".join(
             ("yes" if leq[e] and all(leq[e]) else ("**NO**" if leq[e] else "–"))
-            for e in order if e != "ceiling") + " |")
+            for e in live_engines) + " |")
 
     lines += ["", "## Ratios against the goals", "", "| | measured | goal |", "|---|---|---|"]
     c, f, ce = m.get("cdcflow"), m.get("flink"), m.get("ceiling")
@@ -139,10 +149,12 @@ def build(folder, note=""):
         lines.append(f"| cdcflow / Flink peak memory | {ratio(c['peak_rss_mb'][0], f['peak_rss_mb'][0])}"
                      f" | {GOALS['memory_vs_flink']} |")
         lines.append(f"| cdcflow / Flink CPU time | {ratio(c['cpu_s'][0], f['cpu_s'][0])} | – |")
-        if lm.get("cdcflow") and lm.get("flink"):
-            lines.append(f"| cdcflow / Flink p99 latency | "
-                         f"{ratio(lm['cdcflow']['p99_ms'][0], lm['flink']['p99_ms'][0])}"
-                         f" | {GOALS['p99_vs_flink']} |")
+        for rate in rates:
+            pr = p99_by_rate[rate]
+            if pr.get("cdcflow") is not None and pr.get("flink") is not None:
+                lines.append(f"| cdcflow / Flink p99 latency at {rate:,} events/s | "
+                             f"{ratio(pr['cdcflow'], pr['flink'], digits=3)}"
+                             f" | {GOALS['p99_vs_flink']} |")
     if c and ce:
         lines.append(f"| cdcflow / ceiling throughput | "
                      f"{ratio(c['events_per_s'][0], ce['events_per_s'][0], percent=True)}"
@@ -167,8 +179,8 @@ def build(folder, note=""):
         f"{machine['kernel']}; shared with other engineers' builds (load average "
         f"{la0[0]:.1f} at the start, {la1[0]:.1f} at the end of the last run): figures are noisy, "
         "compare within one run.",
-        f"- cdcflow {machine['git']} (release build), jobs/order_enrichment, job manager + 2 task "
-        "managers (1 slot each), parallelism 2.",
+        f"- cdcflow {machine['git']}, release build, jobs/order_enrichment, job manager + 2 task "
+        "managers (1 slot each, RocksDB state under --state-dir), parallelism 2.",
         f"- Apache Flink {machine['flink']} (Maven Central jars, local MiniCluster in one JVM, "
         "-Xmx" + str(runs[-1]['args'].get('flink_heap', '?')) + "), Flink SQL with the "
         "debezium-json format and upsert-kafka, RocksDB state backend, parallelism 2, checkpoints "
@@ -211,10 +223,11 @@ def chart(folder, order, catch, live):
     bars(ax_rss, "peak RSS during catch-up, all processes (MB)", catch, "peak_rss_mb", order)
 
     engines = [e for e in order if e != "ceiling" and live.get(e)]
-    ax_lat.set_title("latency at a fixed rate, p50 (light) and p99 (ms)", fontsize=10)
+    ax_lat.set_title("latency at fixed rates, p50 (light) and p99 (ms, log)", fontsize=10)
     x, ticks, labels = 0, [], []
-    for e in engines:
-        runs = [c for c in live[e] if "error" not in c]
+    rates = sorted({c.get("rate") for e in engines for c in live[e] if c.get("rate")})
+    for rate, e in [(r, e) for r in rates for e in engines]:
+        runs = [c for c in live[e] if "error" not in c and c.get("rate") == rate]
         for j, pk in enumerate(("p50_ms", "p99_ms")):
             vals = [c.get(pk) for c in runs if c.get(pk) is not None]
             if not vals:
@@ -223,20 +236,21 @@ def chart(folder, order, catch, live):
             ax_lat.bar(x, med, color=colors[e], alpha=0.5 if j == 0 else 1.0)
             ax_lat.text(x, med, f"{med:,.0f}", ha="center", va="bottom", fontsize=8)
             ticks.append(x)
-            labels.append(f"{e} {pk[:3]}")
+            labels.append(f"{e} {pk[:3]}\n@{rate:,}/s")
             x += 1
         x += 0.5
-    ax_lat.set_xticks(ticks, labels, fontsize=8)
+    ax_lat.set_xticks(ticks, labels, fontsize=7)
+    ax_lat.set_yscale("log")
 
     ax_series.set_title("latency of each event over the fixed-rate phase (ms)", fontsize=10)
     for e in engines:
         runs = [c for c in live[e] if "error" not in c and c.get("series")]
         if not runs:
             continue
-        r = runs[-1]
+        r = max(runs, key=lambda c: (c.get("killed_at_s") is not None, c.get("rate", 0)))
         xs = [p[0] for p in r["series"]]
         ys = [max(p[1], 1) for p in r["series"]]
-        ax_series.scatter(xs, ys, s=3, color=colors[e], label=e, alpha=0.6)
+        ax_series.scatter(xs, ys, s=3, color=colors[e], label=f"{e} @{r['rate']:,}/s", alpha=0.6)
         if r.get("killed_at_s") is not None:
             ax_series.axvline(r["killed_at_s"], color=colors[e], linestyle="--", linewidth=1)
     ax_series.set_yscale("log")
