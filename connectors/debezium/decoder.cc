@@ -76,7 +76,7 @@ bool FirstKeyIs(std::string_view s, std::string_view key) {
 }
 
 // The JSON text of an array or object value (consumes it).
-simdjson::error_code RawJson(od::value v, od::json_type t, std::string_view* out) {
+simdjson::error_code RawJson(od::value& v, od::json_type t, std::string_view* out) {
   if (t == od::json_type::array) {
     od::array a;
     if (auto e = v.get_array().get(a); e) return e;
@@ -87,13 +87,31 @@ simdjson::error_code RawJson(od::value v, od::json_type t, std::string_view* out
   return o.raw_json().get(*out);
 }
 
+// The first '"' or '\\' at or after `p`, eight bytes at a time. Only called on
+// the text of a string that stage 1 has seen closed, inside a buffer with
+// simdjson's padding, so the 8-byte reads stay in bounds.
+inline const char* FindQuoteOrBackslash(const char* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  for (;;) {
+    uint64_t w;
+    std::memcpy(&w, p, sizeof(w));
+    const uint64_t q = w ^ (kOnes * '"');
+    const uint64_t b = w ^ (kOnes * '\\');
+    // High bit set in each byte that is zero (exact up to the first match, which
+    // is all that the lowest set bit needs; little-endian).
+    const uint64_t m = ((q - kOnes) & ~q & kHighs) | ((b - kOnes) & ~b & kHighs);
+    if (m != 0) return p + (__builtin_ctzll(m) >> 3);
+    p += sizeof(w);
+  }
+}
+
 // The field's key without copying when it has no escape sequence (every key
 // Debezium writes); otherwise unescaped into the parser's string buffer. Stage 1
 // has already checked that every string is closed, so the scan stops in bounds.
-simdjson::error_code FieldKey(od::field& f, std::string_view* out) {
+inline __attribute__((always_inline)) simdjson::error_code FieldKey(od::field& f, std::string_view* out) {
   const char* start = f.key().raw();
-  const char* p = start;
-  while (*p != '"' && *p != '\\') ++p;
+  const char* p = FindQuoteOrBackslash(start);
   if (*p == '"') {
     *out = std::string_view(start, static_cast<size_t>(p - start));
     return simdjson::SUCCESS;
@@ -101,10 +119,59 @@ simdjson::error_code FieldKey(od::field& f, std::string_view* out) {
   return f.unescaped_key().get(*out);
 }
 
+// True when the field's raw key is exactly `name` (no escapes), comparing
+// inline: column names are short, and this runs for every column of every row.
+// It reads name.size() + 1 bytes from the key's start, which lies inside the
+// document, so a name shorter than the padding never reads past the buffer; a
+// longer one is compared after finding the key's end.
+inline __attribute__((always_inline)) bool KeyIs(od::field& f, std::string_view name) {
+  if (name.size() >= simdjson::SIMDJSON_PADDING) {
+    std::string_view key;
+    return FieldKey(f, &key) == simdjson::SUCCESS && key == name;
+  }
+  const char* k = f.key().raw();
+  const char* n = name.data();
+  size_t len = name.size();
+  while (len >= 8) {
+    uint64_t a, b;
+    std::memcpy(&a, k, 8);
+    std::memcpy(&b, n, 8);
+    if (a != b) return false;
+    k += 8;
+    n += 8;
+    len -= 8;
+  }
+  for (; len > 0; --len) {
+    if (*k++ != *n++) return false;
+  }
+  return *k == '"';
+}
+
+// A string value's text, consuming the value: a view of the input buffer when it
+// has no escape sequence (nearly every value), else simdjson's unescaped copy.
+// INCORRECT_TYPE (value not consumed) when it is not a string. The view is valid
+// until the next parse.
+inline __attribute__((always_inline)) simdjson::error_code GetString(od::value& v, std::string_view* out) {
+  const std::string_view tok = v.raw_json_token();
+  if (!tok.empty() && tok.front() == '"') {
+    const char* start = tok.data() + 1;
+    const char* p = FindQuoteOrBackslash(start);
+    if (*p == '"') {
+      od::raw_json_string raw;
+      if (auto e = v.get_raw_json_string().get(raw); e) return e;
+      *out = std::string_view(start, static_cast<size_t>(p - start));
+      return simdjson::SUCCESS;
+    }
+  }
+  return v.get_string().get(*out);
+}
+
 bool IsNullText(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) {
     s.remove_prefix(1);
   }
+  // Look at the end (often another cache line) only for what may be `null`.
+  if (s.size() < 4 || s.front() != 'n') return false;
   return TrimRight(s) == "null";
 }
 
@@ -216,7 +283,7 @@ struct Decoder::Impl {
            s == options.unavailable_value_placeholder;
   }
 
-  absl::Status DecodeInt64(od::value v, std::string_view prefix, std::string_view name,
+  absl::Status DecodeInt64(od::value& v, std::string_view prefix, std::string_view name,
                            std::string_view what, int64_t* out) {
     auto r = v.get_int64();
     if (r.error() == simdjson::SUCCESS) {
@@ -232,21 +299,19 @@ struct Decoder::Impl {
     return TypeError(prefix, name, internal::Cat("integer for ", what), t);
   }
 
-  absl::Status DecodeString(od::value v, std::string_view prefix, std::string_view name,
+  absl::Status DecodeString(od::value& v, std::string_view prefix, std::string_view name,
                             std::string_view what, std::string_view* out) {
-    auto r = v.get_string();
-    if (r.error() == simdjson::SUCCESS) {
-      *out = r.value_unsafe();
-      return absl::OkStatus();
-    }
+    const simdjson::error_code err = GetString(v, out);
+    if (err == simdjson::SUCCESS) return absl::OkStatus();
     od::json_type t;
-    if (v.type().get(t) != simdjson::SUCCESS || t == od::json_type::string) {
-      return JsonError(prefix, name, r.error());
+    if (err != simdjson::INCORRECT_TYPE || v.type().get(t) != simdjson::SUCCESS ||
+        t == od::json_type::string) {
+      return JsonError(prefix, name, err);
     }
     return TypeError(prefix, name, what, t);
   }
 
-  absl::Status DecodeAny(od::value v, od::json_type t, std::string_view prefix,
+  absl::Status DecodeAny(od::value& v, od::json_type t, std::string_view prefix,
                          std::string_view name, Value* out) {
     switch (t) {
       case od::json_type::null:
@@ -260,8 +325,12 @@ struct Decoder::Impl {
       }
       case od::json_type::string: {
         std::string_view s;
-        if (auto e = v.get_string().get(s); e) return JsonError(prefix, name, e);
-        *out = IsPlaceholder(s) ? Value::UnavailableMarker() : Value::Str(std::string(s));
+        if (auto e = GetString(v, &s); e) return JsonError(prefix, name, e);
+        if (IsPlaceholder(s)) {
+          *out = Value::UnavailableMarker();
+        } else {
+          out->SetString(s);
+        }
         return absl::OkStatus();
       }
       case od::json_type::number: {
@@ -288,27 +357,27 @@ struct Decoder::Impl {
       case od::json_type::object: {
         std::string_view raw;
         if (auto e = RawJson(v, t, &raw); e) return JsonError(prefix, name, e);
-        *out = Value::JsonOf(std::string(TrimRight(raw)));
+        out->SetJson(TrimRight(raw));
         return absl::OkStatus();
       }
     }
     return Error(prefix, name, "unknown JSON type");
   }
 
-  absl::Status DecodeBase64(od::value v, od::json_type t, std::string_view prefix,
+  absl::Status DecodeBase64(od::value& v, od::json_type t, std::string_view prefix,
                             std::string_view name, std::string_view what, std::string* out) {
     if (t != od::json_type::string) {
       return TypeError(prefix, name, internal::Cat("base64 string for ", what), t);
     }
     std::string_view s;
-    if (auto e = v.get_string().get(s); e) return JsonError(prefix, name, e);
+    if (auto e = GetString(v, &s); e) return JsonError(prefix, name, e);
     if (!Base64Decode(s, out)) {
       return Error(prefix, name, internal::Cat("invalid base64 for ", what, ": '", s.substr(0, 64), "'"));
     }
     return absl::OkStatus();
   }
 
-  absl::Status DecodeVariableScaleDecimal(od::value v, od::json_type t, std::string_view prefix,
+  absl::Status DecodeVariableScaleDecimal(od::value& v, od::json_type t, std::string_view prefix,
                                           std::string_view name, Value* out) {
     if (t != od::json_type::object) {
       return TypeError(prefix, name, "object {scale, value} for VariableScaleDecimal", t);
@@ -350,7 +419,7 @@ struct Decoder::Impl {
     return absl::OkStatus();
   }
 
-  absl::Status DecodeTime(od::value v, std::string_view prefix, std::string_view name,
+  absl::Status DecodeTime(od::value& v, std::string_view prefix, std::string_view name,
                           const ConnectField& f, int64_t nanos_per_unit, Value* out) {
     int64_t units;
     if (auto s = DecodeInt64(v, prefix, name, FieldKindName(f.kind), &units); !s.ok()) return s;
@@ -363,8 +432,73 @@ struct Decoder::Impl {
     return absl::OkStatus();
   }
 
-  absl::Status DecodeTyped(od::value v, const ConnectField& f, std::string_view prefix,
+  // The common kinds read the value straight away and look at its JSON type only
+  // when that fails (a null, or an error that DecodeTypedSlow words); a failed
+  // typed read does not consume the value.
+  absl::Status DecodeTyped(od::value& v, const ConnectField& f, std::string_view prefix,
                            Value* out) {
+    switch (f.kind) {
+      case FieldKind::kInt64: {
+        int64_t i;
+        if (v.get_int64().get(i) != simdjson::SUCCESS) break;
+        *out = Value::Int64(i);
+        return absl::OkStatus();
+      }
+      case FieldKind::kInt32: {
+        int64_t i;
+        if (v.get_int64().get(i) != simdjson::SUCCESS) break;
+        if (i < std::numeric_limits<int32_t>::min() || i > std::numeric_limits<int32_t>::max()) {
+          return Error(prefix, f.name, internal::Cat("int32 out of range: ", i));
+        }
+        *out = Value::Int32(static_cast<int32_t>(i));
+        return absl::OkStatus();
+      }
+      case FieldKind::kBool: {
+        bool b;
+        if (v.get_bool().get(b) != simdjson::SUCCESS) break;
+        *out = Value::Bool(b);
+        return absl::OkStatus();
+      }
+      case FieldKind::kDate: {
+        int64_t days;
+        if (v.get_int64().get(days) != simdjson::SUCCESS) break;
+        if (days < std::numeric_limits<int32_t>::min() || days > std::numeric_limits<int32_t>::max()) {
+          return Error(prefix, f.name, internal::Cat("Date out of range: ", days));
+        }
+        *out = Value::DateOf(Date{static_cast<int32_t>(days)});
+        return absl::OkStatus();
+      }
+      case FieldKind::kTimestampMillis:
+      case FieldKind::kTimestampMicros:
+      case FieldKind::kTimestampNanos: {
+        int64_t units;
+        if (v.get_int64().get(units) != simdjson::SUCCESS) break;
+        int64_t per_second = f.kind == FieldKind::kTimestampMillis   ? 1'000
+                             : f.kind == FieldKind::kTimestampMicros ? 1'000'000
+                                                                      : 1'000'000'000;
+        *out = Value::TimestampOf(TimestampFromUnits(units, per_second));
+        return absl::OkStatus();
+      }
+      case FieldKind::kString: {
+        std::string_view s;
+        const simdjson::error_code e = GetString(v, &s);
+        if (e == simdjson::INCORRECT_TYPE) break;
+        if (e != simdjson::SUCCESS) return JsonError(prefix, f.name, e);
+        if (IsPlaceholder(s)) {
+          *out = Value::UnavailableMarker();
+        } else {
+          out->SetString(s);
+        }
+        return absl::OkStatus();
+      }
+      default:
+        break;
+    }
+    return DecodeTypedSlow(v, f, prefix, out);
+  }
+
+  absl::Status DecodeTypedSlow(od::value& v, const ConnectField& f, std::string_view prefix,
+                               Value* out) {
     const std::string_view name = f.name;
     od::json_type t;
     if (auto e = v.type().get(t); e) return JsonError(prefix, name, e);
@@ -407,8 +541,12 @@ struct Decoder::Impl {
       case FieldKind::kString: {
         if (t != od::json_type::string) return TypeError(prefix, name, "string", t);
         std::string_view s;
-        if (auto e = v.get_string().get(s); e) return JsonError(prefix, name, e);
-        *out = IsPlaceholder(s) ? Value::UnavailableMarker() : Value::Str(std::string(s));
+        if (auto e = GetString(v, &s); e) return JsonError(prefix, name, e);
+        if (IsPlaceholder(s)) {
+          *out = Value::UnavailableMarker();
+        } else {
+          out->SetString(s);
+        }
         return absl::OkStatus();
       }
       case FieldKind::kBytes: {
@@ -426,7 +564,7 @@ struct Decoder::Impl {
       case FieldKind::kDecimalString: {
         if (t != od::json_type::string) return TypeError(prefix, name, "decimal string", t);
         std::string_view s;
-        if (auto e = v.get_string().get(s); e) return JsonError(prefix, name, e);
+        if (auto e = GetString(v, &s); e) return JsonError(prefix, name, e);
         auto d = Decimal::Parse(s);
         if (!d.ok()) return Error(prefix, name, internal::Sv(d.status().message()));
         *out = Value::Dec(*std::move(d));
@@ -466,7 +604,7 @@ struct Decoder::Impl {
           return TypeError(prefix, name, internal::Cat("string for ", FieldKindName(f.kind)), t);
         }
         std::string_view s;
-        if (auto e = v.get_string().get(s); e) return JsonError(prefix, name, e);
+        if (auto e = GetString(v, &s); e) return JsonError(prefix, name, e);
         if (f.kind == FieldKind::kZonedTimestamp) {
           auto ts = ParseZonedTimestamp(s);
           if (!ts.ok()) return Error(prefix, name, internal::Sv(ts.status().message()));
@@ -481,7 +619,7 @@ struct Decoder::Impl {
       case FieldKind::kUuid: {
         if (t != od::json_type::string) return TypeError(prefix, name, "string for Uuid", t);
         std::string_view s;
-        if (auto e = v.get_string().get(s); e) return JsonError(prefix, name, e);
+        if (auto e = GetString(v, &s); e) return JsonError(prefix, name, e);
         Uuid u;
         if (!ParseUuid(s, &u)) {
           return Error(prefix, name, internal::Cat("invalid Uuid '", s.substr(0, 64), "'"));
@@ -492,8 +630,12 @@ struct Decoder::Impl {
       case FieldKind::kJson: {
         if (t != od::json_type::string) return TypeError(prefix, name, "string for Json", t);
         std::string_view s;
-        if (auto e = v.get_string().get(s); e) return JsonError(prefix, name, e);
-        *out = IsPlaceholder(s) ? Value::UnavailableMarker() : Value::JsonOf(std::string(s));
+        if (auto e = GetString(v, &s); e) return JsonError(prefix, name, e);
+        if (IsPlaceholder(s)) {
+          *out = Value::UnavailableMarker();
+        } else {
+          out->SetJson(s);
+        }
         return absl::OkStatus();
       }
       case FieldKind::kRawJson: {
@@ -516,7 +658,7 @@ struct Decoder::Impl {
             raw.substr(raw.size() - 2) == "\"]") {
           *out = Value::UnavailableMarker();
         } else {
-          *out = Value::JsonOf(std::string(raw));
+          out->SetJson(raw);
         }
         return absl::OkStatus();
       }
@@ -526,7 +668,7 @@ struct Decoder::Impl {
 
   // Decodes a row object into `row` in `schema`'s column order. A growable schema
   // (inferred) appends unknown fields; any other schema refuses them.
-  absl::Status DecodeRow(od::value v, RowSchema* schema, bool growable, std::string_view prefix,
+  absl::Status DecodeRow(od::value& v, RowSchema* schema, bool growable, std::string_view prefix,
                          Row* row, const RowSchema* hints = nullptr) {
     od::object obj;
     od::json_type t;
@@ -541,7 +683,7 @@ struct Decoder::Impl {
       if (field.error()) return JsonError("", prefix, field.error());
       od::field& f = field.value_unsafe();
       int idx = -1;
-      if (expected < n && f.key().unsafe_is_equal(schema->fields()[expected].name)) {
+      if (expected < n && KeyIs(f, schema->fields()[expected].name)) {
         idx = static_cast<int>(expected);
       } else {
         std::string_view key;
@@ -570,7 +712,7 @@ struct Decoder::Impl {
     return absl::OkStatus();
   }
 
-  absl::Status DecodeOptionalInt(od::value v, std::string_view prefix, std::string_view name,
+  absl::Status DecodeOptionalInt(od::value& v, std::string_view prefix, std::string_view name,
                                  std::optional<int64_t>* out) {
     od::json_type t;
     if (auto e = v.type().get(t); e) return JsonError(prefix, name, e);
@@ -584,7 +726,7 @@ struct Decoder::Impl {
     return absl::OkStatus();
   }
 
-  absl::Status DecodeOptionalString(od::value v, std::string_view prefix, std::string_view name,
+  absl::Status DecodeOptionalString(od::value& v, std::string_view prefix, std::string_view name,
                                     std::string* out) {
     od::json_type t;
     if (auto e = v.type().get(t); e) return JsonError(prefix, name, e);
@@ -604,7 +746,7 @@ struct Decoder::Impl {
     return absl::OkStatus();
   }
 
-  absl::Status DecodeSource(od::value v, SourceInfo* src) {
+  absl::Status DecodeSource(od::value& v, SourceInfo* src) {
     src->Clear();
     od::json_type t;
     if (auto e = v.type().get(t); e) return JsonError("", "source", e);
@@ -612,60 +754,116 @@ struct Decoder::Impl {
     if (t != od::json_type::object) return TypeError("", "source", "object", t);
     od::object obj;
     if (auto e = v.get_object().get(obj); e) return JsonError("", "source", e);
+    // The PostgreSQL connector's field order; a field in this order is matched
+    // with one inline key comparison, anything else by name.
+    struct Slot {
+      std::string_view key;
+      std::string SourceInfo::*text;
+      std::optional<int64_t> SourceInfo::*number;
+    };
+    static constexpr Slot kOrder[] = {
+        {"version", &SourceInfo::version, nullptr},
+        {"connector", &SourceInfo::connector, nullptr},
+        {"name", &SourceInfo::name, nullptr},
+        {"ts_ms", nullptr, &SourceInfo::ts_ms},
+        {"snapshot", &SourceInfo::snapshot, nullptr},
+        {"db", &SourceInfo::db, nullptr},
+        {"sequence", &SourceInfo::sequence, nullptr},
+        {"ts_us", nullptr, &SourceInfo::ts_us},
+        {"ts_ns", nullptr, &SourceInfo::ts_ns},
+        {"schema", &SourceInfo::schema, nullptr},
+        {"table", &SourceInfo::table, nullptr},
+        {"txId", nullptr, &SourceInfo::tx_id},
+        {"lsn", nullptr, &SourceInfo::lsn},
+        {"xmin", nullptr, &SourceInfo::xmin},
+    };
+    constexpr size_t kSlots = sizeof(kOrder) / sizeof(kOrder[0]);
+    size_t next = 0;
     for (auto field : obj) {
       if (field.error()) return JsonError("", "source", field.error());
+      od::field& f = field.value_unsafe();
+      std::string* text = nullptr;
+      std::optional<int64_t>* number = nullptr;
       std::string_view key;
-      if (auto e = FieldKey(field.value_unsafe(), &key); e) return JsonError("", "source", e);
-      od::value fv = field.value();
-      absl::Status s;
-      // Dispatch on length first: the source block is on every event.
-      switch (key.size()) {
-        case 2:
-          if (key == "db") s = DecodeOptionalString(fv, "source", key, &src->db);
+      // Debezium 2.5 has ts_us/ts_ns, older versions not: try the slot after too.
+      size_t hit = kSlots;
+      for (size_t i = next; i < kSlots && i < next + 3; ++i) {
+        if (KeyIs(f, kOrder[i].key)) {
+          hit = i;
           break;
-        case 3:
-          if (key == "lsn") s = DecodeOptionalInt(fv, "source", key, &src->lsn);
-          break;
-        case 4:
-          if (key == "name") s = DecodeOptionalString(fv, "source", key, &src->name);
-          else if (key == "txId") s = DecodeOptionalInt(fv, "source", key, &src->tx_id);
-          else if (key == "xmin") s = DecodeOptionalInt(fv, "source", key, &src->xmin);
-          break;
-        case 5:
-          if (key == "table") s = DecodeOptionalString(fv, "source", key, &src->table);
-          else if (key == "ts_ms") s = DecodeOptionalInt(fv, "source", key, &src->ts_ms);
-          else if (key == "ts_us") s = DecodeOptionalInt(fv, "source", key, &src->ts_us);
-          else if (key == "ts_ns") s = DecodeOptionalInt(fv, "source", key, &src->ts_ns);
-          break;
-        case 6:
-          if (key == "schema") s = DecodeOptionalString(fv, "source", key, &src->schema);
-          break;
-        case 7:
-          if (key == "version") s = DecodeOptionalString(fv, "source", key, &src->version);
-          break;
-        case 8:
-          if (key == "snapshot") s = DecodeOptionalString(fv, "source", key, &src->snapshot);
-          else if (key == "sequence") s = DecodeOptionalString(fv, "source", key, &src->sequence);
-          break;
-        case 9:
-          if (key == "connector") s = DecodeOptionalString(fv, "source", key, &src->connector);
-          break;
-        case 10:
-          if (key == "change_lsn") s = DecodeOptionalString(fv, "source", key, &src->change_lsn);
-          else if (key == "commit_lsn") s = DecodeOptionalString(fv, "source", key, &src->commit_lsn);
-          break;
-        case 15:
-          if (key == "event_serial_no") s = DecodeOptionalInt(fv, "source", key, &src->event_serial_no);
-          break;
-        default:
-          break;
+        }
       }
-      if (!s.ok()) return s;
+      if (hit < kSlots) {
+        key = kOrder[hit].key;
+        if (kOrder[hit].text != nullptr) text = &(src->*kOrder[hit].text);
+        else number = &(src->*kOrder[hit].number);
+        next = hit + 1;
+      } else {
+        if (auto e = FieldKey(f, &key); e) return JsonError("", "source", e);
+        // Dispatch on length first. Fields not named here are skipped by the iterator.
+        switch (key.size()) {
+          case 2:
+            if (key == "db") text = &src->db;
+            break;
+          case 3:
+            if (key == "lsn") number = &src->lsn;
+            break;
+          case 4:
+            if (key == "name") text = &src->name;
+            else if (key == "txId") number = &src->tx_id;
+            else if (key == "xmin") number = &src->xmin;
+            break;
+          case 5:
+            if (key == "table") text = &src->table;
+            else if (key == "ts_ms") number = &src->ts_ms;
+            else if (key == "ts_us") number = &src->ts_us;
+            else if (key == "ts_ns") number = &src->ts_ns;
+            break;
+          case 6:
+            if (key == "schema") text = &src->schema;
+            break;
+          case 7:
+            if (key == "version") text = &src->version;
+            break;
+          case 8:
+            if (key == "snapshot") text = &src->snapshot;
+            else if (key == "sequence") text = &src->sequence;
+            break;
+          case 9:
+            if (key == "connector") text = &src->connector;
+            break;
+          case 10:
+            if (key == "change_lsn") text = &src->change_lsn;
+            else if (key == "commit_lsn") text = &src->commit_lsn;
+            break;
+          case 15:
+            if (key == "event_serial_no") number = &src->event_serial_no;
+            break;
+          default:
+            break;
+        }
+      }
+      od::value& fv = f.value();
+      if (text != nullptr) {
+        std::string_view sv;
+        if (GetString(fv, &sv) == simdjson::SUCCESS) {
+          text->assign(sv);
+          continue;
+        }
+        if (auto s = DecodeOptionalString(fv, "source", key, text); !s.ok()) return s;
+      } else if (number != nullptr) {
+        int64_t i;
+        if (fv.get_int64().get(i) == simdjson::SUCCESS) {
+          *number = i;
+          continue;
+        }
+        if (auto s = DecodeOptionalInt(fv, "source", key, number); !s.ok()) return s;
+      }
     }
     return absl::OkStatus();
   }
 
-  absl::Status DecodeMessage(od::value v, Event* out) {
+  absl::Status DecodeMessage(od::value& v, Event* out) {
     od::json_type t;
     if (auto e = v.type().get(t); e) return JsonError("", "message", e);
     if (t == od::json_type::null) return absl::OkStatus();
@@ -690,7 +888,7 @@ struct Decoder::Impl {
     return absl::OkStatus();
   }
 
-  absl::Status DecodeTransaction(od::value v, Event* out) {
+  absl::Status DecodeTransaction(od::value& v, Event* out) {
     od::json_type t;
     if (auto e = v.type().get(t); e) return JsonError("", "transaction", e);
     if (t == od::json_type::null) return absl::OkStatus();
@@ -701,7 +899,7 @@ struct Decoder::Impl {
       std::string_view key;
       if (auto e = field.unescaped_key().get(key); e) return JsonError("", "transaction", e);
       if (key == "id") {
-        if (auto s = DecodeOptionalString(field.value(), "transaction", key, &out->transaction_id);
+        if (auto s = DecodeOptionalString(field.value_unsafe().value(), "transaction", key, &out->transaction_id);
             !s.ok()) {
           return s;
         }
@@ -711,7 +909,7 @@ struct Decoder::Impl {
   }
 
   // One field of the envelope (`payload` when schemas are on).
-  absl::Status DecodeEnvelopeField(std::string_view key, od::value v, RowSchema* schema,
+  absl::Status DecodeEnvelopeField(std::string_view key, od::value& v, RowSchema* schema,
                                    bool growable, Event* out) {
     if (key == "after" || key == "before") {
       bool is_after = key == "after";
@@ -851,7 +1049,7 @@ struct Decoder::Impl {
       std::string_view key;
       if (auto e = FieldKey(field.value_unsafe(), &key); e) return JsonError("", "value", e);
       if (!on) {
-        if (auto s = DecodeEnvelopeField(key, field.value(), schema, growable, out); !s.ok()) {
+        if (auto s = DecodeEnvelopeField(key, field.value_unsafe().value(), schema, growable, out); !s.ok()) {
           return s;
         }
         continue;
@@ -879,7 +1077,7 @@ struct Decoder::Impl {
           if (pf.error()) return JsonError("", "payload", pf.error());
           std::string_view pkey;
           if (auto e = FieldKey(pf.value_unsafe(), &pkey); e) return JsonError("", "payload", e);
-          if (auto s = DecodeEnvelopeField(pkey, pf.value(), schema, false, out); !s.ok()) return s;
+          if (auto s = DecodeEnvelopeField(pkey, pf.value_unsafe().value(), schema, false, out); !s.ok()) return s;
         }
       } else {
         return Error("", key, "unexpected field beside schema and payload");

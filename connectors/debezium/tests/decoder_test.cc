@@ -226,6 +226,56 @@ TEST_F(DecoderTest, PostgresSourceBlock) {
   EXPECT_EQ(event_.ts_ms, 1700000000123);
 }
 
+// Strings are read straight from the input unless they hold an escape (8 bytes
+// at a time), and decoded rows are refilled in place: check texts of every
+// length around the word size, escapes at each position, and a column that
+// changes between text, null, placeholder and text across reused events.
+TEST_F(DecoderTest, StringsWithAndWithoutEscapesAcrossReusedEvents) {
+  for (size_t len = 0; len <= 19; ++len) {
+    for (size_t esc = 0; esc <= len; ++esc) {
+      std::string plain(len, 'a');
+      for (size_t i = 0; i < len; ++i) plain[i] = static_cast<char>('a' + i % 26);
+      std::string json_text = plain;
+      std::string expected = plain;
+      if (esc < len) {  // put an escaped quote at position esc
+        json_text = plain.substr(0, esc) + "\\\"" + plain.substr(esc);
+        expected = plain.substr(0, esc) + "\"" + plain.substr(esc);
+      }
+      ASSERT_TRUE(Decode(absl::StrCat(R"({"id":)", len, "}"),
+                         Envelope("c", "null",
+                                  absl::StrCat(R"({"id":1,"txt":")", json_text, R"(","e":")",
+                                               plain, R"("})")))
+                      .ok())
+          << json_text;
+      ASSERT_EQ(event_.rows.size(), 1u);
+      EXPECT_EQ(event_.rows[0].fields[6], Value::Str(expected)) << json_text;
+      EXPECT_EQ(event_.rows[0].fields[21], Value::Str(plain));
+      EXPECT_EQ(event_.source.table, "orders");
+      EXPECT_EQ(event_.source.sequence, R"(["24023119","24023128"])");
+    }
+  }
+  const std::vector<std::pair<std::string, Value>> steps = {
+      {R"("a fairly long text that needs the heap")", Value::Str("a fairly long text that needs the heap")},
+      {"null", Value()},
+      {R"("__debezium_unavailable_value")", Value::UnavailableMarker()},
+      {R"("short")", Value::Str("short")},
+      {R"("tab\there")", Value::Str("tab\there")},
+  };
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& [json, want] : steps) {
+      ASSERT_TRUE(Decode("", Envelope("u", absl::StrCat(R"({"id":1,"txt":)", json, "}"),
+                                      absl::StrCat(R"({"id":1,"j":)", json, R"(,"txt":"x"})")))
+                      .ok())
+          << json;
+      ASSERT_EQ(event_.rows.size(), 2u);
+      EXPECT_EQ(event_.rows[0].fields[6], want) << json;
+      Value want_json = want.type() == ValueType::kString ? Value::JsonOf(want.as_string()) : want;
+      EXPECT_EQ(event_.rows[1].fields[20], want_json) << json;
+      EXPECT_EQ(event_.rows[1].fields[6], Value::Str("x"));
+    }
+  }
+}
+
 TEST_F(DecoderTest, UnavailableToastPlaceholderIsDistinctFromText) {
   ASSERT_TRUE(Decode("", Envelope("u", "null",
                                   R"({"id":1,"txt":"__debezium_unavailable_value",)"

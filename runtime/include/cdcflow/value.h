@@ -192,6 +192,13 @@ class CDCFLOW_API Value {
 
   const Storage& storage() const { return storage_; }
 
+  // Make this a kString / kBytes / kJson value holding `text`. When the value
+  // already is of that type its string buffer is reused (no allocation once the
+  // capacity suffices): for decoders that refill the same rows batch after batch.
+  void SetString(std::string_view text) { SetText<6, String>(text); }
+  void SetBytes(std::string_view bytes) { SetText<7, Bytes>(bytes); }
+  void SetJson(std::string_view json) { SetText<14, Json>(json); }
+
   // The value in the stable text form used by `cdcflow decode` and tests:
   // null, true, 42, 1.5, -0.0100, text as is, bytes as hex (\x0a0b), dates
   // YYYY-MM-DD, times HH:MM:SS.fffffffff, timestamps YYYY-MM-DDTHH:MM:SS.fffffffff,
@@ -209,6 +216,15 @@ class CDCFLOW_API Value {
   uint64_t StableHash() const;
 
  private:
+  template <size_t I, typename T>
+  void SetText(std::string_view text) {
+    if (T* t = std::get_if<I>(&storage_)) {
+      t->value.assign(text.data(), text.size());
+    } else {
+      storage_.template emplace<I>(T{std::string(text)});
+    }
+  }
+
   Storage storage_;
 };
 
