@@ -18,6 +18,9 @@
 //                                the earliest offset)
 //   scan.batch.max-records       records per poll (default 2048)
 //   scan.batch.max-wait-ms       how long a poll waits for the first record (default 100)
+//   scan.partition-discovery.interval-ms  how often a running source looks for new
+//                                partitions of its topics / new topics matching its
+//                                pattern (default 30000; 0 turns discovery off)
 //   dead-letter.policy           fail (default) | dead-letter
 //   dead-letter.topic            required for dead-letter
 //   properties.<key>             passed to librdkafka as <key> (last word)
@@ -73,6 +76,7 @@ struct KafkaSourceConfig {
   int max_batch_records = 2048;
   int max_batch_wait_ms = 100;
   int metadata_timeout_ms = 10000;
+  int64_t partition_discovery_interval_ms = 30000;  // 0: off
   DeadLetterPolicy dead_letter_policy = DeadLetterPolicy::kFail;
   std::string dead_letter_topic;
   KafkaSettings properties;  // raw librdkafka settings, applied last

@@ -243,6 +243,55 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Start(
   return consumer;
 }
 
+absl::Status KafkaConsumer::AddPartitions(std::vector<TopicPartition> partitions,
+                                          int timeout_ms) {
+  std::sort(partitions.begin(), partitions.end());
+  partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
+  partitions.erase(std::remove_if(partitions.begin(), partitions.end(),
+                                  [&](const TopicPartition& tp) {
+                                    return std::binary_search(assignment_.begin(),
+                                                              assignment_.end(), tp);
+                                  }),
+                   partitions.end());
+  if (partitions.empty()) return absl::OkStatus();
+  rd_kafka_t* rk = client_->get();
+  PartitionListPtr earliest = NewPartitionList(static_cast<int>(partitions.size()));
+  for (const TopicPartition& tp : partitions) {
+    rd_kafka_topic_partition_list_add(earliest.get(), tp.topic.c_str(), tp.partition)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+  }
+  if (absl::Status s = ListOffsets(rk, earliest.get(), timeout_ms, "earliest"); !s.ok()) return s;
+  for (int i = 0; i < earliest->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = earliest->elems[i];
+    if (p.offset < 0) {
+      return absl::InternalError(absl::StrCat("kafka source: no start offset resolved for ",
+                                              p.topic, "[", p.partition, "]"));
+    }
+    rd_kafka_topic_t* rkt = nullptr;
+    for (const TopicPtr& t : topics_) {
+      if (std::string_view(rd_kafka_topic_name(t.get())) == p.topic) rkt = t.get();
+    }
+    if (rkt == nullptr) {
+      topics_.emplace_back(rd_kafka_topic_new(rk, p.topic, nullptr));
+      rkt = topics_.back().get();
+    }
+    states_.push_back(PartitionState{TopicPartition{p.topic, p.partition}, rkt, p.offset});
+  }
+  last_state_ = nullptr;  // states_ may have moved
+  // Without a group subscription librdkafka allows adding to a manual assignment.
+  if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, earliest.get())) {
+    absl::Status s = KafkaErrorToStatus(rd_kafka_error_code(error),
+                                        absl::StrCat("kafka source: adding partitions: ",
+                                                     rd_kafka_error_string(error)));
+    rd_kafka_error_destroy(error);
+    states_.resize(states_.size() - partitions.size());
+    return s;
+  }
+  assignment_.insert(assignment_.end(), partitions.begin(), partitions.end());
+  std::sort(assignment_.begin(), assignment_.end());
+  return absl::OkStatus();
+}
+
 KafkaConsumer::~KafkaConsumer() {
   if (client_ != nullptr) rd_kafka_assign(client_->get(), nullptr);
   queue_.reset();

@@ -112,6 +112,11 @@ class KafkaConsumer {
   absl::Status Poll(MessageBatch* batch) { return Poll(batch, max_batch_, max_wait_ms_); }
   absl::Status Poll(MessageBatch* batch, int max_records, int max_wait_ms);
 
+  // Adds partitions to the running assignment (partition discovery), each read
+  // from its earliest offset; partitions already assigned are ignored. Looks the
+  // offsets up with one request (bounded by `timeout_ms`).
+  absl::Status AddPartitions(std::vector<TopicPartition> partitions, int timeout_ms);
+
   // Next offsets of the assigned partitions after the records handed out so far.
   KafkaPositions Positions() const;
   // Offsets, last known high watermark and lag per assigned partition (cheap:

@@ -2,11 +2,21 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace cdcflow::kafka {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 std::string SplitId(const TopicPartition& tp) { return absl::StrCat(tp.topic, ":", tp.partition); }
 
@@ -37,6 +47,8 @@ absl::Status KafkaDebeziumSource::Open(RuntimeContext& ctx) {
   auto dlq = DeadLetterHandler::Create(config_);
   if (!dlq.ok()) return dlq.status();
   dlq_ = std::move(*dlq);
+  subtask_index_ = ctx.subtask_index();
+  parallelism_ = std::max(1, ctx.parallelism());
   return absl::OkStatus();
 }
 
@@ -46,12 +58,17 @@ absl::StatusOr<std::vector<SourceSplit>> KafkaDebeziumSource::EnumerateSplits(Ru
   auto topics = ResolveTopics(**client, config_);
   if (!topics.ok()) return topics.status();
   std::vector<SourceSplit> splits;
+  known_partitions_.clear();
+  topic_base_.clear();
   for (const auto& [topic, count] : *topics) {
+    topic_base_[topic] = static_cast<int64_t>(splits.size());
     for (int32_t p = 0; p < count; ++p) {
       std::string id = SplitId(TopicPartition{topic, p});
       splits.push_back(SourceSplit{id, id});
+      known_partitions_.insert(TopicPartition{topic, p});
     }
   }
+  enumerated_ = true;
   return splits;
 }
 
@@ -89,6 +106,12 @@ absl::Status KafkaDebeziumSource::StartConsumer() {
 absl::StatusOr<PollResult> KafkaDebeziumSource::PollBatch(RowBatch& out, size_t max_rows) {
   if (consumer_ == nullptr) {
     if (absl::Status s = StartConsumer(); !s.ok()) return s;
+    next_discovery_ms_ = NowMs() + config_.partition_discovery_interval_ms;
+  }
+  if (config_.partition_discovery_interval_ms > 0 && enumerated_ && assigned_set_ &&
+      NowMs() >= next_discovery_ms_) {
+    if (absl::Status s = DiscoverPartitions(); !s.ok()) return s;
+    next_discovery_ms_ = NowMs() + config_.partition_discovery_interval_ms;
   }
   PollResult result;
   // An update becomes two rows: read at most half as many records as rows fit.
@@ -122,6 +145,7 @@ absl::StatusOr<PollResult> KafkaDebeziumSource::PollBatch(RowBatch& out, size_t 
     if (event_.kind == debezium::EventKind::kTruncate ||
         event_.kind == debezium::EventKind::kMessage) {
       ++control_events_;
+      if (absl::Status s = HandleControlEvent(m); !s.ok()) return s;
       continue;
     }
     int64_t ts = m.timestamp_ms() >= 0 ? m.timestamp_ms() : kNoTimestamp;
@@ -129,6 +153,77 @@ absl::StatusOr<PollResult> KafkaDebeziumSource::PollBatch(RowBatch& out, size_t 
   }
   batch_.Clear();
   return result;
+}
+
+absl::Status KafkaDebeziumSource::HandleControlEvent(const KafkaMessage& m) {
+  const bool truncate = event_.kind == debezium::EventKind::kTruncate;
+  if (!control_handler_) {
+    if (truncate || control_events_ <= 10 || control_events_ % 1000 == 0) {
+      std::string what = truncate ? absl::StrCat("TRUNCATE of ", event_.SourceTableName())
+                                  : absl::StrCat("MESSAGE prefix '", event_.message_prefix, "'");
+      std::fprintf(stderr,
+                   "cdcflow kafka source: Debezium %s at topic '%.*s' partition %d offset %lld "
+                   "(a control event, not a row; %lld so far; give the source a "
+                   "ControlEventHandler to act on them)\n",
+                   what.c_str(), static_cast<int>(m.topic().size()), m.topic().data(),
+                   m.partition(), static_cast<long long>(m.offset()),
+                   static_cast<long long>(control_events_));
+    }
+    return absl::OkStatus();
+  }
+  KafkaControlEvent e;
+  e.kind = event_.kind;
+  e.topic = std::string(m.topic());
+  e.partition = m.partition();
+  e.offset = m.offset();
+  e.timestamp_ms = m.timestamp_ms();
+  e.table = event_.SourceTableName();
+  e.message_prefix = event_.message_prefix;
+  e.message_content = event_.message_content;
+  e.source = event_.source;
+  absl::Status s = control_handler_(e);
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat("kafka source: control event (",
+                                             truncate ? "truncate" : "message", ") at topic '",
+                                             e.topic, "' partition ", e.partition, " offset ",
+                                             e.offset, ": ", s.message()));
+}
+
+absl::Status KafkaDebeziumSource::DiscoverPartitions() {
+  KafkaSourceConfig quick = config_;
+  // Metadata on the poll path: keep it short and retry at the next interval.
+  quick.metadata_timeout_ms = std::min(config_.metadata_timeout_ms, 1000);
+  auto topics = ResolveTopics(consumer_->client(), quick);
+  if (!topics.ok()) {
+    std::fprintf(stderr, "cdcflow kafka source: partition discovery failed (retrying): %s\n",
+                 std::string(topics.status().message()).c_str());
+    return absl::OkStatus();
+  }
+  std::vector<TopicPartition> mine;
+  for (const auto& [topic, count] : *topics) {
+    auto base = topic_base_.find(topic);
+    for (int32_t p = 0; p < count; ++p) {
+      TopicPartition tp{topic, p};
+      if (!known_partitions_.insert(tp).second) continue;
+      int owner = base != topic_base_.end()
+                      ? static_cast<int>((base->second + p) % parallelism_)
+                      : AssignSubtask(topic, p, parallelism_);
+      if (owner == subtask_index_) mine.push_back(std::move(tp));
+    }
+  }
+  if (mine.empty()) return absl::OkStatus();
+  if (absl::Status s = consumer_->AddPartitions(mine, quick.metadata_timeout_ms); !s.ok()) {
+    // Forget them so that the next round tries again.
+    for (const TopicPartition& tp : mine) known_partitions_.erase(tp);
+    std::fprintf(stderr, "cdcflow kafka source: adding discovered partitions failed (retrying): %s\n",
+                 std::string(s.message()).c_str());
+    return absl::OkStatus();
+  }
+  for (const TopicPartition& tp : mine) {
+    std::fprintf(stderr, "cdcflow kafka source: subtask %d reads new partition %s from the earliest offset\n",
+                 subtask_index_, SplitId(tp).c_str());
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> KafkaDebeziumSource::SnapshotPosition(int64_t checkpoint_id) {
@@ -164,10 +259,13 @@ std::vector<PartitionStats> KafkaDebeziumSource::Stats() const {
 }
 
 SourceFactory KafkaDebeziumSourceFactory(KafkaSourceConfig config,
-                                         debezium::DecoderOptions decoder_options) {
-  return [config = std::move(config),
-          decoder_options = std::move(decoder_options)]() -> std::unique_ptr<SourceFunction> {
-    return std::make_unique<KafkaDebeziumSource>(config, decoder_options);
+                                         debezium::DecoderOptions decoder_options,
+                                         ControlEventHandler control_handler) {
+  return [config = std::move(config), decoder_options = std::move(decoder_options),
+          control_handler = std::move(control_handler)]() -> std::unique_ptr<SourceFunction> {
+    auto source = std::make_unique<KafkaDebeziumSource>(config, decoder_options);
+    if (control_handler) source->SetControlEventHandler(control_handler);
+    return source;
   };
 }
 

@@ -11,14 +11,33 @@
 // flushed before a checkpoint's positions are taken, so a checkpoint never
 // covers a dead letter that is not durable).
 //
-// Row timestamps are the Kafka record timestamps (ms). Debezium truncate and
-// message events produce no rows; they are counted (control_events()).
+// Row timestamps are the Kafka record timestamps (ms).
+//
+// Control events. Debezium truncate (op t) and logical decoding message (op m)
+// events are not rows. Each one is counted (control_events(), the stats'
+// control_events) and handed to the job's ControlEventHandler as a
+// KafkaControlEvent (table or message, topic, partition, offset); a handler that
+// returns an error fails the task with that error and the event's position (e.g.
+// a job whose sink cannot represent a truncate refuses to go on). Without a
+// handler the source logs each one to stderr with topic, partition and offset
+// (messages: the first 10, then every 1000th) and goes on.
+//
+// Partition discovery. Every `scan.partition-discovery.interval-ms` (default
+// 30 s, 0 = off) the source re-reads the cluster metadata and picks up new
+// partitions of its topics and new topics matching its pattern, read from the
+// earliest offset. Every subtask decides alone and all decide alike: partition p
+// of a topic whose first split had index b in EnumerateSplits goes to subtask
+// (b + p) % parallelism (for the enumerated splits that is exactly the runtime's
+// i % parallelism rule); a topic that appeared later goes by AssignSubtask (a
+// stable hash of its name). Only for sources whose splits the runtime assigned.
+//
 // Thread-compatible: the runtime calls it from the subtask's thread only.
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +58,22 @@ struct KafkaSourceStats {
   int64_t control_events = 0;
   int64_t records = 0;  // Kafka records read (including tombstones and dead letters)
 };
+
+// A Debezium control event as the source read it (see above).
+struct KafkaControlEvent {
+  debezium::EventKind kind = debezium::EventKind::kTruncate;  // kTruncate or kMessage
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = -1;
+  int64_t timestamp_ms = -1;  // the Kafka record's
+  std::string table;          // "<server>.<schema>.<table>" from the source block
+  std::string message_prefix;   // kMessage only
+  std::string message_content;  // kMessage only (bytes)
+  debezium::SourceInfo source;
+};
+// Called on the subtask's thread; shared by all subtasks of the source (so it must
+// be thread-safe if it has state). An error fails the task.
+using ControlEventHandler = std::function<absl::Status(const KafkaControlEvent&)>;
 
 class KafkaDebeziumSource final : public SplitSource {
  public:
@@ -66,6 +101,9 @@ class KafkaDebeziumSource final : public SplitSource {
     stats_listener_ = std::move(listener);
     stats_interval_ms_ = interval_ms;
   }
+  void SetControlEventHandler(ControlEventHandler handler) {
+    control_handler_ = std::move(handler);
+  }
   int64_t dead_letters() const { return dlq_ ? dlq_->dead_letters() : 0; }
   int64_t control_events() const { return control_events_; }
   // The schema-off decoding needs the Connect schema of a topic's rows: see
@@ -74,6 +112,9 @@ class KafkaDebeziumSource final : public SplitSource {
 
  private:
   absl::Status StartConsumer();
+  absl::Status HandleControlEvent(const KafkaMessage& m);
+  // Partition discovery (see above): adds this subtask's new partitions.
+  absl::Status DiscoverPartitions();
 
   KafkaSourceConfig config_;
   debezium::Decoder decoder_;
@@ -86,6 +127,15 @@ class KafkaDebeziumSource final : public SplitSource {
   debezium::Event event_;
   std::map<int64_t, KafkaPositions> pending_commits_;  // by checkpoint id
   int64_t control_events_ = 0;
+  ControlEventHandler control_handler_;
+  // Partition discovery: the partitions known so far, the split index of each
+  // enumerated topic's partition 0, and this subtask's place.
+  std::set<TopicPartition> known_partitions_;
+  std::map<std::string, int64_t> topic_base_;
+  bool enumerated_ = false;
+  int subtask_index_ = 0;
+  int parallelism_ = 1;
+  int64_t next_discovery_ms_ = 0;
   int64_t records_ = 0;
   std::function<void(const KafkaSourceStats&)> stats_listener_;
   int stats_interval_ms_ = 1000;
@@ -94,7 +144,8 @@ class KafkaDebeziumSource final : public SplitSource {
 
 // A factory for JobBuilder::Source: a fresh source per subtask.
 SourceFactory KafkaDebeziumSourceFactory(KafkaSourceConfig config,
-                                         debezium::DecoderOptions decoder_options = {});
+                                         debezium::DecoderOptions decoder_options = {},
+                                         ControlEventHandler control_handler = nullptr);
 
 // Split ids are "topic:partition"; the split data is the same text.
 std::string SplitId(const TopicPartition& tp);

@@ -196,5 +196,142 @@ TEST_F(KafkaDebeziumSourceTest, RestoresFromItsSnapshotWithoutDuplicates) {
   EXPECT_FALSE(source.RestorePosition("garbage").ok());
 }
 
+// Debezium truncate (t) and message (m) events are no rows: the job's handler
+// sees them with their position, they are counted, and a handler error fails the
+// task naming where.
+TEST_F(KafkaDebeziumSourceTest, ControlEventsReachTheHandlerAndAreCounted) {
+  Produce(0, Key(1), Envelope("c", "null", OrderJson(1, "NEW")));
+  Produce(0, "", Envelope("t", "null", "null"));
+  Produce(0, "",
+          "{\"op\":\"m\",\"ts_ms\":1,\"source\":{\"connector\":\"postgresql\",\"name\":"
+          "\"dbserver1\",\"lsn\":5},\"message\":{\"prefix\":\"audit\",\"content\":\"aGVsbG8=\"}}");
+  Produce(0, Key(2), Envelope("c", "null", OrderJson(2, "NEW")));
+  std::vector<KafkaControlEvent> seen;
+  auto source = Open();
+  source->SetControlEventHandler([&](const KafkaControlEvent& e) {
+    seen.push_back(e);
+    return absl::OkStatus();
+  });
+  auto rows = PollRows(*source, 2);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(rows->row(1).fields[0], Value::Int64(2));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].kind, debezium::EventKind::kTruncate);
+  EXPECT_EQ(seen[0].topic, "dbserver1.public.orders");
+  EXPECT_EQ(seen[0].partition, 0);
+  EXPECT_EQ(seen[0].offset, 1);
+  EXPECT_EQ(seen[0].timestamp_ms, 1732500000000);
+  EXPECT_EQ(seen[0].table, "dbserver1.public.orders");
+  EXPECT_EQ(seen[0].source.lsn, 100);
+  EXPECT_EQ(seen[1].kind, debezium::EventKind::kMessage);
+  EXPECT_EQ(seen[1].offset, 2);
+  EXPECT_EQ(seen[1].message_prefix, "audit");
+  EXPECT_EQ(seen[1].message_content, "hello");
+  EXPECT_EQ(source->control_events(), 2);
+
+  // Without a handler they are logged and counted, and reading goes on.
+  auto unhandled = Open();
+  auto all = PollRows(*unhandled, 2);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->size(), 2u);
+  EXPECT_EQ(unhandled->control_events(), 2);
+
+  // A handler that refuses truncates fails the task with the position.
+  auto strict = Open();
+  strict->SetControlEventHandler([](const KafkaControlEvent& e) {
+    return e.kind == debezium::EventKind::kTruncate
+               ? absl::FailedPreconditionError("truncate of " + e.table + " not supported")
+               : absl::OkStatus();
+  });
+  auto failed = PollRows(*strict, 10);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(failed.status().ToString(),
+              HasSubstr("truncate) at topic 'dbserver1.public.orders' partition 0 offset 1: "
+                        "truncate of dbserver1.public.orders not supported"));
+}
+
+class SubtaskContext : public FakeContext {
+ public:
+  SubtaskContext(int index, int parallelism) : index_(index), parallelism_(parallelism) {}
+  int subtask_index() const override { return index_; }
+  int parallelism() const override { return parallelism_; }
+
+ private:
+  int index_;
+  int parallelism_;
+};
+
+// A running source picks up topics that start matching its pattern (and, by the
+// same code, new partitions of its topics): each new partition is read by
+// exactly one of the subtasks, from the earliest offset.
+TEST_F(KafkaDebeziumSourceTest, DiscoversNewPartitionsAtRuntime) {
+  kafka_.CreateTopic("disc.a", 3);
+  KafkaOptions options = kafka_.SourceOptions("disc.a");
+  options.erase("topics");
+  options["topic-pattern"] = "disc\\..*";
+  options["scan.partition-discovery.interval-ms"] = "50";
+  options["scan.batch.max-wait-ms"] = "5";
+  auto config = KafkaSourceConfig::Parse(options);
+  ASSERT_TRUE(config.ok()) << config.status();
+  std::vector<std::unique_ptr<SubtaskContext>> contexts;
+  std::vector<std::unique_ptr<KafkaDebeziumSource>> sources;
+  for (int i = 0; i < 2; ++i) {
+    contexts.push_back(std::make_unique<SubtaskContext>(i, 2));
+    sources.push_back(std::make_unique<KafkaDebeziumSource>(*config));
+    ASSERT_TRUE(sources[i]->Open(*contexts[i]).ok());
+    auto splits = sources[i]->EnumerateSplits(*contexts[i]);
+    ASSERT_TRUE(splits.ok()) << splits.status();
+    ASSERT_EQ(splits->size(), 3u);
+    std::vector<SourceSplit> mine;
+    for (size_t s = 0; s < splits->size(); ++s) {
+      if (static_cast<int>(s % 2) == i) mine.push_back((*splits)[s]);
+    }
+    ASSERT_TRUE(sources[i]->AssignSplits(mine).ok());
+    RowBatch out;
+    ASSERT_TRUE(sources[i]->PollBatch(out, 64).ok());  // starts the consumer
+  }
+  // A topic created while the job runs, with records already in it.
+  kafka_.CreateTopic("disc.b", 4);
+  for (int p = 0; p < 4; ++p) {
+    ASSERT_TRUE(kafka_.Produce(TestRecord{.topic = "disc.b", .partition = p, .key = Key(p),
+                                          .value = Envelope("c", "null", OrderJson(p, "NEW")),
+                                          .timestamp_ms = 1732500000000}));
+  }
+  std::multiset<int64_t> ids;
+  std::vector<size_t> per_source(2, 0);
+  for (int round = 0; round < 400 && ids.size() < 4; ++round) {
+    for (int i = 0; i < 2; ++i) {
+      RowBatch out;
+      auto r = sources[i]->PollBatch(out, 64);
+      ASSERT_TRUE(r.ok()) << r.status();
+      for (const Row& row : out.rows()) ids.insert(row.fields[0].as_int64());
+      per_source[i] += out.size();
+    }
+  }
+  EXPECT_EQ(ids, (std::multiset<int64_t>{0, 1, 2, 3}));
+  // The four new partitions were split between the two subtasks, none read twice.
+  size_t assigned = 0;
+  for (int i = 0; i < 2; ++i) {
+    for (const PartitionStats& st : sources[i]->Stats()) {
+      if (st.partition.topic == "disc.b") {
+        ++assigned;
+        EXPECT_EQ(AssignSubtask("disc.b", st.partition.partition, 2), i);
+      }
+    }
+  }
+  EXPECT_EQ(assigned, 4u);
+  // The positions of discovered partitions are checkpointed.
+  auto snapshot = sources[0]->SnapshotPosition(1);
+  ASSERT_TRUE(snapshot.ok());
+  auto positions = KafkaPositions::Deserialize(*snapshot);
+  ASSERT_TRUE(positions.ok());
+  for (int p = 0; p < 4; ++p) {
+    if (AssignSubtask("disc.b", p, 2) == 0) EXPECT_EQ(positions->Get({"disc.b", p}), 1) << p;
+  }
+  for (auto& s : sources) EXPECT_TRUE(s->Close().ok());
+}
+
 }  // namespace
 }  // namespace cdcflow::kafka
