@@ -71,6 +71,24 @@ TEST(ValueTest, TextForms) {
   EXPECT_EQ(Value::UnavailableMarker().ToString(), "__debezium_unavailable_value");
 }
 
+TEST(ValueTest, SetTextReusesTheBufferAndSwitchesType) {
+  Value v = Value::Int64(5);
+  v.SetString("a text long enough to live on the heap");
+  EXPECT_EQ(v, Value::Str("a text long enough to live on the heap"));
+  const char* buffer = v.as_string().data();
+  v.SetString("shorter");
+  EXPECT_EQ(v, Value::Str("shorter"));
+  EXPECT_EQ(v.as_string().data(), buffer);  // same allocation, refilled
+  v.SetBytes(std::string("\0\x01", 2));
+  EXPECT_EQ(v.type(), ValueType::kBytes);
+  EXPECT_EQ(v, Value::Bin(std::string("\0\x01", 2)));
+  v.SetJson("{\"a\":1}");
+  EXPECT_EQ(v, Value::JsonOf("{\"a\":1}"));
+  v.SetString("");
+  EXPECT_EQ(v, Value::Str(""));
+  EXPECT_NE(v, Value::JsonOf(""));
+}
+
 TEST(ValueTest, RowAndSchema) {
   Row row{RowKind::kInsert, {Value::Int64(1), Value::Str("Widget"), Value(), Value::Dec(Dec("1.250"))}};
   EXPECT_EQ(row.ToString(), "+I[1, Widget, null, 1.250]");

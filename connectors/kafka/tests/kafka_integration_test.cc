@@ -17,6 +17,7 @@
 #include "connectors/kafka/kafka_consumer.h"
 #include "connectors/kafka/kafka_producer.h"
 #include "connectors/kafka/kafka_sink.h"
+#include "connectors/kafka/kafka_source.h"
 #include "connectors/kafka/tests/mock_kafka.h"
 
 namespace cdcflow::kafka {
@@ -199,6 +200,73 @@ TEST_F(KafkaIntegrationTest, UpsertSinkRoundTrip) {
   ASSERT_EQ(table.size(), 50u);
   EXPECT_EQ(table["{\"id\":1}"], "{\"id\":1,\"price\":123456789012345678901234567890.12}");
   EXPECT_EQ(table.count("{\"id\":2}"), 0u);
+}
+
+class OneSubtask : public RuntimeContext {
+ public:
+  std::string_view operator_name() const override { return "source"; }
+  int subtask_index() const override { return 0; }
+  int parallelism() const override { return 1; }
+  int max_parallelism() const override { return 128; }
+  const JobArgs& args() const override { return args_; }
+  int64_t ProcessingTimeMs() const override { return 0; }
+  JobArgs args_;
+};
+
+// Partitions added to a named topic while the source runs are discovered and read
+// from their first record.
+TEST_F(KafkaIntegrationTest, SourceReadsPartitionsAddedWhileRunning) {
+  KafkaOptions options = Options();
+  options["scan.partition-discovery.interval-ms"] = "200";
+  auto config = KafkaSourceConfig::Parse(options);
+  ASSERT_TRUE(config.ok()) << config.status();
+  OneSubtask ctx;
+  KafkaDebeziumSource source(*config);
+  ASSERT_TRUE(source.Open(ctx).ok());
+  auto splits = source.EnumerateSplits(ctx);
+  ASSERT_TRUE(splits.ok()) << splits.status();
+  ASSERT_EQ(splits->size(), 3u);
+  ASSERT_TRUE(source.AssignSplits(*splits).ok());
+  RowBatch first;
+  ASSERT_TRUE(source.PollBatch(first, 64).ok());
+
+  // 3 -> 5 partitions (admin CreatePartitions), then one event into each new one.
+  char errstr[512];
+  rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(topic_.c_str(), 5, errstr, sizeof(errstr));
+  ASSERT_NE(np, nullptr) << errstr;
+  QueuePtr queue(rd_kafka_queue_new(admin_->get()));
+  rd_kafka_CreatePartitions(admin_->get(), &np, 1, nullptr, queue.get());
+  rd_kafka_NewPartitions_destroy(np);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue.get(), 30000);
+  ASSERT_NE(event, nullptr);
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(event), &n);
+  ASSERT_EQ(n, 1u);
+  EXPECT_EQ(rd_kafka_topic_result_error(results[0]), RD_KAFKA_RESP_ERR_NO_ERROR)
+      << rd_kafka_topic_result_error_string(results[0]);
+  rd_kafka_event_destroy(event);
+  for (int32_t p = 3; p < 5; ++p) {
+    Produce(p, "{\"id\":" + std::to_string(p) + "}",
+            "{\"before\":null,\"after\":{\"id\":" + std::to_string(p) +
+                "},\"source\":{\"connector\":\"postgresql\",\"name\":\"it\"},\"op\":\"c\"}");
+  }
+  ASSERT_TRUE(producer_->Flush(30000).ok());
+
+  std::set<int64_t> ids;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (ids.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    RowBatch out;
+    auto r = source.PollBatch(out, 64);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (const Row& row : out.rows()) ids.insert(row.fields[0].as_int64());
+  }
+  EXPECT_EQ(ids, (std::set<int64_t>{3, 4}));
+  auto positions = KafkaPositions::Deserialize(*source.SnapshotPosition(1));
+  ASSERT_TRUE(positions.ok());
+  EXPECT_EQ(positions->Get({topic_, 3}), 1);
+  EXPECT_EQ(positions->Get({topic_, 4}), 1);
+  EXPECT_TRUE(source.Close().ok());
 }
 
 }  // namespace
