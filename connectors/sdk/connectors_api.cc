@@ -47,7 +47,22 @@ absl::StatusOr<SourceFactory> KafkaDebeziumSource(const KafkaSourceSpec& spec) {
   Merge(spec.options, &options);
   absl::StatusOr<kafka::KafkaSourceConfig> config = kafka::KafkaSourceConfig::Parse(options);
   if (!config.ok()) return config.status();
-  return kafka::KafkaDebeziumSourceFactory(*std::move(config));
+  kafka::ControlEventHandler handler;
+  if (spec.on_control_event) {
+    handler = [callback = spec.on_control_event](const kafka::KafkaControlEvent& e) {
+      DebeziumControlEvent event;
+      event.truncate = e.kind == debezium::EventKind::kTruncate;
+      event.topic = e.topic;
+      event.partition = e.partition;
+      event.offset = e.offset;
+      event.timestamp_ms = e.timestamp_ms;
+      event.table = e.table;
+      event.message_prefix = e.message_prefix;
+      event.message_content = e.message_content;
+      return callback(event);
+    };
+  }
+  return kafka::KafkaDebeziumSourceFactory(*std::move(config), {}, std::move(handler));
 }
 
 absl::StatusOr<SinkFactory> KafkaSink(const KafkaSinkSpec& spec) {

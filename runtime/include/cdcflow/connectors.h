@@ -22,6 +22,7 @@
 // "properties.<librdkafka key>", "sink.bulk-flush.max-actions", "username"). An entry there
 // overrides the struct field of the same meaning; an unknown key is an error.
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -46,6 +47,19 @@ CDCFLOW_API ConnectorOptions OptionsFromArgs(const JobArgs& args, std::string_vi
 // is a split, spread over the source's subtasks by cdcflow; offsets are checkpointed.
 // Rows: the table's columns in the order of the Debezium schema (the table's column
 // order), kinds +I/-U/+U/-D; row timestamps are the Kafka record timestamps (ms).
+// A Debezium truncate (op t) or logical decoding message (op m) event: not a row, so
+// it reaches the job through KafkaSourceSpec::on_control_event instead.
+struct DebeziumControlEvent {
+  bool truncate = true;  // false: a logical decoding message
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = -1;
+  int64_t timestamp_ms = -1;    // the Kafka record's
+  std::string table;            // "<server>.<schema>.<table>" from the source block
+  std::string message_prefix;   // messages only
+  std::string message_content;  // messages only (bytes)
+};
+
 struct KafkaSourceSpec {
   std::string bootstrap_servers;    // host:port[,host:port...]
   std::vector<std::string> topics;  // or `options["topic-pattern"]`
@@ -56,6 +70,10 @@ struct KafkaSourceSpec {
   // (then options["dead-letter.topic"] is required).
   std::string dead_letter_policy = "fail";
   ConnectorOptions options;
+  // Called on a source subtask's thread (shared by all subtasks) for every truncate
+  // and message event; an error fails the job naming the event's position. Unset:
+  // the source logs each one (topic, partition, offset) and counts it.
+  std::function<absl::Status(const DebeziumControlEvent&)> on_control_event;
 };
 CDCFLOW_API absl::StatusOr<SourceFactory> KafkaDebeziumSource(const KafkaSourceSpec& spec);
 
