@@ -74,6 +74,10 @@ std::unique_ptr<v1::JobManagerService::Stub> NewJobManagerStub(const std::string
 std::unique_ptr<grpc::ClientContext> NewContext(int timeout_seconds) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(timeout_seconds)));
+  // A job manager with --auth-token wants it on submit/cancel/savepoint.
+  if (const char* token = std::getenv("CDCFLOW_AUTH_TOKEN"); token != nullptr && *token != 0) {
+    context->AddMetadata("authorization", std::string("Bearer ") + token);
+  }
   return context;
 }
 

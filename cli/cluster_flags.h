@@ -39,7 +39,8 @@ CLI::Option* AddFlag(CLI::App* app, const std::string& name, T* value, const std
 }
 
 std::unique_ptr<v1::JobManagerService::Stub> NewJobManagerStub(const std::string& address);
-// A client context with a deadline.
+// A client context with a deadline, and the job manager's token from CDCFLOW_AUTH_TOKEN
+// (as "authorization: Bearer <token>" metadata) when that is set.
 std::unique_ptr<grpc::ClientContext> NewContext(int timeout_seconds = 10);
 // Prints "cdcflow: <what>: <error>" to stderr; returns the exit code (1).
 int PrintRpcError(std::string_view what, const std::string& address, const grpc::Status& status);

@@ -34,6 +34,7 @@ struct JobManagerFlags {
   std::string rest_bind = "127.0.0.1";
   int rest_port = 8086;  // -1: no REST API / dashboard
   std::string rest_token;
+  std::string auth_token;
   std::string connect_url = "http://localhost:8081";
 };
 
@@ -59,7 +60,7 @@ absl::StatusOr<std::string> SubmitUpload(jobmanager::JobManager* jm,
   auto chains = cluster::PlanChains(request.job().graph());
   if (!chains.ok()) return chains.status();
   std::vector<jobmanager::ChainInfo> infos;
-  for (const auto& c : *chains) infos.push_back({c.id, c.name, c.parallelism});
+  for (const auto& c : *chains) infos.push_back({c.id, c.name, c.parallelism, c.vertices});
   auto id = jm->SubmitJob(std::move(request), std::move(infos));
   if (!id.ok()) return id.status();
   return id->value();
@@ -94,12 +95,13 @@ int RunJobManager(const JobManagerFlags& f) {
     return 2;
   }
   config.options.slot_wait_timeout = absl::Seconds(f.slot_wait_timeout_s);
+  config.auth_token = f.auth_token;
   config.planner = [](const v1::JobGraph& graph)
       -> absl::StatusOr<std::vector<jobmanager::ChainInfo>> {
     auto chains = cluster::PlanChains(graph);
     if (!chains.ok()) return chains.status();
     std::vector<jobmanager::ChainInfo> out;
-    for (const auto& c : *chains) out.push_back({c.id, c.name, c.parallelism});
+    for (const auto& c : *chains) out.push_back({c.id, c.name, c.parallelism, c.vertices});
     return out;
   };
   if (f.heartbeat_timeout_ms <= f.heartbeat_interval_ms) {
@@ -122,7 +124,7 @@ int RunJobManager(const JobManagerFlags& f) {
     rest::RestConfig rest_config;
     rest_config.bind_address = f.rest_bind;
     rest_config.port = f.rest_port;
-    rest_config.auth_token = f.rest_token;
+    rest_config.auth_token = f.rest_token.empty() ? f.auth_token : f.rest_token;
     rest_config.connect_url = f.connect_url;
     rest_config.version = CDCFLOW_VERSION;
     jobmanager::JobManager* jm = &server_ptr->job_manager();
@@ -183,7 +185,10 @@ void RegisterJobmanagerCommand(CLI::App& app, CommandContext& context) {
   AddFlag(cmd, "rest-bind", &f->rest_bind, "Address of the REST API and dashboard");
   AddFlag(cmd, "rest-port", &f->rest_port, "Port of the REST API and dashboard (-1: off)");
   AddFlag(cmd, "rest-token", &f->rest_token,
-          "Bearer token required for REST submit/cancel (empty: none)");
+          "Bearer token required for REST submit/cancel/savepoint (default: --auth-token)");
+  AddFlag(cmd, "auth-token", &f->auth_token,
+          "Token required for submit/cancel/savepoint over gRPC (clients send "
+          "CDCFLOW_AUTH_TOKEN) and REST (empty: none, with a warning)");
   AddFlag(cmd, "connect-url", &f->connect_url, "Kafka Connect REST URL shown by the dashboard");
   AddConfigOption(cmd, config.get());
   cmd->callback([&context, f, cmd, config] {

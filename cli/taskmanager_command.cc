@@ -25,6 +25,9 @@ struct TaskManagerFlags {
   std::string plugin_dir = "/tmp/cdcflow-plugins";
   std::string state_dir;
   int credits = 4;
+  int metrics_port = 9249;  // -1: off
+  std::string metrics_bind;  // default: --bind
+  std::string metrics_port_file;
 };
 
 int RunTaskManager(const TaskManagerFlags& f) {
@@ -38,6 +41,8 @@ int RunTaskManager(const TaskManagerFlags& f) {
   config.plugin_directory = f.plugin_dir;
   config.state_dir = f.state_dir;
   config.exchange.credits_per_channel = f.credits;
+  config.metrics_port = f.metrics_port;
+  config.metrics_bind = f.metrics_bind;
   absl::Notification stop;
   HandleTerminationSignals([&stop](int) { stop.Notify(); });
   auto server = taskmanager::TaskManagerServer::Create(std::move(config));
@@ -47,6 +52,15 @@ int RunTaskManager(const TaskManagerFlags& f) {
   }
   std::cout << "taskmanager " << (*server)->task_manager().id() << " listening on " << f.bind
             << ":" << (*server)->port() << std::endl;
+  if ((*server)->metrics_port() >= 0) {
+    std::cout << "taskmanager metrics on http://"
+              << (f.metrics_bind.empty() ? f.bind : f.metrics_bind) << ":"
+              << (*server)->metrics_port() << "/metrics" << std::endl;
+  }
+  if (!f.metrics_port_file.empty() && (*server)->metrics_port() >= 0) {
+    std::ofstream(f.metrics_port_file + ".tmp") << (*server)->metrics_port() << "\n";
+    std::rename((f.metrics_port_file + ".tmp").c_str(), f.metrics_port_file.c_str());
+  }
   if (!f.port_file.empty()) {
     std::ofstream(f.port_file + ".tmp") << (*server)->port() << "\n";
     std::rename((f.port_file + ".tmp").c_str(), f.port_file.c_str());
@@ -75,6 +89,12 @@ void RegisterTaskmanagerCommand(CLI::App& app, CommandContext& context) {
           "Keep keyed state in RocksDB under this directory (default: in memory)");
   AddFlag(cmd, "exchange-credits", &f->credits,
           "Batches in flight per remote channel (credit-based flow control)");
+  AddFlag(cmd, "metrics-port", &f->metrics_port,
+          "Port of the Prometheus /metrics endpoint (0: any free, -1: off)");
+  AddFlag(cmd, "metrics-bind", &f->metrics_bind,
+          "Address of the /metrics endpoint (default: --bind)");
+  AddFlag(cmd, "metrics-port-file", &f->metrics_port_file,
+          "Write the bound metrics port to this file once listening");
   auto config = std::make_shared<std::string>();
   AddConfigOption(cmd, config.get());
   cmd->callback([&context, f, cmd, config] {

@@ -73,6 +73,8 @@ absl::StatusOr<v1::RegisterTaskManagerResponse> JobManager::RegisterTaskManager(
     tm.address = request.address();
     tm.slots = request.slots();
     tm.last_heartbeat = options_.now();
+    tm.registered = tm.last_heartbeat;
+    tm.metrics_address = request.metrics_address();
     tm.client = clients_->Connect(request.address());
     CDCFLOW_CLOG(INFO) << "task manager " << id.value() << " at " << tm.address << " registered with "
               << tm.slots << " slot(s)";
@@ -90,10 +92,42 @@ v1::HeartbeatResponse JobManager::Heartbeat(const v1::HeartbeatRequest& request)
   v1::HeartbeatResponse response;
   auto it = task_managers_.find(TaskManagerId(request.task_manager_id()));
   if (it != task_managers_.end()) {
-    it->second.last_heartbeat = options_.now();
+    const absl::Time now = options_.now();
+    it->second.last_heartbeat = now;
     response.set_registered(true);
+    for (const v1::TaskMetricsReport& report : request.task_metrics()) {
+      RecordMetricsLocked(report, now);
+    }
   }
   return response;
+}
+
+void JobManager::RecordMetricsLocked(const v1::TaskMetricsReport& report, absl::Time now) {
+  auto it = jobs_.find(JobId(report.task().job_id()));
+  if (it == jobs_.end()) return;
+  Job& job = *it->second;
+  if (report.task().attempt() != job.attempt) return;
+  auto task = std::find_if(job.tasks.begin(), job.tasks.end(), [&](const Task& t) {
+    return t.vertex_id == report.task().vertex_id() && t.subtask == report.task().subtask_index();
+  });
+  if (task == job.tasks.end()) return;
+  const double dt = absl::ToDoubleSeconds(now - task->metrics_time);
+  if (task->metrics_time != absl::InfinitePast() && dt > 0) {
+    const v1::TaskMetricsReport& p = task->metrics;
+    auto rate = [dt](int64_t cur, int64_t prev) {
+      return cur >= prev ? static_cast<double>(cur - prev) / dt : 0.0;
+    };
+    auto ratio = [dt](int64_t cur_ns, int64_t prev_ns) {
+      return std::clamp(static_cast<double>(cur_ns - prev_ns) * 1e-9 / dt, 0.0, 1.0);
+    };
+    task->records_in_per_sec = rate(report.records_in(), p.records_in());
+    task->records_out_per_sec = rate(report.records_out(), p.records_out());
+    task->busy_ratio = ratio(report.busy_ns(), p.busy_ns());
+    task->backpressure_ratio = ratio(report.backpressured_ns(), p.backpressured_ns());
+    task->idle_ratio = ratio(report.idle_ns(), p.idle_ns());
+  }
+  task->metrics = report;
+  task->metrics_time = now;
 }
 
 void JobManager::UpdateTaskState(const v1::UpdateTaskStateRequest& request) {
@@ -272,6 +306,8 @@ v1::ListTaskManagersResponse JobManager::ListTaskManagers() {
     s->set_slots(tm.slots);
     s->set_free_slots(tm.slots - tm.used);
     s->set_last_heartbeat_ms(absl::ToUnixMillis(tm.last_heartbeat));
+    s->set_metrics_address(tm.metrics_address);
+    s->set_registered_ms(absl::ToUnixMillis(tm.registered));
   }
   return response;
 }
@@ -293,11 +329,27 @@ absl::StatusOr<v1::GetJobStatusResponse> JobManager::GetJobStatus(const JobId& i
     s->set_state(t.state);
     s->set_task_manager_id(t.task_manager.value());
     s->set_error(t.error);
+    if (t.metrics_time != absl::InfinitePast()) {
+      *s->mutable_metrics() = t.metrics;
+      s->set_records_in_per_sec(t.records_in_per_sec);
+      s->set_records_out_per_sec(t.records_out_per_sec);
+      s->set_busy_ratio(t.busy_ratio);
+      s->set_backpressure_ratio(t.backpressure_ratio);
+      s->set_idle_ratio(t.idle_ratio);
+    }
   }
   response.set_restarts(job.restarts);
   response.set_failure(job.failure);
   if (job.state == v1::JOB_STATE_CREATED) response.set_pending_reason(job.waiting);
   return response;
+}
+
+absl::StatusOr<JobTopology> JobManager::GetJobTopology(const JobId& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return absl::NotFoundError("no job with id " + id.value());
+  const v1::JobSpec& spec = it->second->request.job();
+  return JobTopology{spec.graph(), it->second->chains, {spec.args().begin(), spec.args().end()}};
 }
 
 void JobManager::Tick() {

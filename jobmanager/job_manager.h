@@ -48,6 +48,14 @@ struct ChainInfo {
   int32_t vertex_id = 0;
   std::string name;
   int32_t parallelism = 1;
+  std::vector<int32_t> vertices;  // the job graph's vertices fused in it, head first
+};
+
+// What a job was submitted as: its job graph and the chains the scheduler places.
+struct JobTopology {
+  v1::JobGraph graph;
+  std::vector<ChainInfo> chains;
+  std::vector<std::string> args;
 };
 
 class JobManager {
@@ -97,6 +105,7 @@ class JobManager {
   v1::ListJobsResponse ListJobs();
   v1::ListTaskManagersResponse ListTaskManagers();
   absl::StatusOr<v1::GetJobStatusResponse> GetJobStatus(const JobId& job);
+  absl::StatusOr<JobTopology> GetJobTopology(const JobId& job);
 
   // Times out task managers, starts due restarts, retries scheduling of waiting jobs.
   void Tick();
@@ -111,6 +120,8 @@ class JobManager {
     int slots = 0;
     int used = 0;
     absl::Time last_heartbeat;
+    absl::Time registered;
+    std::string metrics_address;
     std::shared_ptr<TaskManagerClient> client;
     // Jobs whose plugin this task manager has received.
     absl::flat_hash_set<std::string> plugins;
@@ -122,6 +133,14 @@ class JobManager {
     v1::TaskState state = v1::TASK_STATE_CREATED;
     TaskManagerId task_manager;
     std::string error;
+    // The latest metrics report from heartbeats and the rates derived from the one before.
+    v1::TaskMetricsReport metrics;
+    absl::Time metrics_time = absl::InfinitePast();
+    double records_in_per_sec = 0;
+    double records_out_per_sec = 0;
+    double busy_ratio = 0;
+    double backpressure_ratio = 0;
+    double idle_ratio = 0;
   };
   struct Job {
     JobId id;
@@ -162,6 +181,8 @@ class JobManager {
   void OnDeployFailed(const JobId& job, int attempt, const TaskManagerId& tm, bool unreachable,
                       const std::string& reason);
   void OnCancelFailed(const JobId& job, int attempt, const TaskManagerId& tm);
+  void RecordMetricsLocked(const v1::TaskMetricsReport& report, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int FreeSlotsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::JobSummary SummaryLocked(const Job& job) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -1,5 +1,7 @@
 #include "jobmanager/job_manager_server.h"
 
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,7 +15,8 @@ namespace cdcflow::jobmanager {
 
 class JobManagerServer::Service final : public v1::JobManagerService::Service {
  public:
-  Service(JobManager* jm, Planner planner) : jm_(jm), planner_(std::move(planner)) {}
+  Service(JobManager* jm, Planner planner, std::string auth_token)
+      : jm_(jm), planner_(std::move(planner)), auth_token_(std::move(auth_token)) {}
 
   grpc::Status RegisterTaskManager(grpc::ServerContext*, const v1::RegisterTaskManagerRequest* req,
                                    v1::RegisterTaskManagerResponse* resp) override {
@@ -32,8 +35,9 @@ class JobManagerServer::Service final : public v1::JobManagerService::Service {
     jm_->UpdateTaskState(*req);
     return grpc::Status::OK;
   }
-  grpc::Status SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* req,
+  grpc::Status SubmitJob(grpc::ServerContext* ctx, const v1::SubmitJobRequest* req,
                          v1::SubmitJobResponse* resp) override {
+    if (grpc::Status auth = Authorize(*ctx); !auth.ok()) return auth;
     if (!planner_) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no job planner");
     auto chains = planner_(req->job().graph());
     if (!chains.ok()) return ToGrpc(chains.status());
@@ -42,8 +46,9 @@ class JobManagerServer::Service final : public v1::JobManagerService::Service {
     resp->set_job_id(id->value());
     return grpc::Status::OK;
   }
-  grpc::Status CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* req,
+  grpc::Status CancelJob(grpc::ServerContext* ctx, const v1::CancelJobRequest* req,
                          v1::CancelJobResponse* resp) override {
+    if (grpc::Status auth = Authorize(*ctx); !auth.ok()) return auth;
     auto state = jm_->CancelJob(JobId(req->job_id()));
     if (!state.ok()) return ToGrpc(state.status());
     resp->set_state(*state);
@@ -68,8 +73,23 @@ class JobManagerServer::Service final : public v1::JobManagerService::Service {
   }
 
  private:
+  // With a configured token, the calls that change jobs (submit, cancel, savepoint) need
+  // "authorization: Bearer <token>" metadata.
+  grpc::Status Authorize(const grpc::ServerContext& ctx) const {
+    if (auth_token_.empty()) return grpc::Status::OK;
+    auto it = ctx.client_metadata().find("authorization");
+    if (it != ctx.client_metadata().end() &&
+        std::string_view(it->second.data(), it->second.size()) == "Bearer " + auth_token_) {
+      return grpc::Status::OK;
+    }
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        "this call needs the job manager's token: 'authorization: Bearer <token>' "
+                        "metadata (set CDCFLOW_AUTH_TOKEN for the cdcflow CLI)");
+  }
+
   JobManager* jm_;
   Planner planner_;
+  const std::string auth_token_;
 };
 
 namespace {
@@ -119,7 +139,8 @@ absl::StatusOr<std::unique_ptr<JobManagerServer>> JobManagerServer::Create(Confi
                                          *s->job_manager_);
     if (!recovered.ok()) return recovered;
   }
-  s->service_ = std::make_unique<Service>(s->job_manager_.get(), std::move(config.planner));
+  s->service_ = std::make_unique<Service>(s->job_manager_.get(), std::move(config.planner),
+                                         config.auth_token);
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(config.bind_address, ":", config.port);
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &s->port_);
@@ -130,6 +151,11 @@ absl::StatusOr<std::unique_ptr<JobManagerServer>> JobManagerServer::Create(Confi
     return absl::UnavailableError(absl::StrCat("job manager: cannot listen on ", address));
   }
   CDCFLOW_CLOG(INFO) << "job manager listening on " << config.bind_address << ":" << s->port_;
+  if (config.auth_token.empty()) {
+    CDCFLOW_CLOG(WARNING) << "job manager gRPC API on " << config.bind_address << ":" << s->port_
+                          << " has no auth token: anyone who reaches it can submit and cancel "
+                             "jobs (set one with --auth-token or CDCFLOW_AUTH_TOKEN)";
+  }
   JobManagerServer* self = s.get();
   absl::Duration tick = config.tick_interval;
   s->ticker_ = std::thread([self, tick] {

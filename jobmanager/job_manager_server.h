@@ -31,6 +31,9 @@ class JobManagerServer {
     JobManager::Options options;
     Planner planner;
     absl::Duration tick_interval = absl::Milliseconds(100);
+    // When set, SubmitJob and CancelJob need "authorization: Bearer <token>" metadata
+    // (UNAUTHENTICATED otherwise); when empty a warning is logged at start.
+    std::string auth_token;
     // Clients for task managers; gRPC when null.
     std::unique_ptr<TaskManagerClientFactory> clients;
   };

@@ -7,9 +7,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "proto/common.pb.h"
+#include "proto/job_manager.pb.h"
 #include "proto/task_manager.pb.h"
 
 namespace cdcflow::taskmanager {
@@ -39,6 +41,8 @@ class Attempt {
   virtual void Join() = 0;
   // The receiving side of this attempt's network channels (null if it has none).
   virtual NetworkExchange* network() = 0;
+  // Appends the cumulative metrics of each of its tasks (sent with heartbeats).
+  virtual void CollectMetrics(std::vector<v1::TaskMetricsReport>* out) {}
 };
 
 struct AttemptContext {

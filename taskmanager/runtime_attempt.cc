@@ -1,6 +1,8 @@
 #include "taskmanager/runtime_attempt.h"
 
 #include <atomic>
+#include <cstdlib>
+#include <map>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "proto/cluster_log.h"
 #include "runtime/cluster/graph_proto.h"
 #include "runtime/graph/job_graph.h"
+#include "runtime/metrics/standard_metrics.h"
 #include "runtime/plugin/plugin_loader.h"
 #include "runtime/task/task.h"
 
@@ -117,6 +120,7 @@ class RuntimeAttempt final : public Attempt {
       setup.args = &args_;
       setup.channels = network_.get();
       setup.job_id = job_id_;
+      setup.metrics = &metrics::DefaultRegistry();
       setup.options.state_dir = state_dir;
       auto t = task::Task::Create(setup);
       if (!t.ok()) return t.status();
@@ -156,6 +160,67 @@ class RuntimeAttempt final : public Attempt {
   }
 
   bool Done() override { return running_.load() == 0; }
+
+  void CollectMetrics(std::vector<v1::TaskMetricsReport>* out) override {
+    // Kafka partitions by (vertex name, subtask), from the series the sources export.
+    std::map<std::pair<std::string, int>, std::map<std::pair<std::string, int>, v1::PartitionProgress>>
+        partitions;
+    std::map<std::pair<std::string, int>, int64_t> dead_letters;
+    for (const metrics::FamilySnapshot& family : metrics::DefaultRegistry().Collect()) {
+      const bool lag = family.name == metrics::kKafkaLag;
+      const bool offset = family.name == metrics::kKafkaOffset;
+      const bool end = family.name == metrics::kKafkaEndOffset;
+      const bool dlq = family.name == metrics::kKafkaDeadLetters;
+      if (!lag && !offset && !end && !dlq) continue;
+      for (const metrics::Sample& sample : family.samples) {
+        std::string job, vertex, topic;
+        int subtask = -1, partition = -1;
+        for (const auto& [k, v] : sample.labels) {
+          if (k == metrics::kLabelJob) job = v;
+          if (k == metrics::kLabelVertex) vertex = v;
+          if (k == metrics::kLabelTopic) topic = v;
+          if (k == metrics::kLabelSubtask) subtask = std::atoi(v.c_str());
+          if (k == metrics::kLabelPartition) partition = std::atoi(v.c_str());
+        }
+        if (job != job_id_) continue;
+        if (dlq) {
+          dead_letters[{vertex, subtask}] += static_cast<int64_t>(sample.counter);
+          continue;
+        }
+        v1::PartitionProgress& p = partitions[{vertex, subtask}][{topic, partition}];
+        p.set_topic(topic);
+        p.set_partition(partition);
+        const auto value = static_cast<int64_t>(sample.value);
+        if (lag) p.set_lag(value);
+        if (offset) p.set_offset(value);
+        if (end) p.set_end_offset(value);
+      }
+    }
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      const auto& vm = tasks_[i]->vertex_metrics();
+      if (vm.empty()) continue;
+      const metrics::SubtaskMetrics& head = vm.front().second;
+      const metrics::SubtaskMetrics& tail = vm.back().second;
+      v1::TaskMetricsReport r;
+      *r.mutable_task() = ids_[i];
+      r.set_records_in(static_cast<int64_t>(head.records_in->Value()));
+      r.set_records_out(static_cast<int64_t>(tail.records_out->Value()));
+      r.set_busy_ns(static_cast<int64_t>(head.busy_ns->Value()));
+      r.set_backpressured_ns(static_cast<int64_t>(head.backpressured_ns->Value()));
+      r.set_idle_ns(static_cast<int64_t>(head.idle_ns->Value()));
+      const double watermark = tail.watermark_ms->Value();
+      if (watermark > 0) r.set_watermark_ms(static_cast<int64_t>(watermark));
+      const std::pair<std::string, int> key(spec_.vertices[vm.front().first].name,
+                                            ids_[i].subtask_index());
+      auto p = partitions.find(key);
+      if (p != partitions.end()) {
+        for (auto& [tp, progress] : p->second) *r.add_partitions() = progress;
+      }
+      auto d = dead_letters.find(key);
+      if (d != dead_letters.end()) r.set_dead_letters(d->second);
+      out->push_back(std::move(r));
+    }
+  }
   NetworkExchange* network() override { return network_.get(); }
 
  private:

@@ -60,6 +60,7 @@ void TaskManager::HeartbeatLoop() {
       request.set_task_manager_id(options_.task_manager_id);
       request.set_address(options_.advertised_address);
       request.set_slots(options_.slots);
+      request.set_metrics_address(options_.metrics_address);
       absl::StatusOr<v1::RegisterTaskManagerResponse> r =
           job_manager_->RegisterTaskManager(request);
       if (!r.ok()) {
@@ -81,6 +82,15 @@ void TaskManager::HeartbeatLoop() {
     } else {
       v1::HeartbeatRequest request;
       request.set_task_manager_id(options_.task_manager_id);
+      std::vector<std::shared_ptr<Attempt>> running;
+      {
+        absl::MutexLock lock(&mu_);
+        for (const auto& [key, attempt] : attempts_) running.push_back(attempt);
+      }
+      std::vector<v1::TaskMetricsReport> reports;
+      for (const auto& attempt : running) attempt->CollectMetrics(&reports);
+      running.clear();
+      for (auto& r : reports) *request.add_task_metrics() = std::move(r);
       absl::StatusOr<v1::HeartbeatResponse> r = job_manager_->Heartbeat(request);
       if (r.ok() && r->registered()) {
         last_ok = absl::Now();
@@ -120,18 +130,26 @@ void TaskManager::MarkCanceledLocked(const std::string& job_id, int upto) {
 
 void TaskManager::ReapDone() {
   std::vector<std::shared_ptr<Attempt>> done;
+  std::vector<std::string> released;
   {
     absl::MutexLock lock(&mu_);
     for (auto it = attempts_.begin(); it != attempts_.end();) {
       if (it->second->Done()) {
+        const std::string job = it->first.first;
         done.push_back(std::move(it->second));
         it = attempts_.erase(it);
+        bool others = false;
+        for (const auto& [key, a] : attempts_) others = others || key.first == job;
+        if (!others) released.push_back(job);
       } else {
         ++it;
       }
     }
   }
   done.clear();  // joins outside the lock
+  if (options_.on_job_released) {
+    for (const std::string& job : released) options_.on_job_released(job);
+  }
 }
 
 void TaskManager::Report(const v1::TaskId& task, v1::TaskState state, const std::string& error) {

@@ -9,6 +9,7 @@
 //
 // Thread-safe. Calls from the gRPC service and the heartbeat thread run concurrently.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,6 +37,11 @@ class TaskManager {
     absl::Duration register_retry = absl::Milliseconds(500);
     // How long an exchange stream waits for its consumer's attempt to be deployed here.
     absl::Duration attempt_wait = absl::Seconds(10);
+    // Where this process serves Prometheus /metrics (told to the job manager); may be empty.
+    std::string metrics_address;
+    // Called (from the heartbeat thread) when the last attempt of a job here has ended
+    // and been dropped, e.g. to stop exporting the job's metric series.
+    std::function<void(const std::string& job_id)> on_job_released;
   };
 
   TaskManager(Options options, std::unique_ptr<JobManagerClient> job_manager,
@@ -47,6 +53,10 @@ class TaskManager {
   // Before Start(): the address registered with the job manager.
   void set_advertised_address(std::string address) {
     options_.advertised_address = std::move(address);
+  }
+  // Before Start(): the /metrics address registered with the job manager.
+  void set_metrics_address(std::string address) {
+    options_.metrics_address = std::move(address);
   }
   // Starts the registration/heartbeat thread.
   void Start();

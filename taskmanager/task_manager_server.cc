@@ -1,6 +1,7 @@
 #include "taskmanager/task_manager_server.h"
 
 #include "absl/strings/str_cat.h"
+#include "runtime/metrics/standard_metrics.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/cluster_log.h"
 #include "proto/ids.h"
@@ -62,6 +63,9 @@ absl::StatusOr<std::unique_ptr<TaskManagerServer>> TaskManagerServer::Create(Con
   options.task_manager_id = config.task_manager_id;
   options.slots = config.slots;
   options.plugin_directory = config.plugin_directory;
+  options.on_job_released = [](const std::string& job) {
+    metrics::DefaultRegistry().RemoveSeries({{std::string(metrics::kLabelJob), job}});
+  };
   ChannelPool* pool = &s->pool_;
   NetworkExchangeOptions exchange = config.exchange;
   std::string state_dir = config.state_dir;
@@ -83,6 +87,22 @@ absl::StatusOr<std::unique_ptr<TaskManagerServer>> TaskManagerServer::Create(Con
   const bool has_port = host.find(':') != std::string::npos && host.front() != '[';
   const std::string advertised = has_port ? host : absl::StrCat(host, ":", s->port_);
   tm->set_advertised_address(advertised);
+  if (config.metrics_port >= 0) {
+    const std::string bind = config.metrics_bind.empty() ? config.bind_address : config.metrics_bind;
+    auto http = metrics::MetricsHttpServer::Start(metrics::DefaultRegistry(), bind,
+                                                  config.metrics_port);
+    if (http.ok()) {
+      s->metrics_http_ = *std::move(http);
+      const std::string metrics_host = has_port ? host.substr(0, host.rfind(':')) : host;
+      tm->set_metrics_address(absl::StrCat(metrics_host, ":", s->metrics_http_->port()));
+    } else {
+      // Tasks matter more than their metrics (e.g. a second task manager on a host with
+      // the default port): run without /metrics, loudly.
+      CDCFLOW_CLOG(WARNING) << "task manager: no /metrics endpoint on " << bind << ":"
+                            << config.metrics_port << ": " << http.status().message()
+                            << " (set --metrics-port)";
+    }
+  }
   s->task_manager_ = std::move(tm);
   CDCFLOW_CLOG(INFO) << "task manager " << s->task_manager_->id() << " listening on "
                      << config.bind_address << ":" << s->port_ << " (reached at " << advertised

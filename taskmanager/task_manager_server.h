@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "runtime/metrics/metrics_http_server.h"
 #include "taskmanager/job_manager_client.h"
 #include "taskmanager/network_exchange.h"
 #include "taskmanager/task_manager.h"
@@ -30,6 +31,12 @@ class TaskManagerServer {
     std::string plugin_directory = "/tmp/cdcflow-plugins";
     std::string state_dir;  // keyed state in RocksDB under it; in memory when empty
     NetworkExchangeOptions exchange;
+    // Prometheus /metrics (metrics::DefaultRegistry(): every task's series) on
+    // metrics_bind:metrics_port; -1 = off, 0 = any free port. metrics_bind defaults to
+    // bind_address. When the port cannot be bound the task manager runs without
+    // /metrics and logs a warning.
+    int metrics_port = -1;
+    std::string metrics_bind;
   };
 
   // Listens, then starts registering with the job manager.
@@ -37,6 +44,7 @@ class TaskManagerServer {
   ~TaskManagerServer();
 
   int port() const { return port_; }
+  int metrics_port() const { return metrics_http_ ? metrics_http_->port() : -1; }
   TaskManager& task_manager() { return *task_manager_; }
   void Shutdown();
 
@@ -44,6 +52,7 @@ class TaskManagerServer {
   class Service;
   TaskManagerServer() = default;
 
+  std::unique_ptr<metrics::MetricsHttpServer> metrics_http_;
   ChannelPool pool_;
   std::unique_ptr<TaskManager> task_manager_;
   std::unique_ptr<Service> service_;

@@ -443,26 +443,73 @@ absl::Status ElasticsearchSink::RestoreState(std::string_view state) {
   return absl::OkStatus();
 }
 
-absl::Status ElasticsearchSinkFunction::Open(RuntimeContext& /*ctx*/) {
+absl::Status ElasticsearchSinkFunction::Open(RuntimeContext& ctx) {
+  MetricGroup& group = ctx.metrics();
+  struct Spec {
+    MetricCounter** handle;
+    const char* name;
+    const char* help;
+  };
+  const Spec specs[] = {
+      {&counters_.requests, "cdcflow_es_sink_bulk_requests_total", "_bulk requests sent."},
+      {&counters_.indexed, "cdcflow_es_sink_indexed_total", "Index actions acknowledged."},
+      {&counters_.deleted, "cdcflow_es_sink_deleted_total", "Delete actions acknowledged."},
+      {&counters_.conflicts, "cdcflow_es_sink_version_conflicts_total",
+       "Actions answered 409 (a newer version was already indexed) and skipped."},
+      {&counters_.dead_letters, "cdcflow_es_sink_dead_letters_total",
+       "Actions refused for good and sent to the dead-letter handler."},
+      {&counters_.retries, "cdcflow_es_sink_retries_total", "Request and item retries."},
+  };
+  for (const Spec& spec : specs) {
+    auto c = group.Counter(spec.name, spec.help);
+    if (!c.ok()) return c.status();
+    *spec.handle = *c;
+  }
+  auto errors = group.Counter("cdcflow_sink_errors_total", "Sink calls that failed the sink.",
+                              {{"sink", "elasticsearch"}});
+  if (!errors.ok()) return errors.status();
+  counters_.errors = *errors;
   auto sink = ElasticsearchSink::Create(config_, schema_, options_);
-  if (!sink.ok()) return sink.status();
+  if (!sink.ok()) {
+    counters_.errors->Increment();
+    return sink.status();
+  }
   sink_ = std::move(*sink);
   return absl::OkStatus();
 }
 
+absl::Status ElasticsearchSinkFunction::Publish(absl::Status status) {
+  if (!status.ok() && counters_.errors != nullptr) counters_.errors->Increment();
+  if (sink_ == nullptr || counters_.requests == nullptr) return status;
+  const ElasticsearchSinkStats& st = sink_->stats();
+  auto advance = [](MetricCounter* c, int64_t total) {
+    const auto target = static_cast<uint64_t>(std::max<int64_t>(0, total));
+    if (target > c->Value()) c->Increment(target - c->Value());
+  };
+  advance(counters_.requests, st.requests);
+  advance(counters_.indexed, st.indexed);
+  advance(counters_.deleted, st.deleted);
+  advance(counters_.conflicts, st.version_conflicts);
+  advance(counters_.dead_letters, st.dead_letters);
+  advance(counters_.retries, st.retries);
+  return status;
+}
+
 absl::Status ElasticsearchSinkFunction::WriteBatch(RowBatch& batch) {
-  return sink_->WriteBatch(batch.rows());
+  return Publish(sink_->WriteBatch(batch.rows()));
 }
 
 absl::StatusOr<std::string> ElasticsearchSinkFunction::PrepareCommit(int64_t checkpoint_id) {
-  return sink_->PrepareCommit(checkpoint_id);
+  absl::StatusOr<std::string> state = sink_->PrepareCommit(checkpoint_id);
+  Publish(state.status()).IgnoreError();
+  return state;
 }
 
 absl::Status ElasticsearchSinkFunction::RestoreState(std::string_view state) {
   return sink_->RestoreState(state);
 }
 
-absl::Status ElasticsearchSinkFunction::Finish() { return sink_->Finish(); }
+absl::Status ElasticsearchSinkFunction::Finish() { return Publish(sink_->Finish()); }
 
 absl::Status ElasticsearchSinkFunction::Close() {
   sink_.reset();

@@ -149,6 +149,10 @@ class ElasticsearchSink {
 
 // ElasticsearchSink as an SDK SinkFunction (one per sink subtask). Route rows by
 // their primary key to the sink's subtasks so one subtask owns each document.
+// Metrics (RuntimeContext::metrics(), documented in runtime/metrics/README.md):
+// cdcflow_es_sink_bulk_requests_total, _indexed_total, _deleted_total,
+// _version_conflicts_total (409s), _dead_letters_total, _retries_total, and
+// cdcflow_sink_errors_total{sink="elasticsearch"} (calls that failed the sink).
 class ElasticsearchSinkFunction final : public SinkFunction {
  public:
   ElasticsearchSinkFunction(ElasticsearchSinkConfig config, Schema schema,
@@ -166,8 +170,20 @@ class ElasticsearchSinkFunction final : public SinkFunction {
   ElasticsearchSinkConfig config_;
   Schema schema_;
   ElasticsearchSinkOptions options_;
+  // Brings the counters up to sink_->stats(); counts `status` when it is an error.
+  absl::Status Publish(absl::Status status);
+
   std::unique_ptr<ElasticsearchSink> sink_;
   std::string restored_;
+  struct Counters {
+    MetricCounter* requests = nullptr;
+    MetricCounter* indexed = nullptr;
+    MetricCounter* deleted = nullptr;
+    MetricCounter* conflicts = nullptr;
+    MetricCounter* dead_letters = nullptr;
+    MetricCounter* retries = nullptr;
+    MetricCounter* errors = nullptr;
+  } counters_;
 };
 
 // A factory for Stream::SinkTo: a fresh sink per subtask.

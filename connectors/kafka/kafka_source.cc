@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "connectors/kafka/kafka_source_metrics.h"
 
 namespace cdcflow::kafka {
 namespace {
@@ -49,6 +50,9 @@ absl::Status KafkaDebeziumSource::Open(RuntimeContext& ctx) {
   dlq_ = std::move(*dlq);
   subtask_index_ = ctx.subtask_index();
   parallelism_ = std::max(1, ctx.parallelism());
+  auto metrics = KafkaSourceMetrics::Create(ctx.metrics());
+  if (!metrics.ok()) return metrics.status();
+  metrics_ = std::move(*metrics);
   return absl::OkStatus();
 }
 
@@ -120,14 +124,17 @@ absl::StatusOr<PollResult> KafkaDebeziumSource::PollBatch(RowBatch& out, size_t 
   int wait_ms = std::min(config_.max_batch_wait_ms, 100);  // the runtime's limit
   if (absl::Status s = consumer_->Poll(&batch_, max_records, wait_ms); !s.ok()) return s;
   records_ += static_cast<int64_t>(batch_.size());
-  if (stats_listener_) {
+  if (stats_listener_ || metrics_) {
     int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now().time_since_epoch())
                       .count();
     if (now >= next_stats_ms_) {
       next_stats_ms_ = now + stats_interval_ms_;
-      stats_listener_(KafkaSourceStats{consumer_->Stats(), dead_letters(), control_events_,
-                                       records_});
+      KafkaSourceStats stats{consumer_->Stats(), dead_letters(), control_events_, records_};
+      if (metrics_) {
+        if (absl::Status s = metrics_->Publish(stats); !s.ok()) return s;
+      }
+      if (stats_listener_) stats_listener_(stats);
     }
   }
   if (batch_.empty()) {

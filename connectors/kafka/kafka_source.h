@@ -75,6 +75,8 @@ struct KafkaControlEvent {
 // be thread-safe if it has state). An error fails the task.
 using ControlEventHandler = std::function<absl::Status(const KafkaControlEvent&)>;
 
+class KafkaSourceMetrics;
+
 class KafkaDebeziumSource final : public SplitSource {
  public:
   explicit KafkaDebeziumSource(KafkaSourceConfig config,
@@ -94,8 +96,8 @@ class KafkaDebeziumSource final : public SplitSource {
 
   // For metrics: per-partition offsets and lag, dead letters, control events.
   std::vector<PartitionStats> Stats() const;
-  // `listener` gets the stats from PollBatch at most every `interval_ms` (the
-  // host publishes them; the SDK has no metric API for sources yet).
+  // `listener` gets the stats from PollBatch at most every `interval_ms`, when they
+  // are also published as metrics (kafka_source_metrics.h).
   void SetStatsListener(std::function<void(const KafkaSourceStats&)> listener,
                         int interval_ms = 1000) {
     stats_listener_ = std::move(listener);
@@ -137,6 +139,7 @@ class KafkaDebeziumSource final : public SplitSource {
   int parallelism_ = 1;
   int64_t next_discovery_ms_ = 0;
   int64_t records_ = 0;
+  std::unique_ptr<KafkaSourceMetrics> metrics_;  // from Open
   std::function<void(const KafkaSourceStats&)> stats_listener_;
   int stats_interval_ms_ = 1000;
   int64_t next_stats_ms_ = 0;

@@ -24,6 +24,26 @@ JobSummary ToSummary(const v1::JobSummary& s) {
   return out;
 }
 
+// runtime/graph's VertexKind values (the job manager does not link the runtime).
+constexpr int kVertexKindSource = 0;
+constexpr int kVertexKindSink = 3;
+
+// cdcflow::Partitioning values, spelled as the REST API does.
+std::string PartitioningName(int partitioning) {
+  switch (partitioning) {
+    case 1:
+      return "FORWARD";
+    case 2:
+      return "HASH";
+    case 3:
+      return "BROADCAST";
+    case 4:
+      return "REBALANCE";
+    default:
+      return "FORWARD";
+  }
+}
+
 }  // namespace
 
 JobManagerView::JobManagerView(jobmanager::JobManager* job_manager, std::string version,
@@ -58,27 +78,48 @@ ClusterOverview JobManagerView::Overview() const {
 }
 
 std::vector<TaskManagerInfo> JobManagerView::TaskManagers() const {
-  // Built from the tasks of live jobs until the JobManager lists task managers itself.
   std::map<std::string, TaskManagerInfo> tms;
+  const v1::ListTaskManagersResponse list = job_manager_->ListTaskManagers();  // outlives the loop
+  for (const auto& t : list.task_managers()) {
+    TaskManagerInfo& tm = tms[t.task_manager_id()];
+    tm.id = t.task_manager_id();
+    tm.address = t.address();
+    tm.state = "RUNNING";
+    tm.registered_ms = t.registered_ms();
+    tm.last_heartbeat_ms = t.last_heartbeat_ms();
+    tm.slots_total = t.slots();
+    tm.slots_free = t.free_slots();
+    if (!t.metrics_address().empty()) {
+      tm.metrics_url = absl::StrCat("http://", t.metrics_address(), "/metrics");
+    }
+  }
+  // Slots in use: each deployed job holds, per task manager, as many slots as the most
+  // subtasks of one chain placed there (slot sharing); slot i runs subtask i's tasks.
   for (const auto& j : Jobs()) {
     if (j.state != kJobRunning && j.state != kJobCancelling) continue;
     auto status = job_manager_->GetJobStatus(JobId(j.id));
     if (!status.ok()) continue;
-    std::set<std::pair<std::string, int>> seen;
+    std::map<std::string, std::map<int, std::string>> used;  // tm -> subtask -> a vertex
     for (const auto& t : status->tasks()) {
       if (t.task_manager_id().empty()) continue;
-      TaskManagerInfo& tm = tms[t.task_manager_id()];
-      tm.id = t.task_manager_id();
-      tm.state = "RUNNING";
-      if (seen.insert({tm.id, t.task().subtask_index()}).second) {
-        tm.slots.push_back({static_cast<int>(tm.slots.size()), j.id, t.vertex_name(),
-                            t.task().subtask_index()});
-        tm.slots_total = static_cast<int>(tm.slots.size());
+      used[t.task_manager_id()].emplace(t.task().subtask_index(), t.vertex_name());
+    }
+    for (const auto& [tm_id, subtasks] : used) {
+      auto it = tms.find(tm_id);
+      if (it == tms.end()) continue;
+      for (const auto& [subtask, vertex] : subtasks) {
+        it->second.slots.push_back(
+            {static_cast<int>(it->second.slots.size()), j.id, vertex, subtask});
       }
     }
   }
   std::vector<TaskManagerInfo> out;
-  for (auto& [id, tm] : tms) out.push_back(std::move(tm));
+  for (auto& [id, tm] : tms) {
+    for (int i = static_cast<int>(tm.slots.size()); i < tm.slots_total; ++i) {
+      tm.slots.push_back({i, "", "", -1});
+    }
+    out.push_back(std::move(tm));
+  }
   return out;
 }
 
@@ -103,31 +144,74 @@ std::vector<JobSummary> JobManagerView::Jobs() const {
 }
 
 absl::StatusOr<JobDetail> JobManagerView::Job(std::string_view job_id) const {
-  auto status = job_manager_->GetJobStatus(JobId(std::string(job_id)));
+  const JobId id{std::string(job_id)};
+  auto status = job_manager_->GetJobStatus(id);
   if (!status.ok()) return status.status();
+  auto topology = job_manager_->GetJobTopology(id);
   JobDetail d;
   d.summary = ToSummary(status->job());
   d.summary.restarts = status->restarts();
+  const bool running = status->job().state() == v1::JOB_STATE_RUNNING;
   // One vertex per chain of the execution plan, subtasks from the current attempt.
   std::map<int, VertexInfo> chains;
+  if (topology.ok()) {
+    for (const auto& c : topology->chains) {
+      VertexInfo& v = chains[c.vertex_id];
+      v.id = std::to_string(c.vertex_id);
+      v.name = c.name;
+      v.parallelism = c.parallelism;
+      v.kind = "operator";
+      for (int32_t lv : c.vertices) {
+        if (lv < 0 || lv >= topology->graph.vertices_size()) continue;
+        const int kind = topology->graph.vertices(lv).kind();
+        if (kind == kVertexKindSource && lv == c.vertices.front()) v.kind = "source";
+        if (kind == kVertexKindSink && v.kind != "source") v.kind = "sink";
+      }
+    }
+  }
   for (const auto& t : status->tasks()) {
     VertexInfo& v = chains[t.task().vertex_id()];
     v.id = std::to_string(t.task().vertex_id());
-    v.name = t.vertex_name();
-    v.kind = "operator";
+    if (v.name.empty()) v.name = t.vertex_name();
+    if (v.kind.empty()) v.kind = "operator";
     SubtaskInfo s;
     s.index = t.task().subtask_index();
     s.state = jobmanager::TaskStateName(t.state());
     s.taskmanager_id = t.task_manager_id();
+    if (t.has_metrics()) {
+      const v1::TaskMetricsReport& r = t.metrics();
+      s.metrics.records_in = static_cast<uint64_t>(r.records_in());
+      s.metrics.records_out = static_cast<uint64_t>(r.records_out());
+      if (running && t.state() == v1::TASK_STATE_RUNNING) {
+        s.metrics.records_in_per_sec = t.records_in_per_sec();
+        s.metrics.records_out_per_sec = t.records_out_per_sec();
+        s.metrics.busy_ratio = t.busy_ratio();
+        s.metrics.backpressure_ratio = t.backpressure_ratio();
+        s.metrics.idle_ratio = t.idle_ratio();
+      }
+      if (r.has_watermark_ms()) s.watermark_ms = r.watermark_ms();
+      for (const auto& p : r.partitions()) {
+        d.lag.push_back({v.id, s.index, p.topic(), p.partition(), p.offset(), p.end_offset(),
+                         std::max<int64_t>(0, p.lag())});
+      }
+    }
     if (!t.error().empty()) {
       d.exceptions.push_back({0, v.id, s.index, t.task_manager_id(), t.error(), ""});
     }
+    TaskMetrics& a = v.metrics;
+    a.records_in += s.metrics.records_in;
+    a.records_out += s.metrics.records_out;
+    a.records_in_per_sec += s.metrics.records_in_per_sec;
+    a.records_out_per_sec += s.metrics.records_out_per_sec;
+    a.busy_ratio = std::max(a.busy_ratio, s.metrics.busy_ratio);
+    a.backpressure_ratio = std::max(a.backpressure_ratio, s.metrics.backpressure_ratio);
+    a.idle_ratio = std::max(a.idle_ratio, s.metrics.idle_ratio);
     v.subtasks.push_back(std::move(s));
   }
-  for (auto& [id, v] : chains) {
+  for (auto& [chain_id, v] : chains) {
     std::sort(v.subtasks.begin(), v.subtasks.end(),
               [](const auto& a, const auto& b) { return a.index < b.index; });
-    v.parallelism = static_cast<int>(v.subtasks.size());
+    if (v.parallelism == 0) v.parallelism = static_cast<int>(v.subtasks.size());
     // A vertex is as far along as its least advanced subtask.
     v.state = v.subtasks.empty() ? "CREATED" : v.subtasks.front().state;
     for (const auto& s : v.subtasks) {
@@ -136,9 +220,26 @@ absl::StatusOr<JobDetail> JobManagerView::Job(std::string_view job_id) const {
     d.summary.parallelism = std::max(d.summary.parallelism, v.parallelism);
     d.vertices.push_back(std::move(v));
   }
-  if (!d.vertices.empty()) {
+  if (topology.ok()) {
+    // Edges between chains: the job graph's edges that cross a chain boundary.
+    std::map<int32_t, int32_t> chain_of;
+    for (const auto& c : topology->chains) {
+      for (int32_t lv : c.vertices) chain_of[lv] = c.vertex_id;
+    }
+    std::set<std::pair<int32_t, int32_t>> seen;
+    for (const auto& e : topology->graph.edges()) {
+      auto from = chain_of.find(e.source());
+      auto to = chain_of.find(e.target());
+      if (from == chain_of.end() || to == chain_of.end() || from->second == to->second) continue;
+      if (!seen.insert({from->second, to->second}).second) continue;
+      d.edges.push_back({std::to_string(from->second), std::to_string(to->second),
+                         PartitioningName(e.partitioning())});
+    }
+    d.args = topology->args;
+  }
+  if (d.vertices.size() > 1 && !topology.ok()) {
     d.vertices.front().kind = "source";
-    if (d.vertices.size() > 1) d.vertices.back().kind = "sink";
+    d.vertices.back().kind = "sink";
   }
   d.summary.vertex_count = static_cast<int>(d.vertices.size());
   if (!status->failure().empty()) {

@@ -1,7 +1,9 @@
 #include "jobmanager/rest/local_job_view.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -79,7 +81,7 @@ void LocalJobView::RefreshLocked() const {
   if (last_ms_ != 0 && now - last_ms_ < 500) return;
   Samples samples;
   std::map<std::pair<std::string, int>, int64_t> watermarks;
-  std::vector<PartitionLag> lag;
+  std::map<std::tuple<std::string, int, std::string, int>, PartitionLag> partitions;
   const std::string& job_id = info_.job_id;
   for (const auto& family : registry_->Collect()) {
     for (const auto& s : family.samples) {
@@ -99,14 +101,20 @@ void LocalJobView::RefreshLocked() const {
         samples[key].idle_s = s.value;
       } else if (family.name == metrics::kWatermark) {
         watermarks[key] = static_cast<int64_t>(s.value);
-      } else if (family.name == metrics::kKafkaLag) {
-        PartitionLag l;
+      } else if (family.name == metrics::kKafkaLag || family.name == metrics::kKafkaOffset ||
+                 family.name == metrics::kKafkaEndOffset) {
+        int partition = 0;
+        absl::SimpleAtoi(Label(s.labels, metrics::kLabelPartition), &partition);
+        const std::string topic = Label(s.labels, metrics::kLabelTopic);
+        PartitionLag& l = partitions[{key.first, subtask, topic, partition}];
         l.vertex = key.first;
         l.subtask = subtask;
-        l.topic = Label(s.labels, metrics::kLabelTopic);
-        absl::SimpleAtoi(Label(s.labels, metrics::kLabelPartition), &l.partition);
-        l.lag = std::max<int64_t>(0, static_cast<int64_t>(s.value));
-        lag.push_back(l);
+        l.topic = topic;
+        l.partition = partition;
+        const auto value = static_cast<int64_t>(s.value);
+        if (family.name == metrics::kKafkaLag) l.lag = std::max<int64_t>(0, value);
+        if (family.name == metrics::kKafkaOffset) l.current_offset = value;
+        if (family.name == metrics::kKafkaEndOffset) l.end_offset = value;
       }
     }
   }
@@ -128,7 +136,8 @@ void LocalJobView::RefreshLocked() const {
   last_ = std::move(samples);
   last_ms_ = now;
   watermarks_ = std::move(watermarks);
-  lag_ = std::move(lag);
+  lag_.clear();
+  for (auto& [key, l] : partitions) lag_.push_back(std::move(l));
 }
 
 ClusterOverview LocalJobView::Overview() const {

@@ -173,6 +173,40 @@ void RestServer::Impl::UpdateClusterGauges() {
       ->Set(o.slots_total);
   registry_->GetGauge(metrics::kSlotsAvailable, "Free slots.")->Set(o.slots_available);
   registry_->GetGauge(metrics::kJobsRunning, "Running jobs.")->Set(o.jobs_running);
+  const std::string job_label(metrics::kLabelJob);
+  const std::string vertex_label(metrics::kLabelVertex);
+  for (const JobSummary& summary : view_->Jobs()) {
+    // Only live jobs are exported; an ended job's series disappear.
+    registry_->RemoveSeries({{job_label, summary.id}}, metrics::kJobGaugePrefix);
+    if (summary.state != kJobRunning && summary.state != kJobCancelling) continue;
+    absl::StatusOr<JobDetail> job = view_->Job(summary.id);
+    if (!job.ok()) continue;
+    std::map<std::string, std::string> vertex_names;
+    for (const VertexInfo& v : job->vertices) {
+      vertex_names[v.id] = v.name;
+      metrics::Labels labels = {{job_label, summary.id}, {vertex_label, v.name}};
+      registry_->GetGauge(metrics::kJobVertexRecordsIn, "Records into the vertex, as last reported.",
+                          labels)->Set(static_cast<double>(v.metrics.records_in));
+      registry_->GetGauge(metrics::kJobVertexRecordsOut, "Records out of the vertex, as last reported.",
+                          labels)->Set(static_cast<double>(v.metrics.records_out));
+      registry_->GetGauge(metrics::kJobVertexRecordsOutRate,
+                          "Records per second out of the vertex (sum over subtasks).", labels)
+          ->Set(v.metrics.records_out_per_sec);
+      registry_->GetGauge(metrics::kJobVertexBusy, "Busy ratio of the vertex's busiest subtask.",
+                          labels)->Set(v.metrics.busy_ratio);
+      registry_->GetGauge(metrics::kJobVertexBackpressure,
+                          "Backpressure ratio of the vertex's most backpressured subtask.", labels)
+          ->Set(v.metrics.backpressure_ratio);
+    }
+    for (const PartitionLag& l : job->lag) {
+      registry_->GetGauge(metrics::kJobVertexKafkaLag,
+                          "Kafka records not yet read by the source, per partition.",
+                          {{job_label, summary.id}, {vertex_label, vertex_names[l.vertex]},
+                           {std::string(metrics::kLabelTopic), l.topic},
+                           {std::string(metrics::kLabelPartition), std::to_string(l.partition)}})
+          ->Set(static_cast<double>(l.lag));
+    }
+  }
 }
 
 json RestServer::Impl::FetchConnect() {

@@ -451,3 +451,90 @@ TEST_F(JobManagerTest, CheckpointsWithoutACheckpointDirectoryAreRefused) {
 
 }  // namespace
 }  // namespace cdcflow::jobmanager
+
+namespace cdcflow::jobmanager {
+namespace {
+
+v1::TaskMetricsReport MetricsOf(const JobId& job, int attempt, int vertex, int subtask,
+                                int64_t records, int64_t busy_ns, int64_t backpressured_ns) {
+  v1::TaskMetricsReport m;
+  m.mutable_task()->set_job_id(job.value());
+  m.mutable_task()->set_attempt(attempt);
+  m.mutable_task()->set_vertex_id(vertex);
+  m.mutable_task()->set_subtask_index(subtask);
+  m.set_records_in(records);
+  m.set_records_out(records * 2);
+  m.set_busy_ns(busy_ns);
+  m.set_backpressured_ns(backpressured_ns);
+  m.set_watermark_ms(1234);
+  v1::PartitionProgress* p = m.add_partitions();
+  p->set_topic("orders");
+  p->set_partition(subtask);
+  p->set_offset(records);
+  p->set_end_offset(records + 10);
+  p->set_lag(10);
+  return m;
+}
+
+TEST_F(JobManagerTest, HeartbeatMetricsBecomeRatesInTheJobStatus) {
+  Register("a", 2);
+  JobId job = Submit(1);
+  ReportAll(job, 0, 1, v1::TASK_STATE_RUNNING);
+  v1::HeartbeatRequest hb;
+  hb.set_task_manager_id("a");
+  *hb.add_task_metrics() = MetricsOf(job, 0, 0, 0, 1000, 0, 0);
+  ASSERT_TRUE(jm_->Heartbeat(hb).registered());
+  auto first = Status(job);
+  ASSERT_TRUE(first.tasks(0).has_metrics());
+  EXPECT_EQ(first.tasks(0).metrics().records_in(), 1000);
+  EXPECT_EQ(first.tasks(0).records_in_per_sec(), 0) << "no rate from a single report";
+  EXPECT_FALSE(first.tasks(1).has_metrics());
+
+  now_ += absl::Seconds(2);
+  hb.clear_task_metrics();
+  *hb.add_task_metrics() = MetricsOf(job, 0, 0, 0, 5000, 500'000'000, 1'000'000'000);
+  // Reports about other attempts and unknown tasks are ignored.
+  *hb.add_task_metrics() = MetricsOf(job, 7, 0, 0, 999'999, 0, 0);
+  *hb.add_task_metrics() = MetricsOf(job, 0, 5, 0, 999'999, 0, 0);
+  ASSERT_TRUE(jm_->Heartbeat(hb).registered());
+  auto second = Status(job);
+  const v1::TaskStatus& t = second.tasks(0);
+  EXPECT_EQ(t.metrics().records_in(), 5000);
+  EXPECT_DOUBLE_EQ(t.records_in_per_sec(), 2000);
+  EXPECT_DOUBLE_EQ(t.records_out_per_sec(), 4000);
+  EXPECT_DOUBLE_EQ(t.busy_ratio(), 0.25);
+  EXPECT_DOUBLE_EQ(t.backpressure_ratio(), 0.5);
+  EXPECT_EQ(t.metrics().watermark_ms(), 1234);
+  ASSERT_EQ(t.metrics().partitions_size(), 1);
+  EXPECT_EQ(t.metrics().partitions(0).lag(), 10);
+}
+
+TEST_F(JobManagerTest, TopologyAndMetricsAddressAreKept) {
+  v1::RegisterTaskManagerRequest r;
+  r.set_task_manager_id("m");
+  r.set_address("m:1");
+  r.set_slots(1);
+  r.set_metrics_address("127.0.0.1:9249");
+  ASSERT_TRUE(jm_->RegisterTaskManager(r).ok());
+  auto tms = jm_->ListTaskManagers();
+  ASSERT_EQ(tms.task_managers_size(), 1);
+  EXPECT_EQ(tms.task_managers(0).metrics_address(), "127.0.0.1:9249");
+  EXPECT_EQ(tms.task_managers(0).registered_ms(), absl::ToUnixMillis(now_));
+
+  v1::SubmitJobRequest s;
+  s.mutable_job()->mutable_graph()->set_job_name("topology");
+  s.mutable_job()->add_args("--rate=5");
+  s.set_plugin("plugin");
+  auto id = jm_->SubmitJob(s, {{0, "a -> b", 1, {0, 1}}, {1, "c", 1, {2}}});
+  ASSERT_TRUE(id.ok());
+  auto topology = jm_->GetJobTopology(*id);
+  ASSERT_TRUE(topology.ok());
+  EXPECT_EQ(topology->graph.job_name(), "topology");
+  ASSERT_EQ(topology->chains.size(), 2u);
+  EXPECT_EQ(topology->chains[0].vertices, (std::vector<int32_t>{0, 1}));
+  EXPECT_EQ(topology->args, (std::vector<std::string>{"--rate=5"}));
+  EXPECT_EQ(jm_->GetJobTopology(JobId("nope")).status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace cdcflow::jobmanager

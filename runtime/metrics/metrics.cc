@@ -149,6 +149,33 @@ const std::vector<double>& DefaultLatencyBuckets() {
   return kBuckets;
 }
 
+std::string MetricRegistry::CheckRegistration(std::string_view name, MetricType type,
+                                              const Labels& labels) const {
+  if (!ValidName(name, /*allow_colon=*/true)) {
+    return "invalid metric name '" + std::string(name) + "' (want [a-zA-Z_:][a-zA-Z0-9_:]*)";
+  }
+  Labels sorted = labels;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const std::string& k = sorted[i].first;
+    if (!ValidName(k, /*allow_colon=*/false) || k.starts_with("__") || k == "le") {
+      return "invalid label name '" + k + "' (want [a-zA-Z_][a-zA-Z0-9_]*)";
+    }
+    if (i > 0 && sorted[i - 1].first == k) return "label '" + k + "' given twice";
+  }
+  std::lock_guard lock(mu_);
+  auto it = families_.find(name);
+  if (it != families_.end()) {
+    if (it->second.type != type) {
+      return "metric '" + std::string(name) + "' is already registered with another type";
+    }
+    if (type == MetricType::kCounter && it->second.export_scale != 1.0) {
+      return "metric '" + std::string(name) + "' is a runtime metric";
+    }
+  }
+  return "";
+}
+
 MetricRegistry::Series& MetricRegistry::FindOrAdd(std::string_view name, std::string_view help,
                                                   MetricType type, Labels labels,
                                                   const std::vector<double>* bounds,
@@ -207,10 +234,14 @@ std::shared_ptr<Histogram> MetricRegistry::GetHistogram(std::string_view name,
   return s.histogram;
 }
 
-size_t MetricRegistry::RemoveSeries(const Labels& match) {
+size_t MetricRegistry::RemoveSeries(const Labels& match, std::string_view name_prefix) {
   std::lock_guard lock(mu_);
   size_t removed = 0;
   for (auto fit = families_.begin(); fit != families_.end();) {
+    if (fit->first.compare(0, name_prefix.size(), name_prefix) != 0) {
+      ++fit;
+      continue;
+    }
     auto& series = fit->second.series;
     for (auto sit = series.begin(); sit != series.end();) {
       bool all = std::all_of(match.begin(), match.end(), [&](const auto& m) {

@@ -115,9 +115,16 @@ class MetricRegistry {
                                           const std::vector<double>& bounds =
                                               DefaultLatencyBuckets());
 
+  // For names and labels that come from job code (which must not abort the process):
+  // empty when Get* with them and `type` (counters: export_scale 1) would succeed,
+  // otherwise why not.
+  std::string CheckRegistration(std::string_view name, MetricType type,
+                                const Labels& labels) const;
+
   // Stops exporting every series whose labels contain all of `match` (e.g.
   // {{"job", id}} when a job ends). Returns how many series were removed.
-  size_t RemoveSeries(const Labels& match);
+  // With `name_prefix`, only families whose name starts with it are touched.
+  size_t RemoveSeries(const Labels& match, std::string_view name_prefix = {});
 
   std::vector<FamilySnapshot> Collect() const;
 

@@ -36,6 +36,11 @@ inline constexpr std::string_view kBatchLatency = "cdcflow_task_batch_process_se
 // Kafka source (labels job, vertex, subtask, topic, partition).
 inline constexpr std::string_view kKafkaLag = "cdcflow_kafka_source_lag_records";
 inline constexpr std::string_view kKafkaOffset = "cdcflow_kafka_source_offset";
+inline constexpr std::string_view kKafkaEndOffset = "cdcflow_kafka_source_end_offset";
+// Kafka source (labels job, vertex, subtask).
+inline constexpr std::string_view kKafkaRecords = "cdcflow_kafka_source_records_total";
+inline constexpr std::string_view kKafkaDeadLetters = "cdcflow_kafka_source_dead_letters_total";
+inline constexpr std::string_view kKafkaControlEvents = "cdcflow_kafka_source_control_events_total";
 // Sinks (labels job, vertex, subtask, sink = kafka|elasticsearch|...).
 inline constexpr std::string_view kSinkRequestLatency = "cdcflow_sink_request_seconds";
 inline constexpr std::string_view kSinkErrors = "cdcflow_sink_errors_total";
@@ -50,6 +55,16 @@ inline constexpr std::string_view kTaskManagers = "cdcflow_jobmanager_taskmanage
 inline constexpr std::string_view kSlotsTotal = "cdcflow_jobmanager_slots_total";
 inline constexpr std::string_view kSlotsAvailable = "cdcflow_jobmanager_slots_available";
 inline constexpr std::string_view kJobsRunning = "cdcflow_jobmanager_jobs_running";
+// The REST view of each running job, refreshed at every scrape of the job manager
+// (labels job, vertex = the chain's name; lag also topic, partition). Gauges: the job
+// manager only sees the task managers' cumulative reports.
+inline constexpr std::string_view kJobGaugePrefix = "cdcflow_job_vertex_";
+inline constexpr std::string_view kJobVertexRecordsIn = "cdcflow_job_vertex_records_in";
+inline constexpr std::string_view kJobVertexRecordsOut = "cdcflow_job_vertex_records_out";
+inline constexpr std::string_view kJobVertexRecordsOutRate = "cdcflow_job_vertex_records_out_per_second";
+inline constexpr std::string_view kJobVertexBusy = "cdcflow_job_vertex_busy_ratio";
+inline constexpr std::string_view kJobVertexBackpressure = "cdcflow_job_vertex_backpressure_ratio";
+inline constexpr std::string_view kJobVertexKafkaLag = "cdcflow_job_vertex_kafka_lag_records";
 // Every HTTP request the REST server answers (labels route, code).
 inline constexpr std::string_view kHttpRequests = "cdcflow_http_requests_total";
 inline constexpr std::string_view kHttpLatency = "cdcflow_http_request_seconds";

@@ -56,6 +56,7 @@ class KeyedProcessOperator final : public Operator,
   int max_parallelism() const override { return ctx_->max_parallelism(); }
   const JobArgs& args() const override { return ctx_->args(); }
   int64_t ProcessingTimeMs() const override { return ctx_->ProcessingTimeMs(); }
+  MetricGroup& metrics() override { return ctx_->metrics(); }
   absl::StatusOr<KeyedValueState*> GetValueState(std::string_view name) override {
     return state_->GetValueState(name);
   }

@@ -13,6 +13,18 @@
 namespace cdcflow::task {
 
 
+TaskRuntimeContext::TaskRuntimeContext(const graph::VertexSpec& vertex, int subtask,
+                                       const JobArgs* args, metrics::MetricRegistry* registry,
+                                       std::string_view job_id)
+    : vertex_(vertex), subtask_(subtask), args_(args) {
+  if (registry != nullptr) {
+    metrics_ = std::make_unique<api::RegistryMetricGroup>(
+        registry, metrics::Labels{{std::string(metrics::kLabelJob), std::string(job_id)},
+                                  {std::string(metrics::kLabelVertex), vertex.name},
+                                  {std::string(metrics::kLabelSubtask), std::to_string(subtask)}});
+  }
+}
+
 int64_t TaskRuntimeContext::ProcessingTimeMs() const { return absl::ToUnixMillis(absl::Now()); }
 
 absl::StatusOr<state::KeyedStateBackend*> TaskRuntimeContext::KeyedBackend() {
@@ -21,6 +33,10 @@ absl::StatusOr<state::KeyedStateBackend*> TaskRuntimeContext::KeyedBackend() {
         absl::StrCat("vertex '", vertex_.name, "' has no keyed state in this task"));
   }
   return keyed_backend_factory();
+}
+
+MetricGroup& TaskRuntimeContext::metrics() {
+  return metrics_ ? *metrics_ : UnexportedMetricGroup();
 }
 
 namespace {
@@ -99,7 +115,7 @@ absl::Status Task::Instantiate() {
     const graph::LogicalVertex& lv = setup_.graph->vertices[vid];
     vertex_metrics_.emplace_back(
         vid, metrics::SubtaskMetrics::Create(registry, setup_.job_id, vs.name, subtask));
-    auto ctx = std::make_unique<Context>(vs, subtask, setup_.args);
+    auto ctx = std::make_unique<Context>(vs, subtask, setup_.args, setup_.metrics, setup_.job_id);
     auto missing = [&](const char* what) {
       return Annotate(absl::InternalError(absl::StrCat("the ", what, " factory returned nothing")),
                       vid);

@@ -37,6 +37,7 @@
 #include "runtime/checkpoint/keyed_state_access.h"
 #include "runtime/checkpoint/task_restore.h"
 #include "runtime/checkpoint/upload_pool.h"
+#include "runtime/api/registry_metric_group.h"
 #include "runtime/exchange/channel.h"
 #include "runtime/exchange/edge_output.h"
 #include "runtime/exchange/topology.h"
@@ -104,8 +105,10 @@ struct TaskSetup {
 // (checkpoint::KeyedStateAccess).
 class TaskRuntimeContext final : public RuntimeContext, public checkpoint::KeyedStateAccess {
  public:
-  TaskRuntimeContext(const graph::VertexSpec& vertex, int subtask, const JobArgs* args)
-      : vertex_(vertex), subtask_(subtask), args_(args) {}
+  // Metrics registered through metrics() go to `registry` (nowhere when null), labelled
+  // job = job_id, vertex = the vertex's name, subtask.
+  TaskRuntimeContext(const graph::VertexSpec& vertex, int subtask, const JobArgs* args,
+                     metrics::MetricRegistry* registry = nullptr, std::string_view job_id = "");
   std::string_view operator_name() const override { return vertex_.name; }
   int subtask_index() const override { return subtask_; }
   int parallelism() const override { return vertex_.parallelism; }
@@ -115,11 +118,13 @@ class TaskRuntimeContext final : public RuntimeContext, public checkpoint::Keyed
   absl::StatusOr<state::KeyedStateBackend*> KeyedBackend() override;
   // Set by the task: creates (and restores) the vertex's backend on first use.
   std::function<absl::StatusOr<state::KeyedStateBackend*>()> keyed_backend_factory;
+  MetricGroup& metrics() override;
 
  private:
   const graph::VertexSpec& vertex_;
   int subtask_;
   const JobArgs* args_;
+  std::unique_ptr<api::RegistryMetricGroup> metrics_;
 };
 
 class Task {

@@ -25,6 +25,7 @@ class FakeJobManagerClient : public JobManagerClient {
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) override {
     absl::MutexLock lock(&mu_);
     ++heartbeats_;
+    last_heartbeat_ = request;
     if (!available_) return absl::UnavailableError("job manager down");
     v1::HeartbeatResponse response;
     response.set_registered(registered_);
@@ -57,6 +58,10 @@ class FakeJobManagerClient : public JobManagerClient {
     absl::MutexLock lock(&mu_);
     return heartbeats_;
   }
+  v1::HeartbeatRequest last_heartbeat() {
+    absl::MutexLock lock(&mu_);
+    return last_heartbeat_;
+  }
   // Waits until `pred(updates)` holds or `timeout` passes; returns whether it held.
   template <typename Pred>
   bool AwaitUpdates(Pred pred, absl::Duration timeout) {
@@ -70,6 +75,7 @@ class FakeJobManagerClient : public JobManagerClient {
   bool available_ ABSL_GUARDED_BY(mu_) = true;
   bool registered_ ABSL_GUARDED_BY(mu_) = false;
   int heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
+  v1::HeartbeatRequest last_heartbeat_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::RegisterTaskManagerRequest> registrations_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::UpdateTaskStateRequest> updates_ ABSL_GUARDED_BY(mu_);
 };

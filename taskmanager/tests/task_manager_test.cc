@@ -34,6 +34,14 @@ class FakeAttempt : public Attempt {
   }
   bool joined() const { return joined_; }
   NetworkExchange* network() override { return nullptr; }
+  void CollectMetrics(std::vector<v1::TaskMetricsReport>* out) override {
+    for (const auto& t : tasks_) {
+      v1::TaskMetricsReport r;
+      *r.mutable_task() = t;
+      r.set_records_out(100 + t.subtask_index());
+      out->push_back(std::move(r));
+    }
+  }
   void End(v1::TaskState state) {
     bool expected = false;
     if (!done_.compare_exchange_strong(expected, true)) return;
@@ -58,6 +66,11 @@ class TaskManagerTest : public ::testing::Test {
     options.slots = 3;
     options.register_retry = absl::Milliseconds(5);
     options.attempt_wait = absl::Milliseconds(200);
+    options.metrics_address = "127.0.0.1:9249";
+    options.on_job_released = [this](const std::string& job) {
+      absl::MutexLock lock(&mu_);
+      released_.push_back(job);
+    };
     tm_ = std::make_unique<TaskManager>(
         options, std::move(jm), [this](AttemptContext ctx) -> absl::StatusOr<std::unique_ptr<Attempt>> {
           absl::MutexLock lock(&mu_);
@@ -103,7 +116,38 @@ class TaskManagerTest : public ::testing::Test {
   std::vector<FakeAttempt*> created_;
   std::vector<bool> older_joined_;  // per factory call, per earlier attempt
   absl::Status factory_error_;
+  std::vector<std::string> released_;
 };
+
+TEST_F(TaskManagerTest, HeartbeatsCarryTaskMetricsAndReleaseEndedJobs) {
+  tm_->Start();
+  ASSERT_TRUE(tm_->DeployTask(Deploy("job", 0, true)).ok());
+  v1::HeartbeatRequest hb;
+  for (int i = 0; i < 300; ++i) {
+    hb = jm_->last_heartbeat();
+    if (hb.task_metrics_size() == 2) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(hb.task_metrics_size(), 2);
+  EXPECT_EQ(hb.task_metrics(0).task().job_id(), "job");
+  EXPECT_EQ(hb.task_metrics(1).records_out(), 101);
+  ASSERT_FALSE(jm_->registrations().empty());
+  EXPECT_EQ(jm_->registrations()[0].metrics_address(), "127.0.0.1:9249");
+  {
+    absl::MutexLock lock(&mu_);
+    EXPECT_TRUE(released_.empty());
+  }
+  created_[0]->End(v1::TASK_STATE_FINISHED);
+  for (int i = 0; i < 300; ++i) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!released_.empty()) break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  absl::MutexLock lock(&mu_);
+  EXPECT_EQ(released_, std::vector<std::string>{"job"});
+}
 
 TEST_F(TaskManagerTest, RegistersItsSlotsAndHeartbeats) {
   tm_->Start();

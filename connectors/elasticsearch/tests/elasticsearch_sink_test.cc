@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "connectors/elasticsearch/tests/fake_es_server.h"
+#include "runtime/api/registry_metric_group.h"
 
 namespace cdcflow::elasticsearch {
 namespace {
@@ -459,6 +460,57 @@ TEST(ElasticsearchSinkTest, KeyFieldMustBeAColumn) {
   auto sink = ElasticsearchSink::Create(h.config, OrderSchema(), h.options);
   EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(sink.status().message(), HasSubstr("'nope'"));
+}
+
+// A context whose metrics() exports into a private registry, as a task's does.
+class MetricsContext : public RuntimeContext {
+ public:
+  std::string_view operator_name() const override { return "es"; }
+  int subtask_index() const override { return 0; }
+  int parallelism() const override { return 1; }
+  int max_parallelism() const override { return 128; }
+  const JobArgs& args() const override { return args_; }
+  int64_t ProcessingTimeMs() const override { return 0; }
+  MetricGroup& metrics() override { return group_; }
+  std::string Render() const { return registry_.RenderPrometheus(); }
+
+ private:
+  JobArgs args_;
+  metrics::MetricRegistry registry_;
+  api::RegistryMetricGroup group_{&registry_, {{"job", "j"}, {"vertex", "es"}, {"subtask", "0"}}};
+};
+
+TEST(ElasticsearchSinkFunctionTest, PublishesRequestsConflictsAndErrorsAsMetrics) {
+  Harness h;
+  h.server.set_index_exists(true);
+  MetricsContext ctx;
+  ElasticsearchSinkFunction fn(h.config, OrderSchema(), h.options);
+  ASSERT_TRUE(fn.Open(ctx).ok());
+  h.server.Script({200, "", {409, 201, 404}});
+  RowBatch batch;
+  batch.Append(Order(RowKind::kInsert, 1, "a", "1"), 0);
+  batch.Append(Order(RowKind::kInsert, 2, "b", "2"), 0);
+  batch.Append(Order(RowKind::kDelete, 3, "c", "3"), 0);
+  ASSERT_TRUE(fn.WriteBatch(batch).ok());
+  ASSERT_TRUE(fn.PrepareCommit(1).ok());
+  const std::string labels = "{job=\"j\",subtask=\"0\",vertex=\"es\"}";
+  std::string text = ctx.Render();
+  EXPECT_THAT(text, HasSubstr("cdcflow_es_sink_bulk_requests_total" + labels + " 1"));
+  EXPECT_THAT(text, HasSubstr("cdcflow_es_sink_version_conflicts_total" + labels + " 1"));
+  EXPECT_THAT(text, HasSubstr("cdcflow_es_sink_indexed_total" + labels + " 1"));
+  EXPECT_THAT(text, HasSubstr("cdcflow_es_sink_deleted_total" + labels + " 1"));
+  // A request the cluster refuses for good fails the sink and counts as an error.
+  h.server.Script({400, "{\"error\":\"bad\"}", {}});
+  RowBatch more;
+  more.Append(Order(RowKind::kInsert, 4, "d", "4"), 0);
+  ASSERT_TRUE(fn.WriteBatch(more).ok());
+  EXPECT_FALSE(fn.Finish().ok());
+  text = ctx.Render();
+  EXPECT_THAT(text, HasSubstr("cdcflow_es_sink_bulk_requests_total" + labels + " 2"));
+  EXPECT_THAT(text, HasSubstr(
+                        "cdcflow_sink_errors_total{job=\"j\",sink=\"elasticsearch\",subtask=\"0\","
+                        "vertex=\"es\"} 1"));
+  EXPECT_TRUE(fn.Close().ok());
 }
 
 TEST(HttpStatusToStatusTest, MapsRetryableAndPermanentErrors) {

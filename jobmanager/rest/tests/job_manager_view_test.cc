@@ -1,6 +1,8 @@
 #include "jobmanager/rest/job_manager_view.h"
 
+#include <map>
 #include <memory>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -141,6 +143,99 @@ TEST_F(JobManagerViewTest, SubmitUsesTheGivenFunction) {
   EXPECT_EQ(json::parse(res->body)["job_id"], "abc123");
   EXPECT_EQ(seen.plugin_filename, "job.so");
   EXPECT_THAT(seen.args, ::testing::ElementsAre("--a", "1"));
+}
+
+TEST_F(JobManagerViewTest, HeartbeatMetricsShowAsThroughputLagAndEdges) {
+  // A graph of three vertices in two chains: numbers -> map (chained), sum (hash).
+  v1::SubmitJobRequest r;
+  v1::JobGraph* g = r.mutable_job()->mutable_graph();
+  g->set_job_name("metrics");
+  for (int i = 0; i < 3; ++i) {
+    v1::Vertex* v = g->add_vertices();
+    v->set_id(i);
+    v->set_kind(i == 0 ? 0 : (i == 2 ? 3 : 1));
+    v->set_parallelism(1);
+  }
+  v1::Edge* e = g->add_edges();
+  e->set_source(0);
+  e->set_target(1);
+  e->set_partitioning(1);
+  e = g->add_edges();
+  e->set_id(1);
+  e->set_source(1);
+  e->set_target(2);
+  e->set_partitioning(2);
+  r.set_plugin("plugin");
+  auto id = jm_->SubmitJob(r, {{0, "numbers -> map", 1, {0, 1}}, {1, "sink", 1, {2}}});
+  ASSERT_TRUE(id.ok()) << id.status();
+  auto status = jm_->GetJobStatus(*id);
+  std::map<std::string, std::vector<v1::TaskMetricsReport>> by_tm;
+  for (const auto& t : status->tasks()) {
+    v1::UpdateTaskStateRequest u;
+    *u.mutable_task() = t.task();
+    u.set_state(v1::TASK_STATE_RUNNING);
+    jm_->UpdateTaskState(u);
+  }
+  auto heartbeat = [&](int64_t records) {
+    std::map<std::string, v1::HeartbeatRequest> requests;
+    for (const auto& t : status->tasks()) {
+      v1::HeartbeatRequest& hb = requests[t.task_manager_id()];
+      hb.set_task_manager_id(t.task_manager_id());
+      v1::TaskMetricsReport* m = hb.add_task_metrics();
+      *m->mutable_task() = t.task();
+      m->set_records_in(t.task().vertex_id() == 0 ? 0 : records);
+      m->set_records_out(records);
+      m->set_busy_ns(records * 1000);
+      if (t.task().vertex_id() == 0) {
+        v1::PartitionProgress* p = m->add_partitions();
+        p->set_topic("pg.public.orders");
+        p->set_partition(0);
+        p->set_offset(records);
+        p->set_end_offset(records + 7);
+        p->set_lag(7);
+      }
+    }
+    for (auto& [tm, hb] : requests) ASSERT_TRUE(jm_->Heartbeat(hb).registered());
+  };
+  heartbeat(1000);
+  absl::SleepFor(absl::Milliseconds(50));
+  heartbeat(3000);
+  StartHttp();
+  json j = Get("/api/v1/jobs/" + id->value());
+  ASSERT_EQ(j["vertices"].size(), 2u);
+  EXPECT_EQ(j["vertices"][0]["kind"], "source");
+  EXPECT_EQ(j["vertices"][1]["kind"], "sink");
+  EXPECT_EQ(j["vertices"][0]["metrics"]["records_out"], 3000);
+  EXPECT_GT(j["vertices"][0]["metrics"]["records_out_per_sec"].get<double>(), 0);
+  EXPECT_EQ(j["vertices"][1]["metrics"]["records_in"], 3000);
+  ASSERT_EQ(j["edges"].size(), 1u) << "the chained edge is inside a vertex";
+  EXPECT_EQ(j["edges"][0]["source"], "0");
+  EXPECT_EQ(j["edges"][0]["target"], "1");
+  EXPECT_EQ(j["edges"][0]["partitioning"], "HASH");
+  json lag = Get("/api/v1/jobs/" + id->value() + "/lag");
+  EXPECT_THAT(lag.dump(), HasSubstr("pg.public.orders"));
+  EXPECT_THAT(lag.dump(), HasSubstr("\"lag\":7"));
+  json tms = Get("/api/v1/taskmanagers");
+  ASSERT_EQ(tms["taskmanagers"].size(), 2u);
+  EXPECT_EQ(tms["taskmanagers"][0]["slots_total"], 2);
+  EXPECT_EQ(tms["taskmanagers"][0]["slots"].size(), 2u);
+  // The job manager's /metrics carries the job's vertices.
+  auto metrics = client_->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body,
+              HasSubstr("cdcflow_job_vertex_records_out{job=\"" + id->value() +
+                        "\",vertex=\"numbers -> map\"} 3000"));
+  EXPECT_THAT(metrics->body, HasSubstr("cdcflow_job_vertex_kafka_lag_records{"));
+  ASSERT_TRUE(jm_->CancelJob(*id).ok());
+  for (const auto& t : status->tasks()) {
+    v1::UpdateTaskStateRequest u;
+    *u.mutable_task() = t.task();
+    u.set_state(v1::TASK_STATE_CANCELED);
+    jm_->UpdateTaskState(u);
+  }
+  metrics = client_->Get("/metrics");
+  EXPECT_THAT(metrics->body, ::testing::Not(HasSubstr("cdcflow_job_vertex_records_out{job=\"" +
+                                                      id->value())));
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Browser test of the dashboard in Debian's headless Chromium, against the dev server
 // (fake_cluster_server) or any running job manager with a RUNNING job:
 //   node dashboard_test.mjs --server path/to/fake_cluster_server --out screenshots/
-//   node dashboard_test.mjs --url http://127.0.0.1:8086 --out screenshots/
+//   node dashboard_test.mjs --url http://127.0.0.1:8086 [--token T] --out screenshots/
 //   node dashboard_test.mjs --run 'cdcflow run job.so --rest-port 0 ...' --out screenshots/
 // (--run starts a real job in the local mini-cluster and reads its dashboard address from
 // the "dashboard on http://..." line it prints.)
@@ -181,6 +181,16 @@ try {
       await page.locator('h1').filter({hasText: 'ui_job'}).waitFor();
       assert.equal(await page.locator('[data-testid=job-state]').textContent(), 'RUNNING');
       await page.screenshot({path: `${outDir}/09-submitted.png`, fullPage: true});
+    });
+  }
+
+  if (opt('--token')) {
+    await check('the REST token is entered through the UI', async () => {
+      await page.goto(`${base}/#/jobs/${jobId}/graph`);
+      await page.locator('#token-btn').click();
+      await page.locator('input[type=password]').fill(opt('--token'));
+      await page.locator('[data-testid=confirm]').click();
+      assert.equal(await page.evaluate(() => localStorage.getItem('cdcflow.token')), opt('--token'));
     });
   }
 

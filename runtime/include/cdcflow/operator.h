@@ -25,6 +25,7 @@
 #include "cdcflow/batch.h"
 #include "cdcflow/export.h"
 #include "cdcflow/job_args.h"
+#include "cdcflow/metrics.h"
 #include "cdcflow/row.h"
 #include "cdcflow/state.h"
 #include "cdcflow/value.h"
@@ -43,6 +44,9 @@ class CDCFLOW_API RuntimeContext {
   virtual const JobArgs& args() const = 0;
   // Wall-clock milliseconds since the epoch, as processing-time timers see it.
   virtual int64_t ProcessingTimeMs() const = 0;
+  // Where the operator registers its own metrics (see cdcflow/metrics.h); series get
+  // the job, vertex and subtask labels. The default exports nothing.
+  virtual MetricGroup& metrics();
 };
 
 class CDCFLOW_API Operator {
