@@ -111,9 +111,14 @@ void JobManager::RecordMetricsLocked(const v1::TaskMetricsReport& report, absl::
     return t.vertex_id == report.task().vertex_id() && t.subtask == report.task().subtask_index();
   });
   if (task == job.tasks.end()) return;
-  const double dt = absl::ToDoubleSeconds(now - task->metrics_time);
-  if (task->metrics_time != absl::InfinitePast() && dt > 0) {
-    const v1::TaskMetricsReport& p = task->metrics;
+  // Rates span at least Options::rate_window of reports: heartbeats come often, and a
+  // task's counters move by whole batches, so one heartbeat interval alone is noisy.
+  if (task->rate_base_time == absl::InfinitePast()) {
+    task->rate_base = report;
+    task->rate_base_time = now;
+  } else if (now - task->rate_base_time >= options_.rate_window && now > task->rate_base_time) {
+    const double dt = absl::ToDoubleSeconds(now - task->rate_base_time);
+    const v1::TaskMetricsReport& p = task->rate_base;
     auto rate = [dt](int64_t cur, int64_t prev) {
       return cur >= prev ? static_cast<double>(cur - prev) / dt : 0.0;
     };
@@ -125,6 +130,8 @@ void JobManager::RecordMetricsLocked(const v1::TaskMetricsReport& report, absl::
     task->busy_ratio = ratio(report.busy_ns(), p.busy_ns());
     task->backpressure_ratio = ratio(report.backpressured_ns(), p.backpressured_ns());
     task->idle_ratio = ratio(report.idle_ns(), p.idle_ns());
+    task->rate_base = report;
+    task->rate_base_time = now;
   }
   task->metrics = report;
   task->metrics_time = now;

@@ -67,6 +67,8 @@ class JobManager {
     // A job waiting longer than this for enough free slots fails its attempt.
     absl::Duration slot_wait_timeout = absl::Minutes(5);
     std::function<absl::Time()> now = [] { return absl::Now(); };
+    // Rates and ratios of task metrics (from heartbeats) are measured over at least this.
+    absl::Duration rate_window = absl::Seconds(1);
     // Where jobs and their checkpoints are kept (JobStore, CHECKPOINT_DESIGN.md 1);
     // empty: nowhere, so jobs are not recovered and cannot checkpoint.
     std::string checkpoint_dir;
@@ -136,6 +138,8 @@ class JobManager {
     // The latest metrics report from heartbeats and the rates derived from the one before.
     v1::TaskMetricsReport metrics;
     absl::Time metrics_time = absl::InfinitePast();
+    v1::TaskMetricsReport rate_base;  // the report the rates are measured from
+    absl::Time rate_base_time = absl::InfinitePast();
     double records_in_per_sec = 0;
     double records_out_per_sec = 0;
     double busy_ratio = 0;

@@ -163,8 +163,8 @@ class RuntimeAttempt final : public Attempt {
 
   void CollectMetrics(std::vector<v1::TaskMetricsReport>* out) override {
     // Kafka partitions by (vertex name, subtask), from the series the sources export.
-    std::map<std::pair<std::string, int>, std::map<std::pair<std::string, int>, v1::PartitionProgress>>
-        partitions;
+    using Key = std::pair<std::string, int>;
+    std::map<Key, std::map<Key, v1::PartitionProgress>> partitions;
     std::map<std::pair<std::string, int>, int64_t> dead_letters;
     for (const metrics::FamilySnapshot& family : metrics::DefaultRegistry().Collect()) {
       const bool lag = family.name == metrics::kKafkaLag;

@@ -88,7 +88,8 @@ absl::StatusOr<std::unique_ptr<TaskManagerServer>> TaskManagerServer::Create(Con
   const std::string advertised = has_port ? host : absl::StrCat(host, ":", s->port_);
   tm->set_advertised_address(advertised);
   if (config.metrics_port >= 0) {
-    const std::string bind = config.metrics_bind.empty() ? config.bind_address : config.metrics_bind;
+    const std::string bind =
+        config.metrics_bind.empty() ? config.bind_address : config.metrics_bind;
     auto http = metrics::MetricsHttpServer::Start(metrics::DefaultRegistry(), bind,
                                                   config.metrics_port);
     if (http.ok()) {

@@ -185,10 +185,12 @@ void RestServer::Impl::UpdateClusterGauges() {
     for (const VertexInfo& v : job->vertices) {
       vertex_names[v.id] = v.name;
       metrics::Labels labels = {{job_label, summary.id}, {vertex_label, v.name}};
-      registry_->GetGauge(metrics::kJobVertexRecordsIn, "Records into the vertex, as last reported.",
-                          labels)->Set(static_cast<double>(v.metrics.records_in));
-      registry_->GetGauge(metrics::kJobVertexRecordsOut, "Records out of the vertex, as last reported.",
-                          labels)->Set(static_cast<double>(v.metrics.records_out));
+      registry_->GetGauge(metrics::kJobVertexRecordsIn,
+                          "Records into the vertex, as last reported.", labels)
+          ->Set(static_cast<double>(v.metrics.records_in));
+      registry_->GetGauge(metrics::kJobVertexRecordsOut,
+                          "Records out of the vertex, as last reported.", labels)
+          ->Set(static_cast<double>(v.metrics.records_out));
       registry_->GetGauge(metrics::kJobVertexRecordsOutRate,
                           "Records per second out of the vertex (sum over subtasks).", labels)
           ->Set(v.metrics.records_out_per_sec);

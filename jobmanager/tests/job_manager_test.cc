@@ -507,6 +507,20 @@ TEST_F(JobManagerTest, HeartbeatMetricsBecomeRatesInTheJobStatus) {
   EXPECT_EQ(t.metrics().watermark_ms(), 1234);
   ASSERT_EQ(t.metrics().partitions_size(), 1);
   EXPECT_EQ(t.metrics().partitions(0).lag(), 10);
+
+  // Within the rate window (1 s) a report updates the counters, not the rates.
+  now_ += absl::Milliseconds(500);
+  hb.clear_task_metrics();
+  *hb.add_task_metrics() = MetricsOf(job, 0, 0, 0, 5100, 500'000'000, 1'000'000'000);
+  ASSERT_TRUE(jm_->Heartbeat(hb).registered());
+  auto third = Status(job);
+  EXPECT_EQ(third.tasks(0).metrics().records_in(), 5100);
+  EXPECT_DOUBLE_EQ(third.tasks(0).records_in_per_sec(), 2000);
+  now_ += absl::Milliseconds(500);
+  hb.clear_task_metrics();
+  *hb.add_task_metrics() = MetricsOf(job, 0, 0, 0, 5500, 500'000'000, 1'000'000'000);
+  ASSERT_TRUE(jm_->Heartbeat(hb).registered());
+  EXPECT_DOUBLE_EQ(Status(job).tasks(0).records_in_per_sec(), 500) << "(5500 - 5000) / 1 s";
 }
 
 TEST_F(JobManagerTest, TopologyAndMetricsAddressAreKept) {

@@ -51,14 +51,16 @@ absl::StatusOr<metrics::Labels> RegistryMetricGroup::AllLabels(std::string_view 
   for (const auto& [k, v] : labels) {
     for (const auto& [base_name, base_value] : base_) {
       if (k == base_name) {
-        return absl::InvalidArgumentError(absl::StrCat("metric ", std::string(name), ": label '", k,
-                                                       "' is set by the runtime"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "metric ", std::string(name), ": label '", k, "' is set by the runtime"));
       }
     }
     all.emplace_back(k, v);
   }
   std::string why = registry_->CheckRegistration(name, type, all);
-  if (!why.empty()) return absl::InvalidArgumentError(absl::StrCat("metric ", std::string(name), ": ", why));
+  if (!why.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("metric ", std::string(name), ": ", why));
+  }
   std::sort(all.begin(), all.end());
   return all;
 }

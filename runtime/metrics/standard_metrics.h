@@ -61,7 +61,8 @@ inline constexpr std::string_view kJobsRunning = "cdcflow_jobmanager_jobs_runnin
 inline constexpr std::string_view kJobGaugePrefix = "cdcflow_job_vertex_";
 inline constexpr std::string_view kJobVertexRecordsIn = "cdcflow_job_vertex_records_in";
 inline constexpr std::string_view kJobVertexRecordsOut = "cdcflow_job_vertex_records_out";
-inline constexpr std::string_view kJobVertexRecordsOutRate = "cdcflow_job_vertex_records_out_per_second";
+inline constexpr std::string_view kJobVertexRecordsOutRate =
+    "cdcflow_job_vertex_records_out_per_second";
 inline constexpr std::string_view kJobVertexBusy = "cdcflow_job_vertex_busy_ratio";
 inline constexpr std::string_view kJobVertexBackpressure = "cdcflow_job_vertex_backpressure_ratio";
 inline constexpr std::string_view kJobVertexKafkaLag = "cdcflow_job_vertex_kafka_lag_records";

@@ -399,9 +399,11 @@ TEST(KafkaSourceMetricsTest, LagOffsetsDeadLettersAndControlEventsAreExported) {
   EXPECT_THAT(text, HasSubstr("cdcflow_kafka_source_dead_letters_total{job=\"j\",subtask=\"0\","
                               "vertex=\"orders\"} 1"));
   EXPECT_THAT(text, HasSubstr("cdcflow_kafka_source_offset{job=\"j\",partition=\"0\","
-                              "subtask=\"0\",topic=\"dbserver1.public.orders\",vertex=\"orders\"} 5"));
+                              "subtask=\"0\",topic=\"dbserver1.public.orders\","
+                              "vertex=\"orders\"} 5"));
   EXPECT_THAT(text, HasSubstr("cdcflow_kafka_source_lag_records{job=\"j\",partition=\"1\","
-                              "subtask=\"0\",topic=\"dbserver1.public.orders\",vertex=\"orders\"} 0"));
+                              "subtask=\"0\",topic=\"dbserver1.public.orders\","
+                              "vertex=\"orders\"} 0"));
   EXPECT_THAT(text, HasSubstr("cdcflow_kafka_source_control_events_total{"));
   EXPECT_TRUE(source.Close().ok());
 }

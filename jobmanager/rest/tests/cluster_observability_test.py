@@ -166,7 +166,8 @@ def main():
             for _, s in series:
                 out[(s.name, s.labels["vertex"])] += s.value
             if out.get(("cdcflow_task_records_out_total", "numbers"), 0) > 0 and \
-                    out.get(("cdcflow_task_records_in_total", "sum"), 0) > 0:
+                    out.get(("cdcflow_task_records_in_total", "sum"), 0) > 0 and \
+                    len({tm for tm, s in series if s.value > 0}) == 2:
                 return series
             return None
         series = wait_for("non-zero records on the task managers' /metrics", moving)
@@ -197,8 +198,11 @@ def main():
               "REST job view: two chains joined by a HASH edge")
         sink = [v for v in detail["vertices"] if v["kind"] == "sink"][0]
         check(sink["metrics"]["records_in"] > 0, "REST job view: the keyed chain received records")
-        check(all(s["taskmanager_id"] in ("tm-a", "tm-b") for v in detail["vertices"]
-                  for s in v["subtasks"]), "subtasks name their task managers")
+        vertex = get_json(f"{base}/api/v1/jobs/{job}/vertices/{sink['id']}")
+        check(len(vertex["subtasks"]) == 4 and
+              {s["taskmanager_id"] for s in vertex["subtasks"]} == {"tm-a", "tm-b"} and
+              all(s["metrics"]["records_in"] > 0 for s in vertex["subtasks"]),
+              "the keyed chain's 4 subtasks are spread over both task managers, each with records")
         jm_fams = wait_for("the job's gauges on the job manager's /metrics", lambda: (
             lambda f: f if "cdcflow_job_vertex_records_out" in f else None)(
                 families_of(get(base + "/metrics"))))

@@ -19,8 +19,10 @@ using nlohmann::json;
 class JobManagerViewTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    jobmanager::JobManager::Options options;
+    options.rate_window = absl::Milliseconds(10);
     jm_ = std::make_unique<jobmanager::JobManager>(
-        jobmanager::JobManager::Options{},
+        options,
         std::make_unique<jobmanager::testing::FakeTaskManagers>());
     for (const char* id : {"tm-a", "tm-b"}) {
       v1::RegisterTaskManagerRequest r;

@@ -21,7 +21,8 @@ TEST_F(RegistryMetricGroupTest, CounterCarriesRuntimeAndOwnLabels) {
   (*c)->Increment();
   EXPECT_EQ((*c)->Value(), 4u);
   EXPECT_THAT(registry_.RenderPrometheus(),
-              HasSubstr("my_lookups_total{job=\"j1\",subtask=\"2\",table=\"orders\",vertex=\"src\"} 4"));
+              HasSubstr("my_lookups_total{job=\"j1\",subtask=\"2\",table=\"orders\","
+                        "vertex=\"src\"} 4"));
 }
 
 TEST_F(RegistryMetricGroupTest, SameNameAndLabelsGiveTheSameHandle) {
@@ -33,7 +34,8 @@ TEST_F(RegistryMetricGroupTest, SameNameAndLabelsGiveTheSameHandle) {
   EXPECT_NE(*a, *c);
   (*a)->Set(42);
   EXPECT_EQ((*b)->Value(), 42);
-  EXPECT_THAT(registry_.RenderPrometheus(), HasSubstr("partition=\"0\",subtask=\"2\",vertex=\"src\"} 42"));
+  EXPECT_THAT(registry_.RenderPrometheus(),
+              HasSubstr("partition=\"0\",subtask=\"2\",vertex=\"src\"} 42"));
 }
 
 TEST_F(RegistryMetricGroupTest, BadNamesAreErrorsNotAborts) {
