@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "runtime/checkpoint/checkpoint_coordinator.h"
 #include "runtime/metrics/standard_metrics.h"
 
 namespace cdcflow::rest {
@@ -238,6 +239,22 @@ absl::StatusOr<JobDetail> LocalJobView::Job(std::string_view job_id) const {
     }
     d.lag.push_back(l);
   }
+  for (const checkpoint::CheckpointStats& c : job_->CheckpointHistory()) {
+    CheckpointInfo ci;
+    ci.id = c.id;
+    ci.status = checkpoint::CheckpointStatusName(c.status);
+    ci.savepoint = c.savepoint;
+    ci.trigger_time_ms = c.trigger_time_ms;
+    ci.duration_ms = c.duration_ms;
+    ci.size_bytes = static_cast<int64_t>(c.full_bytes);
+    ci.alignment_ms = c.alignment_ns_max / 1'000'000;
+    ci.acknowledged = c.acked;
+    ci.total = c.expected;
+    ci.path = c.path;
+    ci.failure_reason = c.failure;
+    d.checkpoints.push_back(std::move(ci));
+  }
+  d.summary.restarts = job_->restarts();
   if (!failure_.empty()) d.exceptions.push_back({end_ms_, "", -1, "local", failure_, ""});
   return d;
 }
@@ -265,11 +282,19 @@ absl::Status LocalJobView::CancelJob(std::string_view job_id) {
 }
 
 absl::StatusOr<int64_t> LocalJobView::TriggerSavepoint(std::string_view job_id,
-                                                       std::string_view) {
+                                                       std::string_view target_directory) {
   if (job_id != info_.job_id) {
     return absl::NotFoundError(absl::StrCat("no job with id '", std::string(job_id), "'"));
   }
-  return absl::UnimplementedError("savepoints arrive with checkpoint coordination");
+  if (target_directory.empty()) {
+    return absl::FailedPreconditionError(
+        "a local job writes savepoints only to a given \"target_directory\"");
+  }
+  // Blocks until the savepoint completed (LocalJob::TriggerSavepoint); without a
+  // checkpoint directory the job answers kFailedPrecondition (409).
+  auto done = job_->TriggerSavepoint(std::string(target_directory));
+  if (!done.ok()) return done.status();
+  return done->id();
 }
 
 absl::StatusOr<std::unique_ptr<LocalJobHttp>> ServeLocalJob(local::LocalJob* job,
