@@ -121,7 +121,15 @@ TEST_F(LocalJobViewTest, UnsupportedActionsAndUnknownJobs) {
   auto res = client_->Post("/api/v1/jobs", items);
   EXPECT_EQ(res->status, 501);
   EXPECT_THAT(res->body, HasSubstr("cdcflow jobmanager"));
-  EXPECT_EQ(client_->Post("/api/v1/jobs/local/savepoints", "", "application/json")->status, 501);
+  // A savepoint needs a target directory (and the job a checkpoint directory).
+  auto savepoint = client_->Post("/api/v1/jobs/local/savepoints", "", "application/json");
+  EXPECT_EQ(savepoint->status, 409);
+  EXPECT_THAT(savepoint->body, HasSubstr("target_directory"));
+  EXPECT_EQ(client_->Post("/api/v1/jobs/local/savepoints", "{\"target_directory\": \"/tmp/x\"}",
+                          "application/json")
+                ->status,
+            409)
+      << "the job has no checkpoint directory";
   EXPECT_EQ(client_->Post("/api/v1/jobs/other/cancel", "", "text/plain")->status, 404);
   EXPECT_EQ(Get("/api/v1/taskmanagers")["taskmanagers"][0]["id"], "local");
 }
