@@ -228,6 +228,66 @@ std::string Event::SourceTableName() const {
   return internal::Cat(source.name, ".", source.schema, ".", source.table);
 }
 
+namespace {
+
+void AppendU64(uint64_t v, std::string* out) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+// A SQL Server LSN "0000002b:00000c30:0003" as its 10 bytes; empty: zeros.
+absl::Status AppendSqlServerLsn(std::string_view text, std::string_view name, std::string* out) {
+  if (text.empty()) {
+    out->append(10, '\0');
+    return absl::OkStatus();
+  }
+  std::string hex;
+  for (char c : text) {
+    if (c != ':') hex.push_back(c);
+  }
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() != 20) {
+    return absl::InvalidArgumentError(
+        internal::Cat("source.", name, ": expected an LSN like 0000002b:00000c30:0003, got '", text, "'"));
+  }
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return absl::InvalidArgumentError(
+          internal::Cat("source.", name, ": not a hexadecimal LSN: '", text, "'"));
+    }
+    out->push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> EncodeSourcePosition(const SourceInfo& source) {
+  std::string out;
+  const bool snapshot_read = !source.snapshot.empty() && source.snapshot != "false" &&
+                             source.snapshot != "incremental";
+  out.push_back(snapshot_read ? 0 : 1);
+  if (!source.commit_lsn.empty()) {
+    out.push_back('s');
+    if (auto s = AppendSqlServerLsn(source.commit_lsn, "commit_lsn", &out); !s.ok()) return s;
+    if (auto s = AppendSqlServerLsn(source.change_lsn, "change_lsn", &out); !s.ok()) return s;
+    AppendU64(static_cast<uint64_t>(source.event_serial_no.value_or(0)), &out);
+    return out;
+  }
+  if (source.lsn.has_value()) {
+    out.push_back('p');
+    AppendU64(static_cast<uint64_t>(*source.lsn), &out);
+    return out;
+  }
+  return absl::InvalidArgumentError(
+      "source: no position for append_source_position (neither lsn nor commit_lsn)");
+}
+
 struct Decoder::Impl {
   explicit Impl(DecoderOptions o) : options(std::move(o)) {}
 
@@ -1142,6 +1202,15 @@ absl::Status Decoder::Decode(std::string_view topic, std::string_view key, std::
     case 'm':
       out->kind = EventKind::kMessage;
       break;
+  }
+  if (d.options.append_source_position && !out->rows.empty()) {
+    absl::StatusOr<std::string> position = EncodeSourcePosition(out->source);
+    if (!position.ok()) return position.status();
+    for (size_t i = 0; i < out->rows.size(); ++i) {
+      std::string p = *position;
+      p.push_back(static_cast<char>(i));
+      out->rows[i].fields.push_back(Value::Bin(std::move(p)));
+    }
   }
   return absl::OkStatus();
 }

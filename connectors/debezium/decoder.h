@@ -47,6 +47,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "cdcflow/row.h"
 #include "cdcflow/value.h"
 #include "connectors/debezium/connect_schema.h"
@@ -63,6 +64,14 @@ struct DecoderOptions {
   SchemasMode key_schemas = SchemasMode::kAuto;
   SchemasMode value_schemas = SchemasMode::kAuto;
   std::string unavailable_value_placeholder = "__debezium_unavailable_value";
+  // Appends one Bytes column to every change row: the event's source position
+  // (EncodeSourcePosition) followed by one byte, the row's index within its event (an
+  // update's -U is 0, its +U 1), so that every row change of a table has a distinct
+  // position that grows per row. For the replay filter of the changelog join and the
+  // upsert materializer (JoinSpec::left_position ...). The column is not in
+  // Event::value_schema; declare it in the job's row schema as bytes. An event whose
+  // source block has no position is an error.
+  bool append_source_position = false;
 };
 
 enum class EventKind : uint8_t {
@@ -97,6 +106,20 @@ struct SourceInfo {
 
   void Clear();
 };
+
+// A position of the event in its source that compares bytewise and grows for the
+// changes of one row (not across rows: PostgreSQL WAL order differs from commit order
+// for concurrent transactions, but the changes of one row are serialized by its row
+// lock). Layout: [phase: 0 snapshot read, 1 streamed change] then
+//   PostgreSQL: 'p', lsn as u64 big-endian;
+//   SQL Server: 's', commit_lsn, change_lsn (10 bytes each, zeros when null),
+//               event_serial_no (u64 big-endian, 0 when null).
+// Snapshot reads (snapshot true/first/last/...) sort before every streamed change: a
+// change committed after the snapshot began can carry an older lsn than the
+// snapshot's (it was in flight), and it is still newer. (Consequence: rows of a
+// re-snapshot taken after streaming began count as replays.) kInvalidArgument when
+// the block carries no lsn nor commit_lsn.
+absl::StatusOr<std::string> EncodeSourcePosition(const SourceInfo& source);
 
 // One decoded Kafka message. Reuse one Event across Decode calls: its buffers
 // keep their capacity, so steady-state decoding allocates little.

@@ -12,8 +12,14 @@ OperatorFactory ChangelogJoin(JoinSpec spec) {
 }
 
 OperatorFactory UpsertMaterializer(std::vector<int> key_fields) {
-  return [key_fields]() -> std::unique_ptr<Operator> {
-    return std::make_unique<operators::UpsertMaterializerOperator>(key_fields);
+  UpsertMaterializerSpec spec;
+  spec.key_fields = std::move(key_fields);
+  return UpsertMaterializer(std::move(spec));
+}
+
+OperatorFactory UpsertMaterializer(UpsertMaterializerSpec spec) {
+  return [spec]() -> std::unique_ptr<Operator> {
+    return std::make_unique<operators::UpsertMaterializerOperator>(spec);
   };
 }
 

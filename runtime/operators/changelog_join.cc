@@ -49,6 +49,71 @@ absl::StatusOr<Key> KeyOf(const Row& row, const std::vector<int>& fields) {
   return key;
 }
 
+absl::StatusOr<int> ComparePositions(const Value& a, const Value& b, std::string_view what) {
+  auto is_text = [](const Value& v) {
+    return v.type() == ValueType::kBytes || v.type() == ValueType::kString;
+  };
+  if (a.type() == ValueType::kInt64 && b.type() == ValueType::kInt64) {
+    return a.as_int64() < b.as_int64() ? -1 : (a.as_int64() > b.as_int64() ? 1 : 0);
+  }
+  if (is_text(a) && is_text(b)) {
+    const std::string& x = a.type() == ValueType::kBytes ? a.as_bytes() : a.as_string();
+    const std::string& y = b.type() == ValueType::kBytes ? b.as_bytes() : b.as_string();
+    const int c = x.compare(y);  // char_traits<char>::compare is memcmp: unsigned bytes
+    return c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      std::string(what), ": source positions must be Int64 or Bytes/String values of one type, got ",
+      a.ToString(), " and ", b.ToString()));
+}
+
+absl::Status PositionFilter::Open(state::KeyedStateBackend& state, std::string_view state_name) {
+  if (!enabled()) return absl::OkStatus();
+  auto last = state.GetMapState(state_name);
+  if (!last.ok()) return last.status();
+  last_ = *last;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> PositionFilter::Accept(Row& row) {
+  if (!enabled()) return true;
+  if (static_cast<size_t>(position_) >= row.fields.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(what_, ": position field ", position_,
+                                                   " is outside a row of ", row.fields.size(),
+                                                   " fields: ", row.ToString()));
+  }
+  Value position = std::move(row.fields[position_]);
+  if (position.is_null()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what_, ": position field ", position_, " is null in ", row.ToString()));
+  }
+  scratch_key_.clear();
+  for (int f : row_key_) {
+    if (f < 0 || static_cast<size_t>(f) >= row.fields.size() || f == position_) {
+      return absl::InvalidArgumentError(absl::StrCat(what_, ": row key field ", f,
+                                                     " is outside the row or the position: ",
+                                                     row.ToString()));
+    }
+    scratch_key_.push_back(row.fields[f]);
+  }
+  row.fields.erase(row.fields.begin() + position_);
+  const Row* last = last_->Get(scratch_key_);
+  if (last != nullptr) {
+    absl::StatusOr<int> c = ComparePositions(position, last->fields[0], what_);
+    if (!c.ok()) return c.status();
+    if (*c <= 0) return false;
+  }
+  Row held;
+  held.fields.push_back(std::move(position));
+  last_->Put(scratch_key_, std::move(held));
+  return true;
+}
+
+ChangelogJoinOperator::ChangelogJoinOperator(JoinSpec spec)
+    : spec_(std::move(spec)),
+      left_filter_(spec_.left_position, spec_.left_row_key, "join left input"),
+      right_filter_(spec_.right_position, spec_.right_row_key, "join right input") {}
+
 absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
   if (spec_.left_keys.empty() || spec_.left_keys.size() != spec_.right_keys.size()) {
     return absl::InvalidArgumentError(
@@ -64,7 +129,8 @@ absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
   if (!right.ok()) return right.status();
   left_ = *left;
   right_ = *right;
-  return absl::OkStatus();
+  if (absl::Status s = left_filter_.Open(*state_, "left_positions"); !s.ok()) return s;
+  return right_filter_.Open(*state_, "right_positions");
 }
 
 int64_t ChangelogJoinOperator::Apply(MapState* side, const Row& row, int delta) {
@@ -114,6 +180,7 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
   const std::vector<int>& keys = is_left ? spec_.left_keys : spec_.right_keys;
   MapState* mine = is_left ? left_ : right_;
   MapState* other = is_left ? right_ : left_;
+  PositionFilter& filter = is_left ? left_filter_ : right_filter_;
   const bool outer = spec_.type == JoinType::kLeft;
   for (size_t i = 0; i < batch.size(); ++i) {
     Row& row = batch.mutable_row(i);
@@ -122,6 +189,12 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
     auto key = KeyOf(row, keys);
     if (!key.ok()) return key.status();
     state_->SetCurrentKey(*key);
+    absl::StatusOr<bool> fresh = filter.Accept(row);
+    if (!fresh.ok()) return fresh.status();
+    if (!*fresh) {
+      ++stats_.stale_changes;
+      continue;
+    }
     const RowKind kind = row.kind;
     const bool accumulate = IsAccumulate(kind);
     row.kind = RowKind::kInsert;  // state holds rows without their kind
@@ -160,8 +233,12 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
   return state_->status();
 }
 
+UpsertMaterializerOperator::UpsertMaterializerOperator(UpsertMaterializerSpec spec)
+    : spec_(std::move(spec)),
+      filter_(spec_.position_field, spec_.key_fields, "upsert materializer") {}
+
 absl::Status UpsertMaterializerOperator::Open(RuntimeContext& ctx) {
-  if (key_fields_.empty()) {
+  if (spec_.key_fields.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("upsert materializer ", std::string(ctx.operator_name()), ": no key fields"));
   }
@@ -171,7 +248,27 @@ absl::Status UpsertMaterializerOperator::Open(RuntimeContext& ctx) {
   auto rows = state_->GetListState("rows");
   if (!rows.ok()) return rows.status();
   rows_ = *rows;
+  if (absl::Status s = filter_.Open(*state_, "positions"); !s.ok()) return s;
+  if (spec_.append_version) {
+    auto version = state_->GetValueState("version");
+    if (!version.ok()) return version.status();
+    version_ = *version;
+    version_floor_ = ctx.ProcessingTimeMs() * 1000;
+  }
   return absl::OkStatus();
+}
+
+void UpsertMaterializerOperator::Emit(Row row, RowKind kind, int64_t ts, Collector& out) {
+  row.kind = kind;
+  if (version_ != nullptr) {
+    const Value* last = version_->Get();
+    int64_t v = version_floor_;
+    if (last != nullptr && last->as_int64() + 1 > v) v = last->as_int64() + 1;
+    version_->Put(Value::Int64(v));
+    row.fields.push_back(Value::Int64(v));
+  }
+  out.Emit(std::move(row), ts);
+  ++stats_.rows_out;
 }
 
 absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Collector& out) {
@@ -180,18 +277,22 @@ absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Coll
     Row& row = batch.mutable_row(i);
     const int64_t ts = batch.timestamp(i);
     ++stats_.rows_in;
-    auto key = KeyOf(row, key_fields_);
+    auto key = KeyOf(row, spec_.key_fields);
     if (!key.ok()) return key.status();
     state_->SetCurrentKey(*key);
+    absl::StatusOr<bool> fresh = filter_.Accept(row);
+    if (!fresh.ok()) return fresh.status();
+    if (!*fresh) {
+      ++stats_.stale_changes;
+      continue;
+    }
     const bool accumulate = IsAccumulate(row.kind);
     row.kind = RowKind::kInsert;
     live = rows_->Get();
     if (accumulate) {
       live.push_back(row);
       rows_->Update(live);
-      row.kind = RowKind::kUpdateAfter;
-      out.Emit(std::move(row), ts);
-      ++stats_.rows_out;
+      Emit(std::move(row), RowKind::kUpdateAfter, ts, out);
       continue;
     }
     // A retraction removes the newest equal row. Only when it was the visible (last)
@@ -212,14 +313,10 @@ absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Coll
     rows_->Update(live);
     if (!was_visible) continue;
     if (live.empty()) {
-      row.kind = RowKind::kDelete;
-      out.Emit(std::move(row), ts);
+      Emit(std::move(row), RowKind::kDelete, ts, out);
     } else {
-      Row visible = live.back();
-      visible.kind = RowKind::kUpdateAfter;
-      out.Emit(std::move(visible), ts);
+      Emit(live.back(), RowKind::kUpdateAfter, ts, out);
     }
-    ++stats_.rows_out;
   }
   return state_->status();
 }

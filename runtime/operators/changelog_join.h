@@ -23,11 +23,42 @@ struct ChangelogStats {
   uint64_t rows_out = 0;
   // Retractions of rows the state did not hold (replays, out-of-order upstreams).
   uint64_t absent_retractions = 0;
+  // Changes dropped because their source position was not newer than the last one
+  // applied for their row (replays; JoinSpec::left_position and friends).
+  uint64_t stale_changes = 0;
+};
+
+// Compares two source positions: <0, 0, >0. Int64 with Int64, Bytes/String with
+// Bytes/String (bytewise); anything else is an error naming `what`.
+absl::StatusOr<int> ComparePositions(const Value& a, const Value& b, std::string_view what);
+
+// The replay filter shared by the join and the materializer: per row, the last
+// applied position in a MapState of the current (partitioning) key from the row key
+// to a one-field row holding the position.
+class PositionFilter {
+ public:
+  PositionFilter() = default;
+  // `position` < 0: disabled (Accept always true, the row untouched).
+  PositionFilter(int position, std::vector<int> row_key, std::string what)
+      : position_(position), row_key_(std::move(row_key)), what_(std::move(what)) {}
+  bool enabled() const { return position_ >= 0; }
+  absl::Status Open(state::KeyedStateBackend& state, std::string_view state_name);
+  // With the backend at the row's partitioning key: removes the position column from
+  // `row`; false when the change is stale (not newer than the last applied one), else
+  // records its position and returns true.
+  absl::StatusOr<bool> Accept(Row& row);
+
+ private:
+  int position_ = -1;
+  std::vector<int> row_key_;
+  std::string what_;
+  MapState* last_ = nullptr;
+  std::vector<Value> scratch_key_;
 };
 
 class ChangelogJoinOperator final : public Operator {
  public:
-  explicit ChangelogJoinOperator(JoinSpec spec) : spec_(std::move(spec)) {}
+  explicit ChangelogJoinOperator(JoinSpec spec);
   absl::Status Open(RuntimeContext& ctx) override;
   absl::Status ProcessBatch(int input, RowBatch& batch, Collector& out) override;
   const ChangelogStats& stats() const { return stats_; }
@@ -46,23 +77,29 @@ class ChangelogJoinOperator final : public Operator {
   state::KeyedStateBackend* state_ = nullptr;
   MapState* left_ = nullptr;
   MapState* right_ = nullptr;
+  PositionFilter left_filter_;
+  PositionFilter right_filter_;
   std::vector<Row> others_;  // scratch: the other side's rows for the current key
   ChangelogStats stats_;
 };
 
 class UpsertMaterializerOperator final : public Operator {
  public:
-  explicit UpsertMaterializerOperator(std::vector<int> key_fields)
-      : key_fields_(std::move(key_fields)) {}
+  explicit UpsertMaterializerOperator(UpsertMaterializerSpec spec);
   absl::Status Open(RuntimeContext& ctx) override;
   absl::Status ProcessBatch(int input, RowBatch& batch, Collector& out) override;
   const ChangelogStats& stats() const { return stats_; }
 
  private:
-  std::vector<int> key_fields_;
+  void Emit(Row row, RowKind kind, int64_t ts, Collector& out);
+
+  UpsertMaterializerSpec spec_;
   std::unique_ptr<state::KeyedStateBackend> owned_state_;  // without a task backend
   state::KeyedStateBackend* state_ = nullptr;
   ListState* rows_ = nullptr;
+  PositionFilter filter_;
+  KeyedValueState* version_ = nullptr;
+  int64_t version_floor_ = 0;
   ChangelogStats stats_;
 };
 

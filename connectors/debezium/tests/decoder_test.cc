@@ -378,5 +378,62 @@ TEST(DecoderSchemaTest, DecimalStringColumnsWhenTheJobSaysSo) {
               HasSubstr("after.p:"));
 }
 
+
+TEST(SourcePositionTest, AppendedPositionsGrowPerRowAndSnapshotReadsComeFirst) {
+  DecoderOptions options;
+  options.append_source_position = true;
+  Decoder decoder(options);
+  Event event;
+  auto envelope = [](absl::string_view snapshot, int64_t lsn, absl::string_view op,
+                     absl::string_view before, absl::string_view after) {
+    return absl::StrCat(R"({"before":)", before, R"(,"after":)", after,
+                        R"(,"source":{"connector":"postgresql","name":"pg","snapshot":")", snapshot,
+                        R"(","db":"shop","schema":"public","table":"orders","txId":1,"lsn":)", lsn,
+                        R"(},"op":")", op, R"("})");
+  };
+  auto position = [&](size_t row) {
+    const Value& v = event.rows[row].fields.back();
+    EXPECT_EQ(v.type(), ValueType::kBytes);
+    return v.as_bytes();
+  };
+  ASSERT_TRUE(decoder.Decode("t", "", envelope("true", 500, "r", "null", R"({"id":1})"), &event).ok());
+  ASSERT_EQ(event.rows.size(), 1u);
+  EXPECT_EQ(event.rows[0].fields.size(), 2u);  // id + position
+  const std::string snapshot_read = position(0);
+  // In flight at the snapshot: an older lsn, still newer than the snapshot read.
+  ASSERT_TRUE(decoder.Decode("t", "", envelope("false", 400, "u", R"({"id":1})", R"({"id":1})"),
+                             &event).ok());
+  ASSERT_EQ(event.rows.size(), 2u);
+  EXPECT_LT(snapshot_read, position(0));
+  EXPECT_LT(position(0), position(1));  // -U before +U of one event
+  const std::string update_after = position(1);
+  ASSERT_TRUE(decoder.Decode("t", "", envelope("false", 401, "d", R"({"id":1})", "null"), &event).ok());
+  EXPECT_LT(update_after, position(0));
+
+  SourceInfo sql;
+  sql.connector = "sqlserver";
+  sql.snapshot = "false";
+  sql.commit_lsn = "0000002b:00000c10:0005";
+  sql.change_lsn = "0000002b:00000c10:0002";
+  sql.event_serial_no = 1;
+  auto a = EncodeSourcePosition(sql);
+  ASSERT_TRUE(a.ok()) << a.status();
+  sql.event_serial_no = 2;
+  auto b = EncodeSourcePosition(sql);
+  sql.commit_lsn = "0000002b:00000d00:0001";
+  sql.change_lsn.clear();
+  sql.event_serial_no.reset();
+  auto c = EncodeSourcePosition(sql);
+  ASSERT_TRUE(b.ok() && c.ok());
+  EXPECT_LT(*a, *b);
+  EXPECT_LT(*b, *c);
+  sql.commit_lsn = "zz";
+  EXPECT_NE(EncodeSourcePosition(sql).status().message().find("commit_lsn"), std::string::npos);
+  EXPECT_FALSE(EncodeSourcePosition(SourceInfo()).ok());
+  // Without a position in the source block the event is refused.
+  auto s = decoder.Decode("t", "", R"({"before":null,"after":{"id":1},"source":{},"op":"c"})", &event);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace cdcflow::debezium

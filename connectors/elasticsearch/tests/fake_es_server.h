@@ -2,12 +2,17 @@
 // A tiny in-process Elasticsearch stand-in for unit tests (cpp-httplib on a free
 // loopback port): records every request, answers HEAD/PUT on the index and
 // `_bulk`. Bulk answers come from a script (one entry per request, consumed in
-// order); without a script every item succeeds. Thread-safe.
+// order); without a script every item succeeds, or, with set_enforce_versions, each
+// item is applied to an in-memory index under Elasticsearch's external versioning
+// rules (409 when the version is not newer). Thread-safe.
 
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
+
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -62,8 +67,10 @@ class FakeEsServer {
     server_.Post(R"(/([^/]+)/_bulk)", [this](const httplib::Request& req, httplib::Response& res) {
       Record(req);
       BulkAnswer answer;
+      bool enforce = false;
       {
         std::lock_guard lock(mu_);
+        enforce = enforce_versions_;
         if (!script_.empty()) {
           answer = std::move(script_.front());
           script_.pop_front();
@@ -75,10 +82,21 @@ class FakeEsServer {
         return;
       }
       std::vector<std::string> actions;
-      for (absl::string_view line : absl::StrSplit(req.body, '\n', absl::SkipEmpty())) {
-        if (line.rfind("{\"index\":", 0) == 0) actions.push_back("index");
+      std::vector<int> applied;  // enforced versions: the status of each item
+      std::vector<absl::string_view> lines = absl::StrSplit(req.body, '\n', absl::SkipEmpty());
+      for (size_t l = 0; l < lines.size(); ++l) {
+        absl::string_view line = lines[l];
+        const bool index = line.rfind("{\"index\":", 0) == 0;
+        if (index) actions.push_back("index");
         if (line.rfind("{\"delete\":", 0) == 0) actions.push_back("delete");
+        if (!enforce || actions.size() == applied.size()) continue;
+        const nlohmann::json meta = nlohmann::json::parse(line)[actions.back()];
+        const std::string source = index && l + 1 < lines.size() ? std::string(lines[l + 1]) : "";
+        applied.push_back(Apply(meta["_id"].get<std::string>(), meta["version"].get<int64_t>(),
+                                meta["version_type"].get<std::string>() == "external_gte", index,
+                                source));
       }
+      if (enforce) answer.item_statuses = applied;
       bool errors = false;
       std::string items;
       for (size_t i = 0; i < actions.size(); ++i) {
@@ -115,6 +133,18 @@ class FakeEsServer {
     std::lock_guard lock(mu_);
     index_exists_ = exists;
   }
+  void set_enforce_versions(bool on) {
+    std::lock_guard lock(mu_);
+    enforce_versions_ = on;
+  }
+  struct Document {
+    int64_t version = 0;
+    std::string source;  // empty when deleted (the version is kept, like a tombstone)
+  };
+  std::map<std::string, Document> documents() const {
+    std::lock_guard lock(mu_);
+    return documents_;
+  }
   void Script(BulkAnswer answer) {
     std::lock_guard lock(mu_);
     script_.push_back(std::move(answer));
@@ -134,6 +164,21 @@ class FakeEsServer {
   }
 
  private:
+  int Apply(const std::string& id, int64_t version, bool gte, bool index, const std::string& source) {
+    std::lock_guard lock(mu_);
+    auto it = documents_.find(id);
+    if (it != documents_.end() &&
+        (gte ? version < it->second.version : version <= it->second.version)) {
+      return 409;
+    }
+    if (!index && (it == documents_.end() || it->second.source.empty())) {
+      documents_[id] = Document{version, ""};
+      return 404;
+    }
+    documents_[id] = Document{version, index ? source : ""};
+    return index ? 201 : 200;
+  }
+
   void Record(const httplib::Request& req) {
     std::string path = req.path;
     if (!req.params.empty()) {
@@ -155,6 +200,8 @@ class FakeEsServer {
   std::thread thread_;
   mutable std::mutex mu_;
   bool index_exists_ = false;
+  bool enforce_versions_ = false;
+  std::map<std::string, Document> documents_;
   std::deque<BulkAnswer> script_;
   std::vector<RecordedRequest> requests_;
 };

@@ -29,6 +29,26 @@ struct JoinSpec {
   std::vector<int> right_keys;  // join key positions in the right (input 1) rows
   int left_arity = 0;           // number of fields of a left row
   int right_arity = 0;          // number of fields of a right row (for null padding)
+
+  // Replay protection (off by default). A side with a position column (`*_position`
+  // >= 0, e.g. the column the Debezium decoder appends with
+  // DecoderOptions::append_source_position) drops every change whose position is not
+  // greater than the last one applied for the same row, counted as a stale change:
+  // Debezium re-sends events with their original positions after a connector
+  // restart. The position column is removed from the row before anything else (it is
+  // not part of the row's identity, nor of the output; the arities above count the
+  // fields without it). Positions are Int64 or Bytes/String (compared bytewise) values;
+  // a null or mixed type is an error naming the column. Key positions refer to the
+  // input row (with the position column).
+  int left_position = -1;
+  int right_position = -1;
+  // Which fields identify a row of a side (its primary key) for the position check:
+  // positions of one source are ordered per row, not per join key (Debezium's
+  // snapshot rows all share one position). Empty: the join key identifies the row.
+  // The last position of every row ever seen is kept (also after its deletion, so a
+  // replayed insert of a deleted row is refused).
+  std::vector<int> left_row_key;
+  std::vector<int> right_row_key;
 };
 
 // An equi-join of input 0 (left) and input 1 (right). Output rows are the left fields
@@ -48,5 +68,23 @@ CDCFLOW_API OperatorFactory ChangelogJoin(JoinSpec spec);
 // with the key's current row whenever it changes, -D with the last row when the key
 // has no row left. Run it keyed by `key_fields` (KeyBy on the same fields).
 CDCFLOW_API OperatorFactory UpsertMaterializer(std::vector<int> key_fields);
+
+struct UpsertMaterializerSpec {
+  std::vector<int> key_fields;
+  // Replay protection as in JoinSpec: the column holding the source position (-1:
+  // off); the key identifies the row. The column is removed from the rows.
+  int position_field = -1;
+  // Appends an Int64 column to every output row (+U and -D): a version that only
+  // grows per key, for sinks with external versioning (the Elasticsearch sink's
+  // `version.field`). A joined document has several sources whose positions do not
+  // compare, so the version is the materializer's own: max(last version of the key
+  // + 1, the wall clock in microseconds when the operator was opened), kept in keyed
+  // state (checkpointed with it). Re-sent or retried writes carry the version they
+  // had, so they never overwrite a newer document; after a restore the wall-clock
+  // floor makes the new attempt's writes supersede what the failed attempt wrote
+  // after the checkpoint (assuming clocks do not go back by more than that gap).
+  bool append_version = false;
+};
+CDCFLOW_API OperatorFactory UpsertMaterializer(UpsertMaterializerSpec spec);
 
 }  // namespace cdcflow

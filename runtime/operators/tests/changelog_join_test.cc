@@ -16,8 +16,9 @@ class FakeContext : public RuntimeContext {
   int parallelism() const override { return 1; }
   int max_parallelism() const override { return 128; }
   const JobArgs& args() const override { return args_; }
-  int64_t ProcessingTimeMs() const override { return 0; }
+  int64_t ProcessingTimeMs() const override { return now_ms_; }
   JobArgs args_;
+  int64_t now_ms_ = 0;
 };
 
 Row R(RowKind kind, std::vector<Value> fields) { return Row{kind, std::move(fields)}; }
@@ -117,11 +118,31 @@ TEST_F(ChangelogJoinTest, KeyOutsideTheRowIsAnErrorNamingIt) {
 
 // Random changes to two tables, fed as Debezium-style changelogs into a left join;
 // the multiset the join's output describes must equal the join of the final tables.
-TEST_F(ChangelogJoinTest, RandomChangelogsConvergeToTheJoinOfTheFinalTables) {
+// With `positions`, every change carries a unique, growing source position (appended
+// as the last column, rows identified by their first field) and, once converged, a
+// random prefix of the changelog and then all of it is replayed (Debezium after a
+// connector restart): nothing may come out and every replayed change is counted.
+void RunRandomChangelogs(RuntimeContext& ctx, bool positions) {
   for (uint32_t seed = 1; seed <= 20; ++seed) {
     std::mt19937 rng(seed);
-    ChangelogJoinOperator join(Spec(JoinType::kLeft));
-    ASSERT_TRUE(join.Open(ctx_).ok());
+    JoinSpec spec = Spec(JoinType::kLeft);
+    if (positions) {
+      spec.left_position = 2;
+      spec.right_position = 3;
+      spec.left_row_key = {0};
+      spec.right_row_key = {0};
+    }
+    ChangelogJoinOperator join(spec);
+    ASSERT_TRUE(join.Open(ctx).ok());
+    int64_t next_position = 1;
+    std::vector<std::pair<int, Row>> log;  // (input, row with position)
+    auto feed = [&](int input, Row row) {
+      if (positions) {
+        row.fields.push_back(I(next_position++));
+        log.emplace_back(input, row);
+      }
+      return Feed(join, input, std::move(row));
+    };
     std::map<int64_t, Row> orders;     // order_id -> (order_id, product)
     std::map<int64_t, Row> shipments;  // shipment_id -> (shipment_id, order_id, origin)
     std::map<std::string, int> result;
@@ -138,15 +159,15 @@ TEST_F(ChangelogJoinTest, RandomChangelogsConvergeToTheJoinOfTheFinalTables) {
       if (it == table.end()) {
         after.kind = RowKind::kInsert;
         table[id] = after;
-        apply(Feed(join, input, after));
+        apply(feed(input, after));
         return;
       }
       Row before = it->second;
       before.kind = RowKind::kUpdateBefore;
-      apply(Feed(join, input, before));
+      apply(feed(input, before));
       after.kind = RowKind::kUpdateAfter;
       it->second = after;
-      apply(Feed(join, input, after));
+      apply(feed(input, after));
     };
     auto remove = [&](int input, std::map<int64_t, Row>& table, int64_t id) {
       auto it = table.find(id);
@@ -154,7 +175,7 @@ TEST_F(ChangelogJoinTest, RandomChangelogsConvergeToTheJoinOfTheFinalTables) {
       Row before = it->second;
       before.kind = RowKind::kDelete;
       table.erase(it);
-      apply(Feed(join, input, before));
+      apply(feed(input, before));
     };
     for (int step = 0; step < 400; ++step) {
       int64_t order = rng() % 8;
@@ -193,7 +214,80 @@ TEST_F(ChangelogJoinTest, RandomChangelogsConvergeToTheJoinOfTheFinalTables) {
     }
     ASSERT_EQ(result, expected) << "seed " << seed;
     EXPECT_EQ(join.stats().absent_retractions, 0u);
+    EXPECT_EQ(join.stats().stale_changes, 0u);
+    if (!positions) continue;
+    const size_t prefix = rng() % log.size();
+    uint64_t replayed = 0;
+    for (int round = 0; round < 2; ++round) {
+      const size_t n = round == 0 ? prefix : log.size();
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_EQ(Feed(join, log[i].first, log[i].second), Lines{}) << "seed " << seed;
+        ++replayed;
+      }
+    }
+    EXPECT_EQ(join.stats().stale_changes, replayed) << "seed " << seed;
+    EXPECT_EQ(join.stats().absent_retractions, 0u);
+    // Fresh changes still apply after the replay.
+    if (!orders.empty()) {
+      Row gone = orders.begin()->second;
+      gone.kind = RowKind::kDelete;
+      EXPECT_FALSE(feed(0, gone).empty()) << "seed " << seed;
+    }
   }
+}
+
+TEST_F(ChangelogJoinTest, RandomChangelogsConvergeToTheJoinOfTheFinalTables) {
+  RunRandomChangelogs(ctx_, /*positions=*/false);
+}
+
+TEST_F(ChangelogJoinTest, ReplayedChangesWithOldPositionsAreDroppedAndCounted) {
+  RunRandomChangelogs(ctx_, /*positions=*/true);
+}
+
+Value B(std::string v) { return Value::Bin(std::move(v)); }
+
+TEST_F(ChangelogJoinTest, PositionsAreTrackedPerRowNotPerJoinKey) {
+  JoinSpec spec = Spec(JoinType::kInner);
+  spec.right_position = 3;
+  spec.right_row_key = {0};
+  ChangelogJoinOperator join(spec);
+  ASSERT_TRUE(join.Open(ctx_).ok());
+  Feed(join, 0, R(RowKind::kInsert, {I(1), S("bike")}));
+  // Two snapshot rows of one order share a position: both join.
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kInsert, {I(10), I(1), S("Berlin"), B("\x05")})),
+            (Lines{"+I[1, bike, 10, 1, Berlin]"}));
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kInsert, {I(11), I(1), S("Paris"), B("\x05")})),
+            (Lines{"+I[1, bike, 11, 1, Paris]"}));
+  // Bytewise order: 0x05 0x01 > 0x05; 0x04 0xff < 0x05.
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kDelete, {I(10), I(1), S("Berlin"), B("\x04\xff")})),
+            Lines{});
+  EXPECT_EQ(join.stats().stale_changes, 1u);
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kDelete, {I(10), I(1), S("Berlin"), B("\x05\x01")})),
+            (Lines{"-D[1, bike, 10, 1, Berlin]"}));
+  // A replayed insert of the deleted row stays deleted.
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kInsert, {I(10), I(1), S("Berlin"), B("\x05")})), Lines{});
+  EXPECT_EQ(join.stats().stale_changes, 2u);
+}
+
+TEST_F(ChangelogJoinTest, NullOrMixedPositionsAreErrorsNamingTheInput) {
+  JoinSpec spec = Spec(JoinType::kInner);
+  spec.left_position = 2;
+  ChangelogJoinOperator join(spec);
+  ASSERT_TRUE(join.Open(ctx_).ok());
+  auto run = [&](Row row) {
+    RowBatch in;
+    in.Append(std::move(row));
+    RowBatch out_batch;
+    Collector out(&out_batch);
+    return join.ProcessBatch(0, in, out);
+  };
+  absl::Status s = run(R(RowKind::kInsert, {I(1), S("bike"), Value()}));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("join left input"), std::string::npos) << s;
+  ASSERT_TRUE(run(R(RowKind::kInsert, {I(1), S("bike"), I(5)})).ok());
+  s = run(R(RowKind::kDelete, {I(1), S("bike"), S("x")}));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("source positions"), std::string::npos) << s;
 }
 
 class UpsertMaterializerTest : public ::testing::Test {
@@ -202,7 +296,7 @@ class UpsertMaterializerTest : public ::testing::Test {
 };
 
 TEST_F(UpsertMaterializerTest, LateRetractionOfAnOlderRowKeepsTheNewOne) {
-  UpsertMaterializerOperator m({0});
+  UpsertMaterializerOperator m(UpsertMaterializerSpec{{0}});
   ASSERT_TRUE(m.Open(ctx_).ok());
   EXPECT_EQ(Feed(m, 0, R(RowKind::kInsert, {I(1), S("a")})), (Lines{"+U[1, a]"}));
   // A join emits the new row before retracting the old one.
@@ -213,13 +307,36 @@ TEST_F(UpsertMaterializerTest, LateRetractionOfAnOlderRowKeepsTheNewOne) {
 }
 
 TEST_F(UpsertMaterializerTest, RetractingTheVisibleRowShowsThePreviousOne) {
-  UpsertMaterializerOperator m({0});
+  UpsertMaterializerOperator m(UpsertMaterializerSpec{{0}});
   ASSERT_TRUE(m.Open(ctx_).ok());
   Feed(m, 0, R(RowKind::kInsert, {I(1), S("a")}));
   Feed(m, 0, R(RowKind::kInsert, {I(1), S("b")}));
   EXPECT_EQ(Feed(m, 0, R(RowKind::kDelete, {I(1), S("b")})), (Lines{"+U[1, a]"}));
   EXPECT_EQ(Feed(m, 0, R(RowKind::kDelete, {I(1), S("zzz")})), Lines{});
   EXPECT_EQ(m.stats().absent_retractions, 1u);
+}
+
+TEST_F(UpsertMaterializerTest, ReplayedChangesAreDroppedAndVersionsOnlyGrow) {
+  UpsertMaterializerSpec spec{{0}};
+  spec.position_field = 2;
+  spec.append_version = true;
+  UpsertMaterializerOperator m(spec);
+  ctx_.now_ms_ = 5;  // the version floor: 5000 us
+  ASSERT_TRUE(m.Open(ctx_).ok());
+  std::vector<Row> log = {R(RowKind::kInsert, {I(1), S("a"), I(10)}),
+                          R(RowKind::kUpdateBefore, {I(1), S("a"), I(11)}),
+                          R(RowKind::kUpdateAfter, {I(1), S("b"), I(12)}),
+                          R(RowKind::kInsert, {I(2), S("x"), I(13)}),
+                          R(RowKind::kDelete, {I(2), S("x"), I(14)})};
+  Lines all;
+  for (const Row& r : log) {
+    for (std::string& l : Feed(m, 0, r)) all.push_back(std::move(l));
+  }
+  EXPECT_EQ(all, (Lines{"+U[1, a, 5000]", "-D[1, a, 5001]", "+U[1, b, 5002]", "+U[2, x, 5000]",
+                        "-D[2, x, 5001]"}));
+  for (const Row& r : log) EXPECT_EQ(Feed(m, 0, r), Lines{});
+  EXPECT_EQ(m.stats().stale_changes, log.size());
+  EXPECT_EQ(Feed(m, 0, R(RowKind::kUpdateBefore, {I(1), S("b"), I(20)})), (Lines{"-D[1, b, 5003]"}));
 }
 
 }  // namespace
