@@ -2,12 +2,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <set>
 #include <optional>
 #include <sstream>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "runtime/record/row_codec.h"
 #include "runtime/state/mem_kv_store.h"
 
@@ -15,8 +18,8 @@ namespace cdcflow::state {
 namespace {
 
 constexpr char kMetaFile[] = "KEYED_STATE";
-enum Kind : int { kValueKind = 0, kRowKind = 1, kListKind = 2, kMapKind = 3 };
-constexpr const char* kKindNames[] = {"value", "row", "list", "map"};
+enum Kind : int { kValueKind = 0, kRowKind = 1, kListKind = 2, kMapKind = 3, kTimerKind = 4 };
+constexpr const char* kKindNames[] = {"value", "row", "list", "map", "timer"};
 constexpr size_t kSlotOverhead = 64;
 
 // Estimated heap + inline bytes of decoded state (for the cache budget only).
@@ -46,29 +49,25 @@ size_t EstimateBytes(const std::vector<Row>& rows) {
   return n;
 }
 
-// How each kind of single-entry state is stored.
-template <typename T>
-struct Codec;
-template <>
-struct Codec<Value> {
-  static void Encode(const Value& v, std::string* out) { record::AppendValue(v, out); }
-  static absl::Status Decode(std::string_view data, Value* v) {
-    absl::StatusOr<Value> r = record::DecodeValue(data);
+// How each kind of single-entry state is stored: the row codec's encoder and
+// decoder for T.
+template <typename T, void (*kAppend)(const T&, std::string*),
+          absl::StatusOr<T> (*kDecode)(std::string_view)>
+struct RecordCodec {
+  static void Encode(const T& v, std::string* out) { kAppend(v, out); }
+  static absl::Status Decode(std::string_view data, T* v) {
+    absl::StatusOr<T> r = kDecode(data);
     if (!r.ok()) return r.status();
     *v = std::move(*r);
     return absl::OkStatus();
   }
 };
+template <typename T>
+struct Codec;
 template <>
-struct Codec<Row> {
-  static void Encode(const Row& r, std::string* out) { record::AppendRow(r, out); }
-  static absl::Status Decode(std::string_view data, Row* row) {
-    absl::StatusOr<Row> r = record::DecodeRow(data);
-    if (!r.ok()) return r.status();
-    *row = std::move(*r);
-    return absl::OkStatus();
-  }
-};
+struct Codec<Value> : RecordCodec<Value, record::AppendValue, record::DecodeValue> {};
+template <>
+struct Codec<Row> : RecordCodec<Row, record::AppendRow, record::DecodeRow> {};
 template <>
 struct Codec<std::vector<Row>> {
   static void Encode(const std::vector<Row>& rows, std::string* out) {
@@ -79,6 +78,38 @@ struct Codec<std::vector<Row>> {
     return record::DecodeRowBatch(data, rows);
   }
 };
+
+// TTL states prefix every stored value with its expiry (u64 ms, big-endian).
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+constexpr size_t kExpiryBytes = 8;
+void AppendExpiry(int64_t expires, std::string* out) {
+  const uint64_t v = static_cast<uint64_t>(expires);
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+// Splits a TTL state's stored value into its expiry and payload.
+absl::Status SplitExpiry(std::string_view* data, int64_t* expires) {
+  if (data->size() < kExpiryBytes) {
+    return absl::DataLossError(absl::StrCat("TTL state value of ", data->size(),
+                                            " bytes has no expiry"));
+  }
+  uint64_t v = 0;
+  for (size_t i = 0; i < kExpiryBytes; ++i) v = (v << 8) | static_cast<uint8_t>((*data)[i]);
+  *expires = static_cast<int64_t>(v);
+  data->remove_prefix(kExpiryBytes);
+  return absl::OkStatus();
+}
+
+// Timer keys: [time, u64 big-endian with the sign bit flipped][encoded state key].
+void AppendTimerTime(int64_t time, std::string* out) {
+  AppendExpiry(static_cast<int64_t>(static_cast<uint64_t>(time) ^ (uint64_t{1} << 63)), out);
+}
+int64_t TimerTime(std::string_view key) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(key[i]);
+  return static_cast<int64_t>(v ^ (uint64_t{1} << 63));
+}
+constexpr std::string_view kTimerSpacePrefix = "__timers_";
+constexpr const char* kTimerSpaces[] = {"__timers_event", "__timers_processing"};
 
 std::string KeyGroupPrefix(int32_t key_group) {
   std::string s(2, '\0');
@@ -93,12 +124,15 @@ std::string KeyGroupPrefix(int32_t key_group) {
 // budget and sticky error.
 class KeyedStateBackend::Table {
  public:
-  Table(KeyedStateBackend* backend, std::string name, int space, int kind)
-      : backend_(backend), name_(std::move(name)), space_(space), kind_(kind) {}
+  Table(KeyedStateBackend* backend, std::string name, int space, int kind, int64_t ttl_ms)
+      : backend_(backend), name_(std::move(name)), space_(space), kind_(kind), ttl_ms_(ttl_ms) {}
   virtual ~Table() = default;
 
   const std::string& name() const { return name_; }
   int kind() const { return kind_; }
+  int64_t ttl_ms() const { return ttl_ms_; }
+  // Forgets everything cached, also what DropCache keeps (after a restore).
+  virtual void Invalidate() { DropCache(); }
   // Adds every dirty entry to `batch` and marks it clean.
   virtual void CollectDirty(KvWriteBatch& batch) = 0;
   virtual void DropCache() = 0;
@@ -118,11 +152,32 @@ class KeyedStateBackend::Table {
   void Fail(const absl::Status& s) {
     backend_->RecordError(absl::Status(s.code(), absl::StrCat("state '", name_, "': ", s.message())));
   }
+  bool has_ttl() const { return ttl_ms_ > 0; }
+  int64_t Now() const { return backend_->NowMs(); }
+  // The expiry of an entry written now.
+  int64_t NewExpiry() const { return has_ttl() ? Now() + ttl_ms_ : kNever; }
+  // Encodes `value` as stored: with its expiry first for a TTL state.
+  template <typename T>
+  void EncodeStored(const T& value, int64_t expires, std::string* out) const {
+    out->clear();
+    if (has_ttl()) AppendExpiry(expires, out);
+    Codec<T>::Encode(value, out);
+  }
+  // Decodes a stored value; `*expires` is kNever without TTL.
+  template <typename T>
+  absl::Status DecodeStored(std::string_view data, T* value, int64_t* expires) const {
+    *expires = kNever;
+    if (has_ttl()) {
+      if (absl::Status s = SplitExpiry(&data, expires); !s.ok()) return s;
+    }
+    return Codec<T>::Decode(data, value);
+  }
 
   KeyedStateBackend* backend_;
   std::string name_;
   int space_;
   int kind_;
+  int64_t ttl_ms_;
 };
 
 void KeyedStateBackend::RecordError(const absl::Status& s) {
@@ -152,8 +207,7 @@ class SingleTable : public KeyedStateBackend::Table {
     for (auto& [k, slot] : cache_) {
       if (!slot.dirty) continue;
       if (slot.value.has_value()) {
-        scratch_.clear();
-        Codec<T>::Encode(*slot.value, &scratch_);
+        EncodeStored(*slot.value, slot.expires, &scratch_);
         batch.Put(space_, k, scratch_);
       } else {
         batch.Delete(space_, k);
@@ -198,6 +252,7 @@ class SingleTable : public KeyedStateBackend::Table {
  protected:
   struct Slot {
     std::optional<T> value;
+    int64_t expires = kNever;  // TTL states: when value expires
     bool dirty = false;
     bool referenced = true;  // used since the last EvictCold
     size_t bytes = 0;        // estimate of value
@@ -210,6 +265,7 @@ class SingleTable : public KeyedStateBackend::Table {
     if (it != cache_.end()) {
       ++stats().hits;
       it->second.referenced = true;
+      ExpireIfDue(it->second);
       return it->second;
     }
     ++stats().misses;
@@ -222,7 +278,13 @@ class SingleTable : public KeyedStateBackend::Table {
       return slot;
     }
     Fill(slot, values[0]);
+    ExpireIfDue(slot);
     return slot;
+  }
+
+  // Never return an expired value: drop it, and delete it from the store.
+  void ExpireIfDue(Slot& slot) {
+    if (has_ttl() && slot.value.has_value() && slot.expires <= Now()) Set(slot, std::nullopt);
   }
 
   // The current key's slot without reading the store (for blind writes).
@@ -236,6 +298,7 @@ class SingleTable : public KeyedStateBackend::Table {
 
   void Set(Slot& slot, std::optional<T> value) {
     SubBytes(slot.bytes);
+    slot.expires = value.has_value() ? NewExpiry() : kNever;
     slot.value = std::move(value);
     slot.bytes = slot.value.has_value() ? EstimateBytes(*slot.value) : 0;
     AddBytes(slot.bytes);
@@ -245,7 +308,7 @@ class SingleTable : public KeyedStateBackend::Table {
   void Fill(Slot& slot, const std::optional<std::string>& encoded) {
     if (!encoded.has_value()) return;
     T value;
-    if (absl::Status s = Codec<T>::Decode(*encoded, &value); !s.ok()) {
+    if (absl::Status s = DecodeStored(*encoded, &value, &slot.expires); !s.ok()) {
       Fail(s);
       return;
     }
@@ -258,27 +321,21 @@ class SingleTable : public KeyedStateBackend::Table {
   std::string scratch_;
 };
 
-class ValueTable final : public SingleTable<Value>, public KeyedValueState {
+// Value and row state: one T per key behind the SDK handle interface Handle.
+template <typename T, typename Handle>
+class OneTable final : public SingleTable<T>, public Handle {
  public:
-  using SingleTable::SingleTable;
-  const Value* Get() override {
-    Slot& slot = Load();
+  using SingleTable<T>::SingleTable;
+  using Slot = typename SingleTable<T>::Slot;
+  const T* Get() override {
+    Slot& slot = this->Load();
     return slot.value.has_value() ? &*slot.value : nullptr;
   }
-  void Put(Value value) override { Set(Blind(), std::move(value)); }
-  void Clear() override { Set(Blind(), std::nullopt); }
+  void Put(T value) override { this->Set(this->Blind(), std::move(value)); }
+  void Clear() override { this->Set(this->Blind(), std::nullopt); }
 };
-
-class RowTable final : public SingleTable<Row>, public RowState {
- public:
-  using SingleTable::SingleTable;
-  const Row* Get() override {
-    Slot& slot = Load();
-    return slot.value.has_value() ? &*slot.value : nullptr;
-  }
-  void Put(Row row) override { Set(Blind(), std::move(row)); }
-  void Clear() override { Set(Blind(), std::nullopt); }
-};
+using ValueTable = OneTable<Value, KeyedValueState>;
+using RowTable = OneTable<Row, RowState>;
 
 class ListTable final : public SingleTable<std::vector<Row>>, public ListState {
  public:
@@ -294,6 +351,7 @@ class ListTable final : public SingleTable<std::vector<Row>>, public ListState {
     slot.value->push_back(std::move(row));
     slot.bytes += bytes;
     AddBytes(bytes);
+    slot.expires = NewExpiry();  // a write renews the whole list
     slot.dirty = true;
   }
   void Update(std::vector<Row> rows) override {
@@ -319,7 +377,8 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     MapSlot& slot = Load();
     EncodeMapKey(map_key);
     auto it = slot.items.find(scratch_);
-    return it != slot.items.end() && it->second.value.has_value() ? &*it->second.value : nullptr;
+    if (it == slot.items.end() || !Live(slot, it->second)) return nullptr;
+    return &*it->second.value;
   }
   void Put(std::span<const Value> map_key, Row value) override {
     MapSlot& slot = Load();
@@ -335,6 +394,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     item.bytes = EstimateBytes(value);
     AddItemBytes(slot, item.bytes);
     item.value = std::move(value);
+    item.expires = NewExpiry();
     item.dirty = true;
   }
   void Remove(std::span<const Value> map_key) override {
@@ -346,11 +406,17 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   }
   void ForEach(absl::FunctionRef<void(std::span<const Value>, const Row&)> fn) override {
     MapSlot& slot = Load();
-    for (const auto& [k, item] : slot.items) {
-      if (item.value.has_value()) fn(item.key, *item.value);
+    for (auto& [k, item] : slot.items) {
+      if (Live(slot, item)) fn(item.key, *item.value);
     }
   }
-  size_t Size() override { return Load().live; }
+  size_t Size() override {
+    MapSlot& slot = Load();
+    if (has_ttl()) {
+      for (auto& [k, item] : slot.items) Live(slot, item);
+    }
+    return slot.live;
+  }
   void Clear() override {
     MapSlot& slot = Load();
     for (auto& [k, item] : slot.items) {
@@ -366,8 +432,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
           store_key_.assign(k);
           store_key_.append(it->first);
           if (item.value.has_value()) {
-            scratch_value_.clear();
-            record::AppendRow(*item.value, &scratch_value_);
+            EncodeStored(*item.value, item.expires, &scratch_value_);
             batch.Put(space_, store_key_, scratch_value_);
           } else {
             batch.Delete(space_, store_key_);
@@ -400,6 +465,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   struct MapItem {
     std::vector<Value> key;
     std::optional<Row> value;
+    int64_t expires = kNever;  // TTL states
     bool dirty = false;
     size_t bytes = 0;
   };
@@ -417,6 +483,15 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   void SubItemBytes(MapSlot& slot, size_t bytes) {
     slot.bytes -= std::min(bytes, slot.bytes);
     SubBytes(bytes);
+  }
+  // Whether `item` holds a value that has not expired; an expired one is erased.
+  bool Live(MapSlot& slot, MapItem& item) {
+    if (!item.value.has_value()) return false;
+    if (has_ttl() && item.expires <= Now()) {
+      Erase(slot, item);
+      return false;
+    }
+    return true;
   }
   void Erase(MapSlot& slot, MapItem& item) {
     SubItemBytes(slot, item.bytes);
@@ -442,6 +517,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     MapSlot& slot = cache_[key()];
     AddItemBytes(slot, kSlotOverhead + key().size());
     const std::string& prefix = key();
+    const int64_t now = has_ttl() ? Now() : 0;
     absl::Status decode_status;
     absl::Status s = store().Scan(
         space_, prefix, PrefixSuccessor(prefix), [&](std::string_view k, std::string_view v) {
@@ -451,13 +527,17 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
           size_t offset = 0;
           decode_status = record::DecodeValues(encoded_key, &offset, &item.key);
           if (!decode_status.ok()) return;
-          absl::StatusOr<Row> row = record::DecodeRow(v);
-          if (!row.ok()) {
-            decode_status = row.status();
+          Row row;
+          decode_status = DecodeStored(v, &row, &item.expires);
+          if (!decode_status.ok()) return;
+          if (has_ttl() && item.expires <= now) {
+            item.dirty = true;  // expired: deleted at the next flush, never returned
+            AddItemBytes(slot, kSlotOverhead + encoded_key.size() * 2);
+            slot.items.emplace(std::string(encoded_key), std::move(item));
             return;
           }
-          item.bytes = EstimateBytes(*row);
-          item.value = std::move(*row);
+          item.bytes = EstimateBytes(row);
+          item.value = std::move(row);
           AddItemBytes(slot, kSlotOverhead + encoded_key.size() * 2 + item.bytes);
           slot.items.emplace(std::string(encoded_key), std::move(item));
           ++slot.live;
@@ -474,6 +554,89 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
 };
 
 }  // namespace
+
+// Timers of one time domain: the ordered set of [time][state key] store keys, mirrored
+// in memory (loaded with one scan on first use); changes reach the store at flush.
+class TimerTable final : public KeyedStateBackend::Table {
+ public:
+  using Table::Table;
+
+  void Register(int64_t time) {
+    EnsureLoaded();
+    Encode(time);
+    if (timers_.insert(scratch_).second) dirty_[scratch_] = true;
+  }
+  void Delete(int64_t time) {
+    EnsureLoaded();
+    Encode(time);
+    if (timers_.erase(scratch_) > 0) dirty_[scratch_] = false;
+  }
+  int64_t Next() {
+    EnsureLoaded();
+    return timers_.empty() ? kNoTimestamp : TimerTime(*timers_.begin());
+  }
+  bool Pop(int64_t until, int64_t* time, Key* key) {
+    EnsureLoaded();
+    if (timers_.empty()) return false;
+    auto it = timers_.begin();
+    const int64_t t = TimerTime(*it);
+    if (t > until) return false;
+    std::string_view encoded = std::string_view(*it).substr(8 + 2);  // time, key group
+    key->fields.clear();
+    size_t offset = 0;
+    if (absl::Status s = record::DecodeValues(encoded, &offset, &key->fields); !s.ok()) {
+      Fail(s);
+      return false;
+    }
+    *time = t;
+    dirty_[*it] = false;
+    timers_.erase(it);
+    return true;
+  }
+  size_t Count() {
+    EnsureLoaded();
+    return timers_.size();
+  }
+
+  void CollectDirty(KvWriteBatch& batch) override {
+    for (const auto& [k, present] : dirty_) {
+      if (present) {
+        batch.Put(space_, k, "");
+      } else {
+        batch.Delete(space_, k);
+      }
+    }
+    dirty_.clear();
+  }
+  // Timers are not part of the cache budget: they stay loaded.
+  void DropCache() override {}
+  void EvictCold() override {}
+  void Invalidate() override {
+    timers_.clear();
+    dirty_.clear();
+    loaded_ = false;
+  }
+
+ private:
+  void Encode(int64_t time) {
+    scratch_.clear();
+    AppendTimerTime(time, &scratch_);
+    scratch_.append(key());
+  }
+  void EnsureLoaded() {
+    if (loaded_) return;
+    loaded_ = true;
+    absl::Status s = store().Scan(space_, "", "", [&](std::string_view k, std::string_view) {
+      timers_.emplace(k);
+    });
+    if (!s.ok()) Fail(s);
+  }
+
+  std::set<std::string> timers_;
+  absl::flat_hash_map<std::string, bool> dirty_;  // store key -> put (true) / delete
+  bool loaded_ = false;
+  std::string scratch_;
+};
 
 KeyedStateBackend::KeyedStateBackend(const KeyedStateOptions& options,
                                      std::unique_ptr<KvStore> store, bool unbounded_cache)
@@ -530,46 +693,95 @@ void KeyedStateBackend::SetCurrentKey(const Key& key, uint64_t key_hash) {
   EncodeKey(key, key_hash, &current_key_);
 }
 
-template <typename T>
-absl::StatusOr<T*> KeyedStateBackend::GetTable(std::string_view name, int kind) {
+template <typename T, typename Handle>
+absl::StatusOr<Handle*> KeyedStateBackend::GetTable(std::string_view name, int kind,
+                                                    const StateTtlConfig& ttl) {
+  const absl::string_view text(name.data(), name.size());
   for (auto& table : tables_) {
     if (table->name() == name) {
       if (table->kind() != kind) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "state '", absl::string_view(name.data(), name.size()), "' is ", kKindNames[table->kind()],
-            " state, not ", kKindNames[kind], " state"));
+        return absl::InvalidArgumentError(absl::StrCat("state '", text, "' is ",
+                                                       kKindNames[table->kind()], " state, not ",
+                                                       kKindNames[kind], " state"));
       }
-      return static_cast<T*>(table.get());
+      if (table->ttl_ms() != ttl.ttl_ms) {
+        return absl::InvalidArgumentError(absl::StrCat("state '", text, "' has a TTL of ",
+                                                       table->ttl_ms(), " ms, asked for ",
+                                                       ttl.ttl_ms, " ms"));
+      }
+      return static_cast<Handle*>(static_cast<T*>(table.get()));
     }
   }
   if (name.empty()) return absl::InvalidArgumentError("a state needs a name");
+  if (kind != kTimerKind && name.substr(0, 2) == "__") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("state name '", text, "': names starting with __ are reserved"));
+  }
+  if (ttl.ttl_ms < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("state '", text, "': negative TTL ", ttl.ttl_ms, " ms"));
+  }
   absl::StatusOr<int> space = store_->OpenSpace(name);
   if (!space.ok()) return space.status();
-  auto table = std::make_unique<T>(this, std::string(name), *space, kind);
+  if (ttl.ttl_ms > 0) store_->SetSpaceHasExpiry(*space);
+  auto table = std::make_unique<T>(this, std::string(name), *space, kind, ttl.ttl_ms);
   T* raw = table.get();
   tables_.push_back(std::move(table));
-  return raw;
+  return static_cast<Handle*>(raw);
 }
 
-absl::StatusOr<KeyedValueState*> KeyedStateBackend::GetValueState(std::string_view name) {
-  absl::StatusOr<ValueTable*> t = GetTable<ValueTable>(name, kValueKind);
-  if (!t.ok()) return t.status();
-  return static_cast<KeyedValueState*>(*t);
+absl::StatusOr<KeyedValueState*> KeyedStateBackend::GetValueState(std::string_view name,
+                                                                  const StateTtlConfig& ttl) {
+  return GetTable<ValueTable, KeyedValueState>(name, kValueKind, ttl);
 }
-absl::StatusOr<RowState*> KeyedStateBackend::GetRowState(std::string_view name) {
-  absl::StatusOr<RowTable*> t = GetTable<RowTable>(name, kRowKind);
-  if (!t.ok()) return t.status();
-  return static_cast<RowState*>(*t);
+absl::StatusOr<RowState*> KeyedStateBackend::GetRowState(std::string_view name,
+                                                         const StateTtlConfig& ttl) {
+  return GetTable<RowTable, RowState>(name, kRowKind, ttl);
 }
-absl::StatusOr<ListState*> KeyedStateBackend::GetListState(std::string_view name) {
-  absl::StatusOr<ListTable*> t = GetTable<ListTable>(name, kListKind);
-  if (!t.ok()) return t.status();
-  return static_cast<ListState*>(*t);
+absl::StatusOr<ListState*> KeyedStateBackend::GetListState(std::string_view name,
+                                                           const StateTtlConfig& ttl) {
+  return GetTable<ListTable, ListState>(name, kListKind, ttl);
 }
-absl::StatusOr<MapState*> KeyedStateBackend::GetMapState(std::string_view name) {
-  absl::StatusOr<MapTable*> t = GetTable<MapTable>(name, kMapKind);
-  if (!t.ok()) return t.status();
-  return static_cast<MapState*>(*t);
+absl::StatusOr<MapState*> KeyedStateBackend::GetMapState(std::string_view name,
+                                                         const StateTtlConfig& ttl) {
+  return GetTable<MapTable, MapState>(name, kMapKind, ttl);
+}
+
+int64_t KeyedStateBackend::NowMs() const {
+  return options_.clock_ms ? options_.clock_ms() : absl::ToUnixMillis(absl::Now());
+}
+
+TimerTable* KeyedStateBackend::Timers(TimeDomain domain) {
+  const int d = domain == TimeDomain::kEventTime ? 0 : 1;
+  if (timers_[d] == nullptr) {
+    absl::StatusOr<TimerTable*> t =
+        GetTable<TimerTable, TimerTable>(kTimerSpaces[d], kTimerKind, StateTtlConfig{});
+    if (!t.ok()) {
+      RecordError(t.status());
+      return nullptr;
+    }
+    timers_[d] = *t;
+  }
+  return timers_[d];
+}
+
+void KeyedStateBackend::RegisterTimer(TimeDomain domain, int64_t time) {
+  if (TimerTable* t = Timers(domain)) t->Register(time);
+}
+void KeyedStateBackend::DeleteTimer(TimeDomain domain, int64_t time) {
+  if (TimerTable* t = Timers(domain)) t->Delete(time);
+}
+int64_t KeyedStateBackend::NextTimer(TimeDomain domain) {
+  TimerTable* t = Timers(domain);
+  return t == nullptr ? kNoTimestamp : t->Next();
+}
+bool KeyedStateBackend::PopTimer(TimeDomain domain, int64_t until, int64_t* time, Key* key) {
+  TimerTable* t = Timers(domain);
+  return t != nullptr && t->Pop(until, time, key);
+}
+size_t KeyedStateBackend::TimerCount(TimeDomain domain) {
+  TimerTable* t = Timers(domain);
+  return t == nullptr ? 0 : t->Count();
 }
 
 absl::Status KeyedStateBackend::Prefetch(std::span<const Key> keys,
@@ -635,8 +847,17 @@ absl::Status KeyedStateBackend::Restore(std::span<const std::string> snapshot_di
       if (!space.ok()) return space.status();
       std::unique_ptr<KvWriteBatch> batch = store_->NewWriteBatch();
       absl::Status write_status;
+      // Timer keys start with the time: scan them all and keep the owned key groups.
+      const bool timers = std::string_view(names[i]).substr(0, kTimerSpacePrefix.size()) ==
+                          kTimerSpacePrefix;
       absl::Status s = (*snapshot)->Scan(
-          static_cast<int>(i), begin, end, [&](std::string_view k, std::string_view v) {
+          static_cast<int>(i), timers ? "" : begin, timers ? "" : end,
+          [&](std::string_view k, std::string_view v) {
+            if (timers) {
+              if (k.size() < 10) return;
+              const int32_t group = (static_cast<uint8_t>(k[8]) << 8) | static_cast<uint8_t>(k[9]);
+              if (!options_.key_groups.Contains(group)) return;
+            }
             batch->Put(*space, k, v);
             if (batch->Count() >= 4096 && write_status.ok()) write_status = store_->Write(*batch);
           });
@@ -646,7 +867,7 @@ absl::Status KeyedStateBackend::Restore(std::span<const std::string> snapshot_di
     }
   }
   // Entries cached before the restore would shadow restored ones.
-  for (auto& table : tables_) table->DropCache();
+  for (auto& table : tables_) table->Invalidate();
   cached_bytes_ = 0;
   return absl::OkStatus();
 }

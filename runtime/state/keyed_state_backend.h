@@ -14,11 +14,27 @@
 // checkpoint) or when the cache exceeds its budget (then it is flushed and emptied),
 // and Prefetch reads a batch's misses with one MultiGet per state.
 //
+// TTL (StateTtlConfig, per state name): an entry (a map entry for map state, the
+// whole list for list state) expires ttl_ms after its last write (Flink's
+// OnCreateAndWrite) and is never returned once expired (NeverReturnExpired). Cleanup:
+// an expired entry found by a read is deleted (at the next flush), and RocksDB drops
+// expired entries in compaction (a compaction filter on the state's column family).
+// Values of a TTL state carry their expiry (u64 ms, big-endian) in front of the
+// encoded value. The expiry clock is KeyedStateOptions::clock_ms in the backend and
+// the system clock in the compaction filter.
+//
+// Timers (of keyed process functions) live in the store too: one key space per time
+// domain ("__timers_event", "__timers_processing") ordered by (time, key group, key),
+// restored with the state and filtered to the owned key-group range like the rest.
+// They are mirrored in memory (an ordered set, loaded on first use), not counted in
+// the cache budget, and written at each flush.
+//
 // Usage per batch: Prefetch(keys) (optional), then per row SetCurrentKey(key) and the
 // state handles; after the batch, check status(). Snapshot(dir) at a checkpoint
 // barrier. Not thread-safe: the owning task thread only.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -39,6 +55,16 @@ inline constexpr int32_t kDefaultMaxParallelism = 128;
 // Key groups are stored as u16.
 inline constexpr int32_t kMaxMaxParallelism = 1 << 15;
 
+// Time-to-live of a state's entries, like Flink's StateTtlConfig with UpdateType
+// OnCreateAndWrite and StateVisibility NeverReturnExpired: an entry expires `ttl_ms`
+// after its last write and reads never return it once expired (see the TTL notes
+// above). 0: no expiry. Time is processing time (KeyedStateOptions::clock_ms).
+// (Internal for now: built-in operators use it; the SDK's KeyedRuntimeContext does not
+// take it yet.)
+struct StateTtlConfig {
+  int64_t ttl_ms = 0;
+};
+
 struct KeyedStateOptions {
   int32_t max_parallelism = kDefaultMaxParallelism;
   // The key groups this subtask owns (exchange::KeyGroupRangeForSubtask). Keys outside
@@ -47,6 +73,8 @@ struct KeyedStateOptions {
   // Budget of the write-back cache in (estimated) bytes of decoded state. 0 writes
   // every change through at the next state call; the in-memory backend ignores it.
   size_t cache_bytes = 64 << 20;
+  // Milliseconds for TTL expiry; null: the system clock.
+  std::function<int64_t()> clock_ms;
 };
 
 struct KeyedStateStats {
@@ -88,10 +116,22 @@ class KeyedStateBackend {
 
   // Handles by state name, created on first use and owned by the backend. A name
   // holds one kind of state: asking for another kind is kInvalidArgument.
-  absl::StatusOr<KeyedValueState*> GetValueState(std::string_view name);
-  absl::StatusOr<RowState*> GetRowState(std::string_view name);
-  absl::StatusOr<ListState*> GetListState(std::string_view name);
-  absl::StatusOr<MapState*> GetMapState(std::string_view name);
+  // Asking again for a name with another TTL is kInvalidArgument too. Names starting
+  // with "__" are reserved.
+  absl::StatusOr<KeyedValueState*> GetValueState(std::string_view name,
+                                                 const StateTtlConfig& ttl = {});
+  absl::StatusOr<RowState*> GetRowState(std::string_view name, const StateTtlConfig& ttl = {});
+  absl::StatusOr<ListState*> GetListState(std::string_view name, const StateTtlConfig& ttl = {});
+  absl::StatusOr<MapState*> GetMapState(std::string_view name, const StateTtlConfig& ttl = {});
+
+  // Timers of the current key, deduplicated per (domain, time, key).
+  void RegisterTimer(TimeDomain domain, int64_t time);
+  void DeleteTimer(TimeDomain domain, int64_t time);
+  // The earliest timer's time, or kNoTimestamp when there is none.
+  int64_t NextTimer(TimeDomain domain);
+  // Removes the earliest timer if its time is <= `until`: true with its time and key.
+  bool PopTimer(TimeDomain domain, int64_t until, int64_t* time, Key* key);
+  size_t TimerCount(TimeDomain domain);
 
   // Loads the entries of `keys` that the cache misses, for every value, row and list
   // state, with one MultiGet per state (map state loads per key on first access).
@@ -119,8 +159,10 @@ class KeyedStateBackend {
  private:
   KeyedStateBackend(const KeyedStateOptions& options, std::unique_ptr<KvStore> store,
                     bool unbounded_cache);
-  template <typename T>
-  absl::StatusOr<T*> GetTable(std::string_view name, int kind);
+  template <typename T, typename Handle>
+  absl::StatusOr<Handle*> GetTable(std::string_view name, int kind, const StateTtlConfig& ttl);
+  class TimerTable* Timers(TimeDomain domain);
+  int64_t NowMs() const;
   void EncodeKey(const Key& key, uint64_t key_hash, std::string* out) const;
   void RecordError(const absl::Status& s);
   // Flushes and empties the cache when it exceeds its budget.
@@ -130,6 +172,7 @@ class KeyedStateBackend {
   std::unique_ptr<KvStore> store_;
   bool unbounded_cache_;
   std::vector<std::unique_ptr<Table>> tables_;
+  class TimerTable* timers_[2] = {nullptr, nullptr};  // by TimeDomain, owned by tables_
   std::string current_key_;  // encoded, key group first
   int32_t current_key_group_ = -1;
   absl::Status status_;

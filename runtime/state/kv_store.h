@@ -45,6 +45,12 @@ class KvStore {
   virtual absl::Status Scan(int space, std::string_view begin, std::string_view end,
                             absl::FunctionRef<void(std::string_view, std::string_view)> fn) = 0;
 
+  // Marks `space` as holding values that start with an expiry (u64 ms, big-endian):
+  // a store may drop them once expired (RocksDB: in compaction). Default: keeps them.
+  virtual void SetSpaceHasExpiry(int space) {}
+  // Compacts every space now (RocksDB: expired entries go). Default: nothing to do.
+  virtual absl::Status Compact() { return absl::OkStatus(); }
+
   virtual std::unique_ptr<KvWriteBatch> NewWriteBatch() = 0;
   virtual absl::Status Write(KvWriteBatch& batch) = 0;
 

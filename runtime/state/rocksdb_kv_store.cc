@@ -1,8 +1,12 @@
 #include "runtime/state/rocksdb_kv_store.h"
 
 #include <filesystem>
+#include <mutex>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "rocksdb/compaction_filter.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
@@ -35,10 +39,84 @@ class RocksWriteBatch final : public KvWriteBatch {
 
 }  // namespace
 
+// Column families whose values start with an expiry: the compaction filter drops
+// those that have expired (by the system clock). Shared with RocksDB's compaction
+// threads, hence the lock.
+struct RocksDbKvStore::ExpiringSpaces {
+  std::mutex mu;
+  absl::flat_hash_set<uint32_t> ids;
+  bool Contains(uint32_t id) {
+    std::lock_guard lock(mu);
+    return ids.contains(id);
+  }
+};
+
+namespace {
+
+class ExpiryFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit ExpiryFilter(int64_t now_ms) : now_ms_(now_ms) {}
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    if (value.size() < 8) return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(value[i]);
+    return static_cast<int64_t>(v) <= now_ms_;
+  }
+  const char* Name() const override { return "cdcflow.ExpiryFilter"; }
+
+ private:
+  int64_t now_ms_;
+};
+
+class ExpiryFilterFactory final : public rocksdb::CompactionFilterFactory {
+ public:
+  explicit ExpiryFilterFactory(std::shared_ptr<RocksDbKvStore::ExpiringSpaces> spaces)
+      : spaces_(std::move(spaces)) {}
+  std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
+      const rocksdb::CompactionFilter::Context& context) override {
+    if (!spaces_->Contains(context.column_family_id)) return nullptr;
+    return std::make_unique<ExpiryFilter>(absl::ToUnixMillis(absl::Now()));
+  }
+  const char* Name() const override { return "cdcflow.ExpiryFilterFactory"; }
+
+ private:
+  std::shared_ptr<RocksDbKvStore::ExpiringSpaces> spaces_;
+};
+
+}  // namespace
+
+RocksDbStoreOptions SharedRocksDbStoreOptions(size_t memory_bytes, double write_buffer_ratio) {
+  static std::mutex mu;
+  static std::shared_ptr<rocksdb::Cache>* cache = nullptr;
+  static std::shared_ptr<rocksdb::WriteBufferManager>* manager = nullptr;
+  std::lock_guard lock(mu);
+  const size_t buffers = static_cast<size_t>(static_cast<double>(memory_bytes) * write_buffer_ratio);
+  if (cache == nullptr) {
+    rocksdb::LRUCacheOptions lru;
+    lru.capacity = memory_bytes;
+    lru.high_pri_pool_ratio = 0.1;  // index and filter blocks
+    cache = new std::shared_ptr<rocksdb::Cache>(rocksdb::NewLRUCache(lru));
+    manager = new std::shared_ptr<rocksdb::WriteBufferManager>(
+        std::make_shared<rocksdb::WriteBufferManager>(buffers, *cache));
+  } else if ((*cache)->GetCapacity() != memory_bytes) {
+    (*cache)->SetCapacity(memory_bytes);
+    (*manager)->SetBufferSize(buffers);
+  }
+  RocksDbStoreOptions options;
+  options.block_cache = *cache;
+  options.write_buffer_manager = *manager;
+  return options;
+}
+
 absl::Status FromRocksDb(const rocksdb::Status& s, std::string_view context) {
   if (s.ok()) return absl::OkStatus();
-  const std::string message = absl::StrCat("rocksdb ", Sv(context), ": ", s.ToString());
-  if (s.IsNoSpace()) return absl::ResourceExhaustedError(message);
+  const std::string text = s.ToString();
+  if (s.IsNoSpace() || text.find("No space left") != std::string::npos) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("rocksdb ", Sv(context), ": no space left on device: ", text));
+  }
+  const std::string message = absl::StrCat("rocksdb ", Sv(context), ": ", text);
   if (s.IsCorruption()) return absl::DataLossError(message);
   if (s.IsNotFound()) return absl::NotFoundError(message);
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
@@ -59,11 +137,22 @@ absl::StatusOr<std::unique_ptr<RocksDbKvStore>> RocksDbKvStore::OpenReadOnly(
 }
 
 absl::StatusOr<std::unique_ptr<RocksDbKvStore>> RocksDbKvStore::OpenImpl(
-    const std::string& dir, const RocksDbStoreOptions& options, bool read_only) {
+    const std::string& dir, const RocksDbStoreOptions& given, bool read_only) {
+  RocksDbStoreOptions options = given;
+  if (options.block_cache == nullptr) {
+    const RocksDbStoreOptions shared = SharedRocksDbStoreOptions();
+    options.block_cache = shared.block_cache;
+    if (options.write_buffer_manager == nullptr) {
+      options.write_buffer_manager = shared.write_buffer_manager;
+    }
+  }
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = options.block_cache ? options.block_cache : rocksdb::NewLRUCache(32 << 20);
+  table.block_cache = options.block_cache;
   table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  auto expiring = std::make_shared<ExpiringSpaces>();
   rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.compaction_filter_factory = std::make_shared<ExpiryFilterFactory>(expiring);
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.write_buffer_size = options.write_buffer_size;
   cf_options.max_write_buffer_number = options.max_write_buffer_number;
@@ -75,6 +164,7 @@ absl::StatusOr<std::unique_ptr<RocksDbKvStore>> RocksDbKvStore::OpenImpl(
   db_options.create_missing_column_families = !read_only;
   db_options.max_background_jobs = 2;
   db_options.max_open_files = 256;
+  if (!read_only) db_options.write_buffer_manager = options.write_buffer_manager;
 
   std::vector<std::string> names;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, dir, &names);
@@ -85,7 +175,7 @@ absl::StatusOr<std::unique_ptr<RocksDbKvStore>> RocksDbKvStore::OpenImpl(
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : names) descriptors.emplace_back(name, cf_options);
 
-  auto store = std::unique_ptr<RocksDbKvStore>(new RocksDbKvStore(dir, cf_options));
+  auto store = std::unique_ptr<RocksDbKvStore>(new RocksDbKvStore(dir, cf_options, expiring));
   rocksdb::DB* db = nullptr;
   if (read_only) {
     s = rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &store->handles_, &db);
@@ -95,6 +185,8 @@ absl::StatusOr<std::unique_ptr<RocksDbKvStore>> RocksDbKvStore::OpenImpl(
     s = rocksdb::DB::Open(db_options, dir, descriptors, &store->handles_, &db);
   }
   if (!s.ok()) return FromRocksDb(s, absl::StrCat("open ", dir));
+  // RocksDB's own recovery from a full disk stays off: a failed task restarts from a
+  // checkpoint into a fresh directory.
   store->db_.reset(db);
   store->names_ = names;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -121,7 +213,7 @@ absl::StatusOr<int> RocksDbKvStore::OpenSpace(std::string_view name) {
   }
   rocksdb::ColumnFamilyHandle* handle = nullptr;
   rocksdb::Status s = db_->CreateColumnFamily(cf_options_, std::string(name), &handle);
-  if (!s.ok()) return FromRocksDb(s, absl::StrCat("create column family ", Sv(name)));
+  if (!s.ok()) return FromRocksDb(s, absl::StrCat("create column family ", Sv(name), " in ", dir_));
   handles_.push_back(handle);
   names_.emplace_back(name);
   return static_cast<int>(handles_.size() - 1);
@@ -149,7 +241,7 @@ absl::Status RocksDbKvStore::MultiGet(int space, std::span<const std::string> ke
     if (statuses[i].IsNotFound()) {
       (*values)[i].reset();
     } else if (!statuses[i].ok()) {
-      return FromRocksDb(statuses[i], absl::StrCat("multiget in ", names_[space]));
+      return FromRocksDb(statuses[i], absl::StrCat("multiget in ", names_[space], " of ", dir_));
     } else {
       (*values)[i].emplace(found[i].data(), found[i].size());
     }
@@ -171,7 +263,27 @@ absl::Status RocksDbKvStore::Scan(int space, std::string_view begin, std::string
     const rocksdb::Slice v = it->value();
     fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()));
   }
-  return FromRocksDb(it->status(), absl::StrCat("scan ", names_[space]));
+  return FromRocksDb(it->status(), absl::StrCat("scan ", names_[space], " of ", dir_));
+}
+
+void RocksDbKvStore::SetSpaceHasExpiry(int space) {
+  std::lock_guard lock(expiring_->mu);
+  expiring_->ids.insert(handles_[space]->GetID());
+}
+
+absl::Status RocksDbKvStore::Compact() {
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (size_t i = 0; i < handles_.size(); ++i) {
+    if (static_cast<int>(i) == default_index_) continue;
+    if (auto s = db_->Flush(rocksdb::FlushOptions(), handles_[i]); !s.ok()) {
+      return FromRocksDb(s, absl::StrCat("flush ", names_[i], " in ", dir_));
+    }
+    if (auto s = db_->CompactRange(options, handles_[i], nullptr, nullptr); !s.ok()) {
+      return FromRocksDb(s, absl::StrCat("compact ", names_[i], " in ", dir_));
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::unique_ptr<KvWriteBatch> RocksDbKvStore::NewWriteBatch() {
@@ -180,7 +292,8 @@ std::unique_ptr<KvWriteBatch> RocksDbKvStore::NewWriteBatch() {
 
 absl::Status RocksDbKvStore::Write(KvWriteBatch& batch) {
   auto& rocks_batch = static_cast<RocksWriteBatch&>(batch).batch();
-  absl::Status s = FromRocksDb(db_->Write(write_options_, &rocks_batch), "write");
+  absl::Status s = FromRocksDb(db_->Write(write_options_, &rocks_batch),
+                               absl::StrCat("write to ", dir_));
   rocks_batch.Clear();
   return s;
 }

@@ -9,18 +9,41 @@
 
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_buffer_manager.h"
 #include "runtime/state/kv_store.h"
 
 namespace cdcflow::state {
 
+// Defaults: SharedRocksDbStoreOptions(kDefaultStateMemoryBytes), i.e. every DB of the
+// process shares one block cache of 256 MiB to which all memtables are charged
+// (write_buffer_ratio of it at most), 16 MiB memtables per column family, 2 per family.
+inline constexpr size_t kDefaultStateMemoryBytes = 256 << 20;
+inline constexpr double kDefaultWriteBufferRatio = 0.5;
+
 struct RocksDbStoreOptions {
-  // Shared by every DB of a task manager to bound memory; null: a private 32 MiB cache.
+  // Shared by every DB of a task manager to bound memory; null: the process-wide
+  // cache of SharedRocksDbStoreOptions() with its default size.
   std::shared_ptr<rocksdb::Cache> block_cache;
+  // Bounds the memtables of every DB it is given to (charged to block_cache); null:
+  // none, unless block_cache is null too (then the process-wide one).
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffer_manager;
   size_t write_buffer_size = 16 << 20;
   int max_write_buffer_number = 2;
 };
 
-// Converts RocksDB's error space (the one place that does): NoSpace ->
+// The process-wide RocksDB memory (one per task manager / local run): an LRU block
+// cache of `memory_bytes` shared by every keyed-state DB of the process, and a write
+// buffer manager that charges all their memtables to that cache, flushing the largest
+// once they exceed `write_buffer_ratio` of it. So state memory stays about
+// `memory_bytes` whatever the number of subtasks and states (plus index/filter blocks,
+// which are cached too, and the keyed backends' own write-back caches,
+// KeyedStateOptions::cache_bytes). The first call creates them; a later call with
+// another size resizes them (every DB of a process shares one budget).
+RocksDbStoreOptions SharedRocksDbStoreOptions(size_t memory_bytes = kDefaultStateMemoryBytes,
+                                              double write_buffer_ratio = kDefaultWriteBufferRatio);
+
+// Converts RocksDB's error space (the one place that does): NoSpace (message
+// "<context>: no space left on device: ...") ->
 // kResourceExhausted, Corruption -> kDataLoss, IOError/Busy -> kUnavailable,
 // InvalidArgument -> kInvalidArgument, NotFound -> kNotFound.
 absl::Status FromRocksDb(const rocksdb::Status& s, std::string_view context);
@@ -36,26 +59,32 @@ class RocksDbKvStore final : public KvStore {
   RocksDbKvStore(const RocksDbKvStore&) = delete;
   RocksDbKvStore& operator=(const RocksDbKvStore&) = delete;
 
+  struct ExpiringSpaces;  // the compaction filter's view of the TTL column families
+
   absl::StatusOr<int> OpenSpace(std::string_view name) override;
   std::vector<std::string> SpaceNames() const override;
   absl::Status MultiGet(int space, std::span<const std::string> keys,
                         std::vector<std::optional<std::string>>* values) override;
   absl::Status Scan(int space, std::string_view begin, std::string_view end,
                     absl::FunctionRef<void(std::string_view, std::string_view)> fn) override;
+  void SetSpaceHasExpiry(int space) override;
+  absl::Status Compact() override;
   std::unique_ptr<KvWriteBatch> NewWriteBatch() override;
   absl::Status Write(KvWriteBatch& batch) override;
   // A RocksDB checkpoint: SST files hard-linked, memtables flushed first.
   absl::Status Checkpoint(const std::string& dir) override;
 
  private:
-  RocksDbKvStore(std::string dir, rocksdb::ColumnFamilyOptions cf_options)
-      : dir_(std::move(dir)), cf_options_(std::move(cf_options)) {}
+  RocksDbKvStore(std::string dir, rocksdb::ColumnFamilyOptions cf_options,
+                 std::shared_ptr<ExpiringSpaces> expiring)
+      : dir_(std::move(dir)), cf_options_(std::move(cf_options)), expiring_(std::move(expiring)) {}
   static absl::StatusOr<std::unique_ptr<RocksDbKvStore>> OpenImpl(const std::string& dir,
                                                                   const RocksDbStoreOptions& options,
                                                                   bool read_only);
 
   std::string dir_;
   rocksdb::ColumnFamilyOptions cf_options_;
+  std::shared_ptr<ExpiringSpaces> expiring_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_
   std::vector<std::string> names_;                     // parallel to handles_

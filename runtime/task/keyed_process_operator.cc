@@ -29,45 +29,30 @@ absl::Status KeyedProcessOperator::ProcessBatch(int, RowBatch& batch, Collector&
   return state_->status();
 }
 
-void KeyedProcessOperator::Register(TimerQueue& queue, absl::flat_hash_set<TimerKey>& set,
-                                    int64_t time) {
-  if (set.insert(TimerKey{time, *current_key_}).second) queue[time].push_back(*current_key_);
-}
-
-absl::Status KeyedProcessOperator::FireTimers(TimerQueue& queue,
-                                              absl::flat_hash_set<TimerKey>& set, int64_t until,
-                                              TimeDomain domain, Collector& out) {
+absl::Status KeyedProcessOperator::FireTimers(int64_t until, TimeDomain domain, Collector& out) {
   // Timers registered while firing (at or before `until`) fire in this call too.
-  while (!queue.empty() && queue.begin()->first <= until) {
-    const int64_t time = queue.begin()->first;
-    std::vector<Key> keys = std::move(queue.begin()->second);
-    queue.erase(queue.begin());
-    for (Key& key : keys) {
-      TimerKey tk{time, std::move(key)};
-      auto it = set.find(tk);
-      if (it == set.end()) continue;  // deleted
-      set.erase(it);
-      current_key_ = &tk.key;
-      state_->SetCurrentKey(tk.key);
-      timestamp_ = time;
-      absl::Status s = fn_->OnTimer(time, domain, *this, out);
-      if (!s.ok()) return s;
-    }
+  int64_t time = 0;
+  while (state_->PopTimer(domain, until, &time, &timer_key_)) {
+    current_key_ = &timer_key_;
+    state_->SetCurrentKey(timer_key_);
+    timestamp_ = time;
+    absl::Status s = fn_->OnTimer(time, domain, *this, out);
+    if (!s.ok()) return s;
   }
   return state_->status();
 }
 
 absl::Status KeyedProcessOperator::ProcessWatermark(int64_t watermark, Collector& out) {
   watermark_ = watermark;
-  return FireTimers(event_timers_, event_set_, watermark, TimeDomain::kEventTime, out);
+  return FireTimers(watermark, TimeDomain::kEventTime, out);
 }
 
 int64_t KeyedProcessOperator::NextProcessingTime() const {
-  return processing_timers_.empty() ? kNoTimestamp : processing_timers_.begin()->first;
+  return state_->NextTimer(TimeDomain::kProcessingTime);
 }
 
 absl::Status KeyedProcessOperator::OnProcessingTime(int64_t now_ms, Collector& out) {
-  return FireTimers(processing_timers_, processing_set_, now_ms, TimeDomain::kProcessingTime, out);
+  return FireTimers(now_ms, TimeDomain::kProcessingTime, out);
 }
 
 absl::Status KeyedProcessOperator::Close() { return fn_->Close(); }

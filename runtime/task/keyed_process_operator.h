@@ -2,14 +2,13 @@
 // Runs a KeyedProcessFunction on a keyed stream: extracts each row's key (one
 // KeySelector call per batch), points the state backend at it, calls the function, and
 // keeps per-key timers (event time fired by watermarks, processing time by the clock).
-// State lives in a state::KeyedStateBackend (memory or RocksDB): each batch's keys are
+// State and timers live in a state::KeyedStateBackend (memory or RocksDB), so timers
+// are snapshotted and restored (and rescaled) with the state: each batch's keys are
 // prefetched in one go, and the backend's sticky error fails the batch.
 
-#include <map>
 #include <memory>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "cdcflow/operator.h"
 #include "runtime/state/keyed_state_backend.h"
 
@@ -32,22 +31,13 @@ class KeyedProcessOperator final : public Operator,
   absl::Status Close() override;
 
   state::KeyedStateBackend& state() { return *state_; }
-  size_t pending_timers() const { return event_set_.size() + processing_set_.size(); }
+  size_t pending_timers() const {
+    return state_->TimerCount(TimeDomain::kEventTime) +
+           state_->TimerCount(TimeDomain::kProcessingTime);
+  }
 
  private:
-  struct TimerKey {
-    int64_t time;
-    Key key;
-    friend bool operator==(const TimerKey&, const TimerKey&) = default;
-    template <typename H>
-    friend H AbslHashValue(H h, const TimerKey& t) {
-      return H::combine(std::move(h), t.time, KeyHash(t.key));
-    }
-  };
-  using TimerQueue = std::map<int64_t, std::vector<Key>>;
-  absl::Status FireTimers(TimerQueue& queue, absl::flat_hash_set<TimerKey>& set, int64_t until,
-                          TimeDomain domain, Collector& out);
-  void Register(TimerQueue& queue, absl::flat_hash_set<TimerKey>& set, int64_t time);
+  absl::Status FireTimers(int64_t until, TimeDomain domain, Collector& out);
 
   // RuntimeContext / KeyedRuntimeContext (delegating to the task's context).
   std::string_view operator_name() const override { return ctx_->operator_name(); }
@@ -74,13 +64,18 @@ class KeyedProcessOperator final : public Operator,
   int64_t timestamp() const override { return timestamp_; }
   int64_t current_watermark() const override { return watermark_; }
   int64_t current_processing_time() const override { return ctx_->ProcessingTimeMs(); }
-  void RegisterEventTimeTimer(int64_t time) override { Register(event_timers_, event_set_, time); }
-  void RegisterProcessingTimeTimer(int64_t time) override {
-    Register(processing_timers_, processing_set_, time);
+  // The backend's current key is the element's (or the firing timer's) key.
+  void RegisterEventTimeTimer(int64_t time) override {
+    state_->RegisterTimer(TimeDomain::kEventTime, time);
   }
-  void DeleteEventTimeTimer(int64_t time) override { event_set_.erase(TimerKey{time, *current_key_}); }
+  void RegisterProcessingTimeTimer(int64_t time) override {
+    state_->RegisterTimer(TimeDomain::kProcessingTime, time);
+  }
+  void DeleteEventTimeTimer(int64_t time) override {
+    state_->DeleteTimer(TimeDomain::kEventTime, time);
+  }
   void DeleteProcessingTimeTimer(int64_t time) override {
-    processing_set_.erase(TimerKey{time, *current_key_});
+    state_->DeleteTimer(TimeDomain::kProcessingTime, time);
   }
 
   std::unique_ptr<KeyedProcessFunction> fn_;
@@ -92,12 +87,7 @@ class KeyedProcessOperator final : public Operator,
   const Key* current_key_ = nullptr;
   int64_t timestamp_ = kNoTimestamp;
   int64_t watermark_ = kMinWatermark;
-  // Timers: a time-ordered queue plus a set that deduplicates and records deletions
-  // (a queued entry no longer in the set is skipped).
-  TimerQueue event_timers_;
-  TimerQueue processing_timers_;
-  absl::flat_hash_set<TimerKey> event_set_;
-  absl::flat_hash_set<TimerKey> processing_set_;
+  Key timer_key_;  // the key of the firing timer
 };
 
 }  // namespace cdcflow::task

@@ -100,7 +100,8 @@ absl::StatusOr<std::unique_ptr<state::KeyedStateBackend>> Task::CreateStateBacke
                                     absl::StrCat("vertex-", vertex.id, "-subtask-", setup_.id.subtask);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  return state::KeyedStateBackend::CreateRocksDb(options, dir.string());
+  return state::KeyedStateBackend::CreateRocksDb(
+      options, dir.string(), state::SharedRocksDbStoreOptions(setup_.options.state_memory_bytes));
 }
 
 absl::Status Task::Instantiate() {

@@ -76,6 +76,9 @@ struct TaskOptions {
   // else a directory under the system's temp dir.
   std::string staging_dir;
   size_t state_cache_bytes = 64 << 20;  // write-back cache per keyed subtask
+  // RocksDB block cache + memtables shared by every keyed subtask of the process
+  // (state::SharedRocksDbStoreOptions; the first task of a process sizes it).
+  size_t state_memory_bytes = 256 << 20;
 };
 
 // What a task needs; every pointer must outlive the task.

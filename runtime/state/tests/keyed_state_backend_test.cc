@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <limits>
 #include <map>
 
 #include "gmock/gmock.h"
@@ -326,6 +327,130 @@ TYPED_TEST(KeyedStateBackendTest, PrefetchServesTheBatchFromMemory) {
     ASSERT_NE(value->Get(), nullptr);
     EXPECT_EQ(value->Get()->as_int64(), k);
   }
+}
+
+// TTL: entries expire ttl after their last write, are never returned expired, and
+// expired ones are deleted when read (and survive nothing: not a snapshot either).
+TYPED_TEST(KeyedStateBackendTest, TtlStatesNeverReturnExpiredEntries) {
+  int64_t now = 1000;
+  KeyedStateOptions options;
+  options.clock_ms = [&now] { return now; };
+  auto b = this->Make(options);
+  const StateTtlConfig ttl{100};
+  KeyedValueState* value = *b->GetValueState("v", ttl);
+  RowState* row = *b->GetRowState("r", ttl);
+  ListState* list = *b->GetListState("l", ttl);
+  MapState* map = *b->GetMapState("m", ttl);
+  KeyedValueState* forever = *b->GetValueState("forever");
+  const Value mk[] = {Value::Int64(1)};
+  const Value mk2[] = {Value::Int64(2)};
+  for (int64_t k = 0; k < 50; ++k) {
+    b->SetCurrentKey(K(k));
+    value->Put(Value::Int64(k));
+    row->Put(R(k, "r"));
+    list->Add(R(k, "l"));
+    map->Put(mk, R(k, "m"));
+    forever->Put(Value::Int64(k));
+  }
+  now = 1050;
+  for (int64_t k = 0; k < 50; k += 2) {  // rewrite the even keys: their expiry moves
+    b->SetCurrentKey(K(k));
+    value->Put(Value::Int64(-k));
+    list->Add(R(k, "l2"));
+    map->Put(mk2, R(k, "m2"));
+  }
+  ASSERT_TRUE(b->Flush().ok());
+  now = 1099;  // nothing expired yet
+  for (int64_t k = 0; k < 50; ++k) {
+    b->SetCurrentKey(K(k));
+    ASSERT_NE(value->Get(), nullptr) << k;
+    EXPECT_EQ(map->Size(), k % 2 == 0 ? 2u : 1u);
+  }
+  now = 1100;  // the first writes expire
+  for (int64_t k = 0; k < 50; ++k) {
+    b->SetCurrentKey(K(k));
+    const bool renewed = k % 2 == 0;
+    EXPECT_EQ(value->Get() != nullptr, renewed) << k;
+    EXPECT_EQ(row->Get(), nullptr) << k;
+    EXPECT_EQ(list->Get().size(), renewed ? 2u : 0u) << k;  // a list expires as a whole
+    EXPECT_EQ(map->Get(mk), nullptr) << k;                   // map entries one by one
+    EXPECT_EQ(map->Get(mk2) != nullptr, renewed) << k;
+    size_t n = 0;
+    map->ForEach([&](std::span<const Value>, const Row&) { ++n; });
+    EXPECT_EQ(n, renewed ? 1u : 0u);
+    ASSERT_NE(forever->Get(), nullptr);  // no TTL: never expires
+  }
+  ASSERT_TRUE(b->Flush().ok());
+  now = 1200;
+  const std::string snap = NewTempDir("ttl_snap");
+  ASSERT_TRUE(b->Snapshot(snap).ok());
+  auto restored = this->Make(options);
+  const std::string dirs[] = {snap};
+  ASSERT_TRUE(restored->Restore(dirs).ok());
+  KeyedValueState* rv = *restored->GetValueState("v", ttl);
+  MapState* rm = *restored->GetMapState("m", ttl);
+  KeyedValueState* rf = *restored->GetValueState("forever");
+  for (int64_t k = 0; k < 50; ++k) {
+    restored->SetCurrentKey(K(k));
+    EXPECT_EQ(rv->Get(), nullptr);
+    EXPECT_EQ(rm->Size(), 0u);
+    ASSERT_NE(rf->Get(), nullptr);
+  }
+  EXPECT_TRUE(restored->status().ok()) << restored->status();
+  // One name, one TTL.
+  EXPECT_EQ(b->GetValueState("v").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(b->GetValueState("x", StateTtlConfig{-1}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(b->GetValueState("__timers_event").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Timers: ordered by time, deduplicated, deletable, restored with the state and
+// split by key group on rescale.
+TYPED_TEST(KeyedStateBackendTest, TimersAreOrderedAndRestoredByKeyGroup) {
+  auto b = this->Make();
+  for (int64_t k = 0; k < 100; ++k) {
+    b->SetCurrentKey(K(k));
+    b->RegisterTimer(TimeDomain::kEventTime, 1000 - k * 10);  // k=99: -(-)... 10
+    b->RegisterTimer(TimeDomain::kEventTime, 1000 - k * 10);  // deduplicated
+    b->RegisterTimer(TimeDomain::kProcessingTime, -5 + k);    // negative times order too
+    if (k % 10 == 0) b->DeleteTimer(TimeDomain::kProcessingTime, -5 + k);
+  }
+  EXPECT_EQ(b->TimerCount(TimeDomain::kEventTime), 100u);
+  EXPECT_EQ(b->TimerCount(TimeDomain::kProcessingTime), 90u);
+  EXPECT_EQ(b->NextTimer(TimeDomain::kEventTime), 10);
+  EXPECT_EQ(b->NextTimer(TimeDomain::kProcessingTime), -4);
+  int64_t time = 0;
+  Key key;
+  ASSERT_TRUE(b->PopTimer(TimeDomain::kEventTime, 25, &time, &key));
+  EXPECT_EQ(time, 10);
+  EXPECT_EQ(key, K(99));
+  ASSERT_TRUE(b->PopTimer(TimeDomain::kEventTime, 25, &time, &key));
+  EXPECT_EQ(key, K(98));
+  EXPECT_FALSE(b->PopTimer(TimeDomain::kEventTime, 25, &time, &key));
+  const std::string snap = NewTempDir("timer_snap");
+  ASSERT_TRUE(b->Snapshot(snap).ok());
+  ASSERT_TRUE(b->PopTimer(TimeDomain::kEventTime, 1000, &time, &key));  // not in the snapshot
+
+  // Rescale 1 -> 2: each subtask gets the timers of its keys, in time order.
+  size_t event_timers = 0;
+  for (int subtask = 0; subtask < 2; ++subtask) {
+    KeyedStateOptions options;
+    options.key_groups = exchange::KeyGroupRangeForSubtask(subtask, 2, 128);
+    auto part = this->Make(options);
+    const std::string dirs[] = {snap};
+    ASSERT_TRUE(part->Restore(dirs).ok());
+    int64_t last = std::numeric_limits<int64_t>::min();
+    while (part->PopTimer(TimeDomain::kEventTime, 1000, &time, &key)) {
+      EXPECT_GE(time, last);
+      last = time;
+      EXPECT_EQ(time, 1000 - key.fields[0].as_int64() * 10);
+      EXPECT_TRUE(options.key_groups.Contains(KeyGroupOf(KeyHash(key), 128)));
+      ++event_timers;
+    }
+    EXPECT_GT(part->TimerCount(TimeDomain::kProcessingTime), 0u);
+    EXPECT_TRUE(part->status().ok()) << part->status();
+  }
+  EXPECT_EQ(event_timers, 98u);
 }
 
 TEST(KeyGroupsTest, RangesPartitionTheKeyGroups) {

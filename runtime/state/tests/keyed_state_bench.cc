@@ -21,7 +21,7 @@ std::string TempDir() {
 // One get + one put per record (a running count per key) over `num_keys` keys,
 // in batches of 1024 with a Prefetch per batch. Keys are uniform (range(1) == 0) or
 // skewed (range(1) == 1: 90 % of the records hit 1 % of the keys, as hot rows do).
-void GetPut(benchmark::State& state, size_t cache_bytes, bool in_memory) {
+void GetPut(benchmark::State& state, size_t cache_bytes, bool in_memory, int64_t ttl_ms = 0) {
   const int64_t num_keys = state.range(0);
   const bool skewed = state.range(1) != 0;
   const int64_t hot_keys = std::max<int64_t>(1, num_keys / 100);
@@ -30,7 +30,7 @@ void GetPut(benchmark::State& state, size_t cache_bytes, bool in_memory) {
   const std::string dir = TempDir();
   auto backend = in_memory ? *KeyedStateBackend::CreateInMemory(options)
                            : *KeyedStateBackend::CreateRocksDb(options, dir);
-  KeyedValueState* count = *backend->GetValueState("count");
+  KeyedValueState* count = *backend->GetValueState("count", StateTtlConfig{ttl_ms});
   std::mt19937_64 rng(1);
   std::vector<Key> keys(1024);
   std::vector<uint64_t> hashes(1024);
@@ -62,11 +62,18 @@ void BM_RocksDbNoCache(benchmark::State& state) { GetPut(state, 0, false); }
 void BM_RocksDbCache64MiB(benchmark::State& state) { GetPut(state, 64 << 20, false); }
 void BM_RocksDbCache1MiB(benchmark::State& state) { GetPut(state, 1 << 20, false); }
 void BM_InMemory(benchmark::State& state) { GetPut(state, 0, true); }
+// The same with a TTL (an hour: nothing expires, every entry carries its expiry).
+void BM_RocksDbNoCacheTtl(benchmark::State& state) { GetPut(state, 0, false, 3600 * 1000); }
+void BM_RocksDbCache64MiBTtl(benchmark::State& state) { GetPut(state, 64 << 20, false, 3600 * 1000); }
+void BM_InMemoryTtl(benchmark::State& state) { GetPut(state, 0, true, 3600 * 1000); }
 
 BENCHMARK(BM_RocksDbNoCache)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RocksDbCache64MiB)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RocksDbCache1MiB)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_InMemory)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RocksDbNoCacheTtl)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RocksDbCache64MiBTtl)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_InMemoryTtl)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace cdcflow::state

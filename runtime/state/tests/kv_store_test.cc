@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/state/mem_kv_store.h"
@@ -96,6 +97,56 @@ TEST(KvStoreTest, RocksDbReopensItsColumnFamilies) {
   }
   auto store = *RocksDbKvStore::Open(dir + "_cp", RocksDbStoreOptions());
   EXPECT_EQ(ScanAll(*store, *store->OpenSpace("s")).size(), 1u);
+}
+
+std::string WithExpiry(int64_t expires, std::string_view payload) {
+  std::string out;
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((static_cast<uint64_t>(expires) >> shift) & 0xff));
+  }
+  out.append(payload);
+  return out;
+}
+
+TEST(KvStoreTest, RocksDbCompactionDropsExpiredEntriesOfExpiringSpacesOnly) {
+  auto store = *RocksDbKvStore::Open(NewTempDir("ttl"), RocksDbStoreOptions());
+  const int ttl = *store->OpenSpace("ttl");
+  const int plain = *store->OpenSpace("plain");
+  store->SetSpaceHasExpiry(ttl);
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  auto batch = store->NewWriteBatch();
+  for (int i = 0; i < 100; ++i) {
+    const int64_t expires = i % 2 == 0 ? now - 1000 : now + 3600 * 1000;
+    batch->Put(ttl, absl::StrCat("k", 100 + i), WithExpiry(expires, "v"));
+    batch->Put(plain, absl::StrCat("k", 100 + i), WithExpiry(now - 1000, "v"));
+  }
+  ASSERT_TRUE(store->Write(*batch).ok());
+  EXPECT_EQ(ScanAll(*store, ttl).size(), 100u);
+  ASSERT_TRUE(store->Compact().ok());
+  EXPECT_EQ(ScanAll(*store, ttl).size(), 50u);
+  EXPECT_EQ(ScanAll(*store, plain).size(), 100u);  // not marked: never filtered
+}
+
+TEST(KvStoreTest, SharedOptionsShareOneCacheAndBoundTheMemtables) {
+  RocksDbStoreOptions a = SharedRocksDbStoreOptions(64 << 20);
+  RocksDbStoreOptions b = SharedRocksDbStoreOptions(64 << 20);
+  EXPECT_EQ(a.block_cache.get(), b.block_cache.get());
+  EXPECT_EQ(a.write_buffer_manager.get(), b.write_buffer_manager.get());
+  EXPECT_EQ(a.block_cache->GetCapacity(), size_t{64 << 20});
+  EXPECT_EQ(a.write_buffer_manager->buffer_size(), size_t{32 << 20});
+  EXPECT_TRUE(a.write_buffer_manager->cost_to_cache());
+  // Stores opened without a cache use the process-wide one.
+  auto store = *RocksDbKvStore::Open(NewTempDir("shared"), RocksDbStoreOptions());
+  const int s = *store->OpenSpace("s");
+  auto batch = store->NewWriteBatch();
+  for (int i = 0; i < 1000; ++i) batch->Put(s, absl::StrCat("k", i), std::string(1000, 'x'));
+  ASSERT_TRUE(store->Write(*batch).ok());
+  EXPECT_GT(a.write_buffer_manager->memory_usage(), 0u);  // its memtable is charged
+  RocksDbStoreOptions resized = SharedRocksDbStoreOptions(32 << 20);
+  EXPECT_EQ(resized.block_cache.get(), a.block_cache.get());
+  EXPECT_EQ(a.block_cache->GetCapacity(), size_t{32 << 20});
+  EXPECT_EQ(a.write_buffer_manager->buffer_size(), size_t{16 << 20});
+  SharedRocksDbStoreOptions();  // back to the default for the other tests
 }
 
 TEST(KvStoreTest, MemorySnapshotTruncatedOrCorruptIsDataLoss) {
