@@ -99,6 +99,13 @@ absl::StatusOr<KafkaSourceConfig> KafkaSourceConfig::Parse(const KafkaOptions& o
         s = absl::InvalidArgumentError(absl::StrCat(
             "kafka option 'dead-letter.policy': '", value, "' is not one of fail, dead-letter"));
       }
+    } else if (key == "debezium.source-position") {
+      if (value == "true" || value == "false") {
+        c.append_source_position = value == "true";
+      } else {
+        s = absl::InvalidArgumentError(absl::StrCat(
+            "kafka option 'debezium.source-position': '", value, "' is not true or false"));
+      }
     } else if (key == "dead-letter.topic") {
       c.dead_letter_topic = value;
     } else if (absl::StartsWith(key, kPropertiesPrefix)) {

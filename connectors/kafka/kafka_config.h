@@ -23,6 +23,10 @@
 //                                pattern (default 30000; 0 turns discovery off)
 //   dead-letter.policy           fail (default) | dead-letter
 //   dead-letter.topic            required for dead-letter
+//   debezium.source-position     true: every row gets a trailing Bytes column with its
+//                                Debezium source position (DecoderOptions::
+//                                append_source_position), for the replay filter of the
+//                                changelog join / upsert materializer (default false)
 //   properties.<key>             passed to librdkafka as <key> (last word)
 // Sink options:
 //   bootstrap.servers, topic (required)
@@ -79,6 +83,7 @@ struct KafkaSourceConfig {
   int64_t partition_discovery_interval_ms = 30000;  // 0: off
   DeadLetterPolicy dead_letter_policy = DeadLetterPolicy::kFail;
   std::string dead_letter_topic;
+  bool append_source_position = false;
   KafkaSettings properties;  // raw librdkafka settings, applied last
 
   // Unknown option keys are an error (a typo must not silently change behaviour).

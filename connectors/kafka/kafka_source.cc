@@ -36,7 +36,11 @@ absl::StatusOr<TopicPartition> ParseSplitId(std::string_view id) {
 
 KafkaDebeziumSource::KafkaDebeziumSource(KafkaSourceConfig config,
                                          debezium::DecoderOptions decoder_options)
-    : config_(std::move(config)), decoder_(std::move(decoder_options)) {}
+    : config_(std::move(config)),
+      decoder_([&] {
+        if (config_.append_source_position) decoder_options.append_source_position = true;
+        return std::move(decoder_options);
+      }()) {}
 
 KafkaDebeziumSource::~KafkaDebeziumSource() {
   batch_.Clear();

@@ -19,8 +19,10 @@ TEST(KafkaSourceConfigTest, ParsesEveryOption) {
                                      {"scan.batch.max-wait-ms", "0"},
                                      {"dead-letter.policy", "dead-letter"},
                                      {"dead-letter.topic", "dlq"},
+                                     {"debezium.source-position", "true"},
                                      {"properties.fetch.max.bytes", "1000000"}});
   ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->append_source_position);
   EXPECT_THAT(c->topics, ::testing::ElementsAre("a", "b"));
   EXPECT_EQ(c->start_mode, StartMode::kSpecificOffsets);
   EXPECT_EQ(c->start_offsets.at(TopicPartition{"a", 0}), 5);
@@ -58,6 +60,7 @@ TEST(KafkaSourceConfigTest, RejectsBadOptionsNamingThem) {
       {with({{"scan.batch.max-records", "0"}}), "scan.batch.max-records"},
       {with({{"scan.batch.max-records", "many"}}), "many"},
       {with({{"dead-letter.policy", "drop"}}), "dead-letter.policy"},
+      {with({{"debezium.source-position", "yes"}}), "debezium.source-position"},
       {with({{"dead-letter.policy", "dead-letter"}}), "dead-letter.topic"},
   };
   KafkaOptions bad_regex = {{"bootstrap.servers", "h:1"}, {"topic-pattern", "(unclosed"}};
