@@ -61,7 +61,9 @@ std::unique_ptr<KeyedProcessOperator> MakeOperator(const KeySelector* key, int s
   options.key_groups = exchange::KeyGroupRangeForSubtask(subtask, parallelism, 128);
   auto backend = state::KeyedStateBackend::CreateRocksDb(options, NewTempDir("db"));
   EXPECT_TRUE(backend.ok()) << backend.status();
-  if (!restore.empty()) EXPECT_TRUE((*backend)->Restore(restore).ok());
+  if (!restore.empty()) {
+    EXPECT_TRUE((*backend)->Restore(restore).ok());
+  }
   return std::make_unique<KeyedProcessOperator>(std::make_unique<TimerFn>(), key,
                                                 std::move(*backend));
 }
