@@ -13,8 +13,10 @@
 //   document-id.key-delimiter      default "_" (strings are used as is, so keys that
 //                                  contain the delimiter can collide: pick another one)
 //   version.field                  optional int64/int32 column holding the row's version
-//                                  (e.g. a source position); without it the sink keeps
-//                                  its own counter (see elasticsearch_sink.h)
+//                                  (e.g. a source position, or the per-key version an
+//                                  UpsertMaterializer appends with append_version: the
+//                                  choice for joined documents); without it the sink
+//                                  keeps its own counter (see elasticsearch_sink.h)
 //   version.type                   external (default: a write needs a larger version) |
 //                                  external_gte (equal versions overwrite)
 //   sink.bulk-flush.max-actions    rows per _bulk request (default 1000)
