@@ -9,6 +9,8 @@
 // ABI version N covers the layout of this descriptor and of every SDK class a plugin
 // touches (JobBuilder, Stream, RowBatch, Row, Value, ...). Bump kCdcflowJobAbiVersion
 // whenever one of them changes incompatibly.
+//   1: first release.
+//   2: RuntimeContext::metrics() (a new virtual), cdcflow/connectors.h specs.
 
 #include <cstddef>
 #include <cstdint>
@@ -22,7 +24,7 @@ namespace cdcflow {
 class JobBuilder;
 }  // namespace cdcflow
 
-#define CDCFLOW_JOB_ABI_VERSION 1u
+#define CDCFLOW_JOB_ABI_VERSION 2u
 #define CDCFLOW_JOB_ENTRY_SYMBOL "cdcflow_job_entry"
 
 extern "C" {
