@@ -1,5 +1,7 @@
 // `cdcflow cancel JOB`: asks the job manager to cancel a job; waits until it is
-// canceled (or `--no-wait`).
+// canceled (or `--no-wait`). `--savepoint [DIR]` first takes a savepoint (into DIR, or
+// under the job manager's checkpoint directory) and cancels only once it is written;
+// when the savepoint fails the job keeps running and the exit code is 1.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -20,25 +22,52 @@ void RegisterCancelCommand(CLI::App& app, CommandContext& context) {
   auto timeout_s = std::make_shared<int>(60);
   cmd->add_option("JOB", *job, "The job id (see `cdcflow list`)")->required();
   cmd->add_flag("--no-wait", *no_wait, "Return once the cancel is requested");
+  auto savepoint = std::make_shared<std::string>();
+  auto* savepoint_opt =
+      cmd->add_option("--savepoint", *savepoint,
+                      "Take a savepoint first (into the given directory, or under the job "
+                      "manager's checkpoint directory), then cancel")
+          ->expected(0, 1);
   AddFlag(cmd, "cancel-timeout-s", timeout_s.get(), "How long to wait for the tasks to stop");
   AddJobManagerOption(cmd, address.get());
   auto config = std::make_shared<std::string>();
   AddConfigOption(cmd, config.get());
-  cmd->callback([&context, address, job, no_wait, timeout_s, cmd, config] {
+  cmd->callback([&context, address, job, no_wait, timeout_s, cmd, config, savepoint,
+                 savepoint_opt] {
     if (!ApplyConfigFile(cmd, *config)) {
       context.exit_code = 2;
       return;
     }
     auto stub = NewJobManagerStub(*address);
-    v1::CancelJobRequest request;
-    request.set_job_id(*job);
-    v1::CancelJobResponse response;
-    grpc::Status status = stub->CancelJob(NewContext().get(), request, &response);
-    if (!status.ok()) {
-      context.exit_code = PrintRpcError("cancel " + *job, *address, status);
-      return;
+    v1::JobState state;
+    if (savepoint_opt->count() > 0) {
+      v1::TriggerSavepointRequest request;
+      request.set_job_id(*job);
+      request.set_directory(*savepoint);
+      request.set_cancel_job(true);
+      request.set_timeout_ms(int64_t{*timeout_s} * 1000);
+      v1::TriggerSavepointResponse response;
+      grpc::Status status =
+          stub->TriggerSavepoint(NewContext(*timeout_s + 10).get(), request, &response);
+      if (!status.ok()) {
+        context.exit_code = PrintRpcError("cancel --savepoint " + *job, *address, status);
+        return;
+      }
+      std::cout << "Savepoint " << response.checkpoint_id() << " of job " << *job
+                << " written to " << response.path() << "\n";
+      state = response.state();
+    } else {
+      v1::CancelJobRequest request;
+      request.set_job_id(*job);
+      v1::CancelJobResponse response;
+      grpc::Status status = stub->CancelJob(NewContext().get(), request, &response);
+      if (!status.ok()) {
+        context.exit_code = PrintRpcError("cancel " + *job, *address, status);
+        return;
+      }
+      state = response.state();
     }
-    v1::JobState state = response.state();
+    grpc::Status status;
     const absl::Time deadline = absl::Now() + absl::Seconds(*timeout_s);
     while (!*no_wait && state == v1::JOB_STATE_CANCELING && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(100));

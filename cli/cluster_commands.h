@@ -11,5 +11,6 @@ void RegisterTaskmanagerCommand(CLI::App& app, CommandContext& context);
 void RegisterListCommand(CLI::App& app, CommandContext& context);
 void RegisterStatusCommand(CLI::App& app, CommandContext& context);
 void RegisterCancelCommand(CLI::App& app, CommandContext& context);
+void RegisterSavepointCommand(CLI::App& app, CommandContext& context);
 
 }  // namespace cdcflow::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   cdcflow::cli::RegisterListCommand(app, context);
   cdcflow::cli::RegisterStatusCommand(app, context);
   cdcflow::cli::RegisterCancelCommand(app, context);
+  cdcflow::cli::RegisterSavepointCommand(app, context);
   CLI11_PARSE(app, argc, argv);
   if (app.get_subcommands().empty()) {
     std::cout << app.help();

@@ -38,6 +38,12 @@ void RegisterStatusCommand(CLI::App& app, CommandContext& context) {
                 r.restarts());
     if (!r.pending_reason().empty()) std::printf("waiting:  %s\n", r.pending_reason().c_str());
     if (!r.failure().empty()) std::printf("failure:  %s\n", r.failure().c_str());
+    if (r.latest_checkpoint_id() > 0) {
+      std::printf("checkpoint: %lld (%s), %d completed here\n",
+                  static_cast<long long>(r.latest_checkpoint_id()),
+                  r.latest_checkpoint_path().c_str(), r.completed_checkpoints());
+    }
+    if (!r.restored_from().empty()) std::printf("restored: %s\n", r.restored_from().c_str());
     if (r.tasks_size() > 0) {
       std::printf("\n%-6s  %-8s  %-10s  %-32s  %s\n", "VERTEX", "SUBTASK", "STATE",
                   "TASK MANAGER", "NAME");

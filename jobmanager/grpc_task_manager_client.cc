@@ -28,6 +28,30 @@ class GrpcTaskManagerClient final : public TaskManagerClient {
     return FromGrpc(stub_->CancelTask(&context, request, &response));
   }
 
+  absl::StatusOr<v1::TriggerCheckpointResponse> TriggerCheckpoint(
+      const v1::TriggerCheckpointRequest& request) override {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    v1::TriggerCheckpointResponse response;
+    absl::Status s = FromGrpc(stub_->TriggerCheckpoint(&context, request, &response));
+    if (!s.ok()) return s;
+    return response;
+  }
+
+  absl::Status NotifyCheckpointComplete(const v1::NotifyCheckpointRequest& request) override {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    v1::NotifyCheckpointResponse response;
+    return FromGrpc(stub_->NotifyCheckpointComplete(&context, request, &response));
+  }
+
+  absl::Status NotifyCheckpointAborted(const v1::NotifyCheckpointRequest& request) override {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    v1::NotifyCheckpointResponse response;
+    return FromGrpc(stub_->NotifyCheckpointAborted(&context, request, &response));
+  }
+
  private:
   std::unique_ptr<v1::TaskManagerService::Stub> stub_;
   absl::Duration timeout_;

@@ -1,6 +1,7 @@
 #include "jobmanager/job_manager.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "proto/cluster_log.h"
@@ -42,7 +43,17 @@ JobManager::JobManager(Options options, std::unique_ptr<TaskManagerClientFactory
       store_(options_.checkpoint_dir.empty() ? nullptr
                                              : std::make_unique<JobStore>(options_.checkpoint_dir)) {}
 
-JobManager::~JobManager() = default;
+JobManager::~JobManager() {
+  std::vector<checkpoint::CheckpointCoordinator*> coordinators;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, job] : jobs_) {
+      if (job->coordinator) coordinators.push_back(job->coordinator.get());
+    }
+  }
+  // Their threads may be in a callback that takes mu_: stop them before it goes.
+  for (auto* c : coordinators) c->Stop();
+}
 
 void JobManager::Run(Actions& actions) {
   for (auto& action : actions) action();
@@ -176,6 +187,11 @@ void JobManager::UpdateTaskState(const v1::UpdateTaskStateRequest& request) {
         }
         break;
       case v1::TASK_STATE_FINISHED:
+        if (job.coordinator) {
+          checkpoint::CheckpointCoordinator* c = job.coordinator.get();
+          exchange::TaskId t{task->vertex_id, task->subtask};
+          actions.push_back([c, t] { c->TaskFinished(t); });
+        }
         FinishIfDoneLocked(job);
         break;
       default:
@@ -347,6 +363,10 @@ absl::StatusOr<v1::GetJobStatusResponse> JobManager::GetJobStatus(const JobId& i
   }
   response.set_restarts(job.restarts);
   response.set_failure(job.failure);
+  response.set_latest_checkpoint_id(job.latest_checkpoint_id);
+  response.set_latest_checkpoint_path(job.latest_checkpoint_path);
+  response.set_restored_from(job.restored_from);
+  response.set_completed_checkpoints(job.completed_checkpoints);
   if (job.state == v1::JOB_STATE_CREATED) response.set_pending_reason(job.waiting);
   return response;
 }
@@ -388,6 +408,14 @@ void JobManager::Tick() {
     ScheduleWaitingLocked(actions);
     for (const JobId& jid : job_order_) {
       Job& job = *jobs_.at(jid);
+      if (IsTerminal(job.state) && job.coordinator && !job.coordinator_stopped) {
+        job.coordinator_stopped = true;
+        checkpoint::CheckpointCoordinator* c = job.coordinator.get();
+        actions.push_back([c] { c->Stop(); });
+      }
+    }
+    for (const JobId& jid : job_order_) {
+      Job& job = *jobs_.at(jid);
       if (job.state == v1::JOB_STATE_CREATED &&
           now - job.waiting_since > options_.slot_wait_timeout) {
         FailAttemptLocked(job,
@@ -400,6 +428,192 @@ void JobManager::Tick() {
     }
   }
   Run(actions);
+}
+
+void JobManager::AcknowledgeCheckpoint(const v1::AcknowledgeCheckpointRequest& request) {
+  checkpoint::CheckpointCoordinator* c = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(JobId(request.job_id()));
+    if (it == jobs_.end() || it->second->attempt != request.attempt()) return;
+    c = it->second->coordinator.get();
+  }
+  if (c == nullptr) return;
+  v1::TaskCheckpointAck ack = request.ack();
+  ack.set_attempt(request.attempt());
+  c->Acknowledge(ack);
+}
+
+void JobManager::DeclineCheckpoint(const v1::DeclineCheckpointRequest& request) {
+  checkpoint::CheckpointCoordinator* c = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(JobId(request.job_id()));
+    if (it == jobs_.end() || it->second->attempt != request.attempt()) return;
+    c = it->second->coordinator.get();
+  }
+  if (c == nullptr) return;
+  c->Decline({request.task().vertex_id(), request.task().subtask_index()}, request.checkpoint_id(),
+             absl::AbortedError(absl::StrCat("declined by task manager ",
+                                             request.task_manager_id(), ": ", request.reason())));
+}
+
+void JobManager::TriggerOnTaskManagers(const JobId& id, int64_t checkpoint_id, bool savepoint) {
+  struct Target {
+    std::shared_ptr<TaskManagerClient> client;
+    TaskManagerId tm;
+    exchange::TaskId task;  // one of its tasks, to decline for
+  };
+  std::vector<Target> targets;
+  checkpoint::CheckpointCoordinator* c = nullptr;
+  v1::TriggerCheckpointRequest request;
+  std::string not_running;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return;
+    Job& job = *it->second;
+    c = job.coordinator.get();
+    request.set_job_id(id.value());
+    request.set_attempt(job.attempt);
+    request.set_checkpoint_id(checkpoint_id);
+    request.set_savepoint(savepoint);
+    if (job.state != v1::JOB_STATE_RUNNING) {
+      not_running = JobStateName(job.state);
+    } else {
+      for (const auto& [tm_id, count] : job.held) {
+        auto tm = task_managers_.find(tm_id);
+        for (const Task& t : job.tasks) {
+          if (t.task_manager != tm_id) continue;
+          if (tm == task_managers_.end()) {
+            not_running = "task manager " + tm_id.value() + " is gone";
+          } else {
+            targets.push_back({tm->second.client, tm_id, {t.vertex_id, t.subtask}});
+          }
+          break;
+        }
+      }
+    }
+  }
+  if (c == nullptr) return;
+  if (!not_running.empty() || targets.empty()) {
+    c->Decline({0, 0}, checkpoint_id,
+               absl::FailedPreconditionError(absl::StrCat(
+                   "job ", id.value(), " is not running: ",
+                   not_running.empty() ? "no tasks" : not_running)));
+    return;
+  }
+  for (const Target& t : targets) {
+    absl::StatusOr<v1::TriggerCheckpointResponse> r = t.client->TriggerCheckpoint(request);
+    if (!r.ok()) {
+      c->Decline(t.task, checkpoint_id,
+                 absl::Status(r.status().code(),
+                              absl::StrCat("triggering on task manager ", t.tm.value(), ": ",
+                                           r.status().message())));
+      return;
+    }
+  }
+}
+
+void JobManager::NotifyTaskManagers(const JobId& id, int64_t checkpoint_id, bool complete) {
+  std::vector<std::pair<TaskManagerId, std::shared_ptr<TaskManagerClient>>> clients;
+  v1::NotifyCheckpointRequest request;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return;
+    Job& job = *it->second;
+    if (complete) {
+      ++job.completed_checkpoints;
+      job.latest_checkpoint_id = checkpoint_id;
+      if (job.storage) job.latest_checkpoint_path = job.storage->CheckpointDir(checkpoint_id);
+    }
+    request.set_job_id(id.value());
+    request.set_attempt(job.attempt);
+    request.set_checkpoint_id(checkpoint_id);
+    for (const auto& [tm_id, count] : job.held) {
+      auto tm = task_managers_.find(tm_id);
+      if (tm != task_managers_.end()) clients.emplace_back(tm_id, tm->second.client);
+    }
+  }
+  for (auto& [tm, client] : clients) {
+    absl::Status s = complete ? client->NotifyCheckpointComplete(request)
+                              : client->NotifyCheckpointAborted(request);
+    if (!s.ok() && s.code() != absl::StatusCode::kNotFound) {
+      CDCFLOW_CLOG(WARNING) << "job " << id.value() << ": telling task manager " << tm.value()
+                            << " that checkpoint " << checkpoint_id << " "
+                            << (complete ? "completed" : "was aborted")
+                            << " failed: " << s.ToString();
+    }
+  }
+}
+
+absl::StatusOr<JobManager::SavepointResult> JobManager::TriggerSavepoint(
+    const JobId& id, const std::string& directory, bool cancel_job, absl::Duration timeout) {
+  checkpoint::CheckpointCoordinator* c = nullptr;
+  std::string dir = directory;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return absl::NotFoundError("no job with id " + id.value());
+    Job& job = *it->second;
+    if (store_ == nullptr) {
+      return absl::FailedPreconditionError(
+          "savepoints need a job manager with a checkpoint directory (--checkpoint-dir)");
+    }
+    if (job.state != v1::JOB_STATE_RUNNING || job.coordinator == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat("job ", id.value(), " is ",
+                                                        JobStateName(job.state),
+                                                        ", not RUNNING: no savepoint"));
+    }
+    c = job.coordinator.get();
+    if (dir.empty()) {
+      dir = absl::StrCat(store_->root(), "/savepoints/", id.value(), "/savepoint-",
+                         absl::ToUnixMillis(options_.now()));
+    }
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::StatusOr<int64_t> cp = c->TriggerNow(dir);
+  // Another checkpoint in flight: wait for it to end.
+  while (!cp.ok() && cp.status().code() == absl::StatusCode::kFailedPrecondition &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+    cp = c->TriggerNow(dir);
+  }
+  if (!cp.ok()) return cp.status();
+  absl::StatusOr<checkpoint::CompletedCheckpoint> done = c->Await(*cp, deadline - absl::Now());
+  if (!done.ok()) {
+    return absl::Status(done.status().code(), absl::StrCat("savepoint ", *cp, " of job ",
+                                                           id.value(), ": ",
+                                                           done.status().message()));
+  }
+  SavepointResult result;
+  result.checkpoint_id = *cp;
+  result.path = done->dir;
+  if (cancel_job) {
+    absl::StatusOr<v1::JobState> state = CancelJob(id);
+    if (!state.ok()) return state.status();
+    result.state = *state;
+  } else {
+    absl::MutexLock lock(&mu_);
+    result.state = jobs_.at(id)->state;
+  }
+  CDCFLOW_CLOG(INFO) << "job " << id.value() << ": savepoint " << *cp << " written to "
+                     << result.path;
+  return result;
+}
+
+absl::StatusOr<std::vector<checkpoint::CheckpointStats>> JobManager::CheckpointHistory(
+    const JobId& id) {
+  checkpoint::CheckpointCoordinator* c = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return absl::NotFoundError("no job with id " + id.value());
+    c = it->second->coordinator.get();
+  }
+  if (c == nullptr) return std::vector<checkpoint::CheckpointStats>();
+  return c->History();
 }
 
 int JobManager::RegisteredTaskManagers() {
@@ -437,9 +651,82 @@ void JobManager::TryScheduleLocked(Job& job, Actions& actions) {
   DeployLocked(job, *owners, actions);
 }
 
+absl::StatusOr<std::string> JobManager::PrepareCheckpointsLocked(Job& job) {
+  std::optional<checkpoint::CompletedCheckpoint> restore;
+  if (store_ != nullptr && job.storage == nullptr) {
+    auto storage = checkpoint::CheckpointStorage::Create(store_->root(), job.id.value());
+    if (!storage.ok()) return storage.status();
+    job.storage = std::move(*storage);
+  }
+  if (job.storage != nullptr) {
+    std::vector<std::string> errors;
+    restore = job.storage->LoadLatest(&errors);
+    for (const std::string& e : errors) {
+      CDCFLOW_CLOG(WARNING) << "job " << job.id.value() << ": checkpoint skipped: " << e;
+    }
+  }
+  if (!restore.has_value() && !job.request.from_savepoint().empty()) {
+    auto savepoint = checkpoint::LoadCheckpoint(job.request.from_savepoint());
+    if (!savepoint.ok()) {
+      return absl::Status(savepoint.status().code(),
+                          absl::StrCat("the savepoint to start from: ", savepoint.status().message()));
+    }
+    restore = std::move(*savepoint);
+  }
+  if (job.storage != nullptr && job.coordinator == nullptr) {
+    std::vector<exchange::TaskId> tasks;
+    for (const ChainInfo& chain : job.chains) {
+      for (int i = 0; i < chain.parallelism; ++i) tasks.push_back({chain.vertex_id, i});
+    }
+    checkpoint::CoordinatorOptions options;
+    const int64_t interval_ms = job.request.checkpoint_interval_ms();
+    options.interval = interval_ms > 0    ? absl::Milliseconds(interval_ms)
+                       : interval_ms == 0 ? options_.checkpoint_interval
+                                          : absl::ZeroDuration();
+    options.timeout = options_.checkpoint_timeout;
+    options.retained = options_.retained_checkpoints;
+    checkpoint::CoordinatorCallbacks callbacks;
+    JobId id = job.id;
+    callbacks.trigger = [this, id](int64_t cp, bool savepoint) {
+      TriggerOnTaskManagers(id, cp, savepoint);
+    };
+    callbacks.notify_complete = [this, id](int64_t cp) { NotifyTaskManagers(id, cp, true); };
+    callbacks.notify_aborted = [this, id](int64_t cp) { NotifyTaskManagers(id, cp, false); };
+    auto coordinator = checkpoint::CheckpointCoordinator::Create(
+        std::move(tasks), job.storage.get(), options, std::move(callbacks),
+        restore.has_value() ? restore->id() + 1 : 1);
+    if (!coordinator.ok()) return coordinator.status();
+    job.coordinator = std::move(*coordinator);
+  }
+  if (restore.has_value()) {
+    job.latest_checkpoint_id = std::max(job.latest_checkpoint_id, restore->id());
+    if (job.latest_checkpoint_path.empty()) job.latest_checkpoint_path = restore->dir;
+    return restore->dir;
+  }
+  return std::string();
+}
+
 void JobManager::DeployLocked(Job& job, const std::vector<std::string>& slice_owner,
                               Actions& actions) {
+  absl::StatusOr<std::string> restore = PrepareCheckpointsLocked(job);
+  if (!restore.ok()) {
+    // Nothing is deployed: no slots are held yet.
+    job.attempt++;
+    FailAttemptLocked(job, std::string(restore.status().message()), actions);
+    return;
+  }
+  job.restored_from = *restore;
   ++job.attempt;
+  if (job.coordinator) {
+    checkpoint::CheckpointCoordinator* c = job.coordinator.get();
+    const int attempt = job.attempt;
+    // Before the deployments: acks of the new attempt must find the coordinator reset.
+    actions.push_back([c, attempt] {
+      c->ResetForAttempt(attempt);
+      c->Resume();
+      c->Start();
+    });
+  }
   job.state = v1::JOB_STATE_RUNNING;
   job.tasks.clear();
   job.held.clear();
@@ -467,6 +754,10 @@ void JobManager::DeployLocked(Job& job, const std::vector<std::string>& slice_ow
     }
   }
   PersistLocked(job);
+  if (!job.restored_from.empty()) {
+    CDCFLOW_CLOG(INFO) << "job " << job.id.value() << " attempt " << job.attempt
+                       << " restores " << job.restored_from;
+  }
   CDCFLOW_CLOG(INFO) << "job " << job.id.value() << " attempt " << job.attempt << ": deploying "
             << job.tasks.size() << " task(s) to " << job.held.size() << " task manager(s)";
   for (const auto& [tm_id, count] : job.held) {
@@ -484,6 +775,8 @@ void JobManager::DeployLocked(Job& job, const std::vector<std::string>& slice_ow
       id->set_attempt(job.attempt);
     }
     for (const v1::TaskLocation& loc : locations) *request->add_locations() = loc;
+    if (job.storage != nullptr) request->set_checkpoint_root(store_->root());
+    request->set_restore_dir(job.restored_from);
     if (tm.plugins.insert(job.id.value()).second) request->set_plugin(job.request.plugin());
     std::shared_ptr<TaskManagerClient> client = tm.client;
     JobId job_id = job.id;

@@ -23,6 +23,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "jobmanager/job_store.h"
+#include "runtime/checkpoint/checkpoint_coordinator.h"
+#include "runtime/checkpoint/checkpoint_storage.h"
 #include "jobmanager/task_manager_client.h"
 #include "proto/ids.h"
 #include "proto/job_manager.pb.h"
@@ -109,6 +111,26 @@ class JobManager {
   absl::StatusOr<v1::GetJobStatusResponse> GetJobStatus(const JobId& job);
   absl::StatusOr<JobTopology> GetJobTopology(const JobId& job);
 
+  // Checkpoints, reported by task managers; reports of other attempts are ignored.
+  void AcknowledgeCheckpoint(const v1::AcknowledgeCheckpointRequest& request);
+  void DeclineCheckpoint(const v1::DeclineCheckpointRequest& request);
+
+  // Takes a savepoint of a running job into `directory` (empty: under the checkpoint
+  // directory, <dir>/savepoints/<job_id>/savepoint-<id>) and waits for it; cancels the
+  // job afterwards when `cancel_job`. FAILED_PRECONDITION when the job does not run or
+  // the job manager has no checkpoint directory. Blocks: call it from a request thread.
+  struct SavepointResult {
+    int64_t checkpoint_id = 0;
+    std::string path;  // the savepoint directory (for --from-savepoint)
+    v1::JobState state = v1::JOB_STATE_UNSPECIFIED;  // the job's state afterwards
+  };
+  absl::StatusOr<SavepointResult> TriggerSavepoint(const JobId& job, const std::string& directory,
+                                                   bool cancel_job = false,
+                                                   absl::Duration timeout = absl::Minutes(10));
+  // The job's checkpoints and savepoints, newest first (empty when it never checkpointed);
+  // NOT_FOUND for an unknown job.
+  absl::StatusOr<std::vector<checkpoint::CheckpointStats>> CheckpointHistory(const JobId& job);
+
   // Times out task managers, starts due restarts, retries scheduling of waiting jobs.
   void Tick();
 
@@ -163,6 +185,15 @@ class JobManager {
     absl::Time restart_at;
     std::string failure;
     std::string waiting;  // why a CREATED job is not deployed yet
+    // Checkpoints (with a checkpoint directory): the coordinator spans the job's
+    // attempts; created at the first deployment, stopped when the job ends.
+    std::unique_ptr<checkpoint::CheckpointStorage> storage;
+    std::unique_ptr<checkpoint::CheckpointCoordinator> coordinator;
+    bool coordinator_stopped = false;
+    std::string restored_from;  // of the current attempt
+    int64_t latest_checkpoint_id = 0;
+    std::string latest_checkpoint_path;
+    int completed_checkpoints = 0;
   };
   using Actions = std::vector<std::function<void()>>;
 
@@ -170,6 +201,12 @@ class JobManager {
   void TryScheduleLocked(Job& job, Actions& actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DeployLocked(Job& job, const std::vector<std::string>& slice_owner, Actions& actions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The checkpoint to restore the next attempt from (the newest valid one in storage,
+  // else the job's savepoint); empty to start empty. Sets up storage and coordinator.
+  absl::StatusOr<std::string> PrepareCheckpointsLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Coordinator callbacks (run without mu_).
+  void TriggerOnTaskManagers(const JobId& job, int64_t checkpoint_id, bool savepoint);
+  void NotifyTaskManagers(const JobId& job, int64_t checkpoint_id, bool complete);
   // Records the job's state and attempt in the job store (no-op without one).
   void PersistLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The current attempt failed: cancel what runs, release slots, restart or fail.

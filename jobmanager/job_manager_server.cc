@@ -64,6 +64,28 @@ class JobManagerServer::Service final : public v1::JobManagerService::Service {
     *resp = jm_->ListTaskManagers();
     return grpc::Status::OK;
   }
+  grpc::Status AcknowledgeCheckpoint(grpc::ServerContext*,
+                                     const v1::AcknowledgeCheckpointRequest* req,
+                                     v1::AcknowledgeCheckpointResponse*) override {
+    jm_->AcknowledgeCheckpoint(*req);
+    return grpc::Status::OK;
+  }
+  grpc::Status DeclineCheckpoint(grpc::ServerContext*, const v1::DeclineCheckpointRequest* req,
+                                 v1::DeclineCheckpointResponse*) override {
+    jm_->DeclineCheckpoint(*req);
+    return grpc::Status::OK;
+  }
+  grpc::Status TriggerSavepoint(grpc::ServerContext*, const v1::TriggerSavepointRequest* req,
+                                v1::TriggerSavepointResponse* resp) override {
+    auto r = jm_->TriggerSavepoint(
+        JobId(req->job_id()), req->directory(), req->cancel_job(),
+        req->timeout_ms() > 0 ? absl::Milliseconds(req->timeout_ms()) : absl::Minutes(10));
+    if (!r.ok()) return ToGrpc(r.status());
+    resp->set_checkpoint_id(r->checkpoint_id);
+    resp->set_path(r->path);
+    resp->set_state(r->state);
+    return grpc::Status::OK;
+  }
   grpc::Status GetJobStatus(grpc::ServerContext*, const v1::GetJobStatusRequest* req,
                             v1::GetJobStatusResponse* resp) override {
     auto s = jm_->GetJobStatus(JobId(req->job_id()));

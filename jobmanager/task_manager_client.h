@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "proto/task_manager.pb.h"
 
@@ -20,6 +21,11 @@ class TaskManagerClient {
   // manager does not hold the plugin with the request's hash.
   virtual absl::Status DeployTask(const v1::DeployTaskRequest& request) = 0;
   virtual absl::Status CancelTask(const v1::CancelTaskRequest& request) = 0;
+  // Checkpoints: NOT_FOUND when the attempt does not run there.
+  virtual absl::StatusOr<v1::TriggerCheckpointResponse> TriggerCheckpoint(
+      const v1::TriggerCheckpointRequest& request) = 0;
+  virtual absl::Status NotifyCheckpointComplete(const v1::NotifyCheckpointRequest& request) = 0;
+  virtual absl::Status NotifyCheckpointAborted(const v1::NotifyCheckpointRequest& request) = 0;
 };
 
 // Makes clients for task managers as they register. Thread-safe.

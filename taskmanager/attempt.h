@@ -14,6 +14,10 @@
 #include "proto/job_manager.pb.h"
 #include "proto/task_manager.pb.h"
 
+namespace cdcflow::checkpoint {
+class CheckpointListener;
+}
+
 namespace cdcflow::taskmanager {
 
 class NetworkExchange;
@@ -43,6 +47,13 @@ class Attempt {
   virtual NetworkExchange* network() = 0;
   // Appends the cumulative metrics of each of its tasks (sent with heartbeats).
   virtual void CollectMetrics(std::vector<v1::TaskMetricsReport>* out) {}
+
+  // Checkpoints (CHECKPOINT_DESIGN.md 3). Triggers checkpoint `id` at this attempt's
+  // source tasks and returns how many there are; FAILED_PRECONDITION when the attempt
+  // does not checkpoint (no checkpoint storage).
+  virtual absl::StatusOr<int> TriggerCheckpoint(int64_t id, bool savepoint) = 0;
+  virtual void NotifyCheckpointComplete(int64_t id) = 0;
+  virtual void NotifyCheckpointAborted(int64_t id) = 0;
 };
 
 struct AttemptContext {
@@ -51,6 +62,9 @@ struct AttemptContext {
   std::string task_manager_id;
   std::string plugin_directory;  // where plugin files may be written
   TaskStateReporter reporter;
+  // Where the attempt's tasks report checkpoints (forwarded to the job manager); must
+  // outlive the attempt. Null: the tasks decline every checkpoint.
+  checkpoint::CheckpointListener* checkpoint_listener = nullptr;
 };
 
 using AttemptFactory =

@@ -26,6 +26,12 @@ class GrpcJobManagerClient final : public JobManagerClient {
   absl::Status UpdateTaskState(const v1::UpdateTaskStateRequest& request) override {
     return Call(&v1::JobManagerService::Stub::UpdateTaskState, request).status();
   }
+  absl::Status AcknowledgeCheckpoint(const v1::AcknowledgeCheckpointRequest& request) override {
+    return Call(&v1::JobManagerService::Stub::AcknowledgeCheckpoint, request).status();
+  }
+  absl::Status DeclineCheckpoint(const v1::DeclineCheckpointRequest& request) override {
+    return Call(&v1::JobManagerService::Stub::DeclineCheckpoint, request).status();
+  }
 
  private:
   template <typename Req, typename Resp>

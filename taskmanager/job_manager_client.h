@@ -19,6 +19,8 @@ class JobManagerClient {
       const v1::RegisterTaskManagerRequest& request) = 0;
   virtual absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request) = 0;
   virtual absl::Status UpdateTaskState(const v1::UpdateTaskStateRequest& request) = 0;
+  virtual absl::Status AcknowledgeCheckpoint(const v1::AcknowledgeCheckpointRequest& request) = 0;
+  virtual absl::Status DeclineCheckpoint(const v1::DeclineCheckpointRequest& request) = 0;
 };
 
 // A gRPC client of `address` ("host:port"); each call has `rpc_timeout` as deadline.

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -11,6 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/cluster_log.h"
+#include "runtime/checkpoint/checkpoint_storage.h"
+#include "runtime/checkpoint/task_restore.h"
+#include "runtime/checkpoint/upload_pool.h"
 #include "runtime/cluster/graph_proto.h"
 #include "runtime/graph/job_graph.h"
 #include "runtime/metrics/standard_metrics.h"
@@ -61,6 +65,30 @@ class RuntimeAttempt final : public Attempt {
       if (t.joinable()) t.join();
     }
     tasks_.clear();  // closes keyed state (RocksDB) before a newer attempt opens it
+    uploader_.reset();  // finishes the uploads already taken
+  }
+
+  absl::StatusOr<int> TriggerCheckpoint(int64_t id, bool savepoint) override {
+    absl::MutexLock lock(&join_mu_);
+    if (storage_ == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "job ", job_id_, " attempt ", attempt_, " was deployed without checkpoint storage"));
+    }
+    int sources = 0;
+    for (auto& t : tasks_) {
+      if (!t->is_source()) continue;
+      t->TriggerCheckpoint(id, savepoint);
+      ++sources;
+    }
+    return sources;
+  }
+  void NotifyCheckpointComplete(int64_t id) override {
+    absl::MutexLock lock(&join_mu_);
+    for (auto& t : tasks_) t->NotifyCheckpointComplete(id);
+  }
+  void NotifyCheckpointAborted(int64_t id) override {
+    absl::MutexLock lock(&join_mu_);
+    for (auto& t : tasks_) t->NotifyCheckpointAborted(id);
   }
 
   absl::Status Init(const AttemptContext& ctx, ChannelPool* pool, NetworkExchangeOptions options,
@@ -111,8 +139,33 @@ class RuntimeAttempt final : public Attempt {
     network_ = std::make_unique<NetworkExchange>(job_id_, attempt_, spec_, plan_,
                                                  std::move(locations), ctx.task_manager_id, pool,
                                                  options);
+    if (!request.checkpoint_root().empty()) {
+      auto storage = checkpoint::CheckpointStorage::Create(request.checkpoint_root(), job_id_);
+      if (!storage.ok()) return storage.status();
+      storage_ = std::move(*storage);
+      uploader_ = std::make_unique<checkpoint::UploadPool>(1);
+    }
+    std::optional<checkpoint::CompletedCheckpoint> restore;
+    if (!request.restore_dir().empty()) {
+      auto loaded = checkpoint::LoadCheckpoint(request.restore_dir());
+      if (!loaded.ok()) return loaded.status();
+      absl::Status compatible = checkpoint::CheckCompatible(*loaded, spec_);
+      if (!compatible.ok()) return compatible;
+      restore = std::move(*loaded);
+    }
     for (const v1::TaskId& id : request.tasks()) {
       task::TaskSetup setup;
+      if (restore.has_value()) {
+        auto r = checkpoint::BuildTaskRestore(*restore, spec_, plan_,
+                                              exchange::TaskId{id.vertex_id(), id.subtask_index()});
+        if (!r.ok()) return r.status();
+        restores_.push_back(std::make_unique<checkpoint::TaskRestore>(std::move(*r)));
+        setup.restore = restores_.back().get();
+      }
+      setup.checkpoint_listener = ctx.checkpoint_listener;
+      setup.checkpoint_storage = storage_.get();
+      setup.uploader = uploader_.get();
+      setup.attempt = attempt_;
       setup.graph = graph_.get();
       setup.spec = &spec_;
       setup.plan = &plan_;
@@ -196,6 +249,12 @@ class RuntimeAttempt final : public Attempt {
         if (end) p.set_end_offset(value);
       }
     }
+    // Join clears tasks_; skip this round rather than wait for a join (heartbeats).
+    if (!join_mu_.TryLock()) return;
+    struct Unlock {
+      absl::Mutex* mu;
+      ~Unlock() { mu->Unlock(); }
+    } unlock{&join_mu_};
     for (size_t i = 0; i < tasks_.size(); ++i) {
       const auto& vm = tasks_[i]->vertex_metrics();
       if (vm.empty()) continue;
@@ -234,6 +293,10 @@ class RuntimeAttempt final : public Attempt {
   graph::JobGraphSpec spec_;
   graph::ExecutionPlan plan_;
   std::unique_ptr<NetworkExchange> network_;
+  // Outlive the tasks and the uploads (declared before them).
+  std::unique_ptr<checkpoint::CheckpointStorage> storage_;
+  std::vector<std::unique_ptr<checkpoint::TaskRestore>> restores_;
+  std::unique_ptr<checkpoint::UploadPool> uploader_;
   std::vector<std::unique_ptr<task::Task>> tasks_;
   std::vector<v1::TaskId> ids_;
   std::vector<std::thread> threads_;

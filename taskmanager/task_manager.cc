@@ -15,6 +15,7 @@ TaskManager::TaskManager(Options options, std::unique_ptr<JobManagerClient> job_
       job_manager_(std::move(job_manager)),
       factory_(std::move(attempts)) {
   if (options_.task_manager_id.empty()) options_.task_manager_id = RandomHexId();
+  forwarder_ = std::make_unique<CheckpointForwarder>(job_manager_.get(), options_.task_manager_id);
 }
 
 TaskManager::~TaskManager() { Stop(); }
@@ -220,6 +221,7 @@ absl::Status TaskManager::DeployTask(const v1::DeployTaskRequest& request) {
   context.plugin_directory = options_.plugin_directory;
   context.reporter = [this](const v1::TaskId& task, v1::TaskState state,
                             const std::string& error) { Report(task, state, error); };
+  context.checkpoint_listener = forwarder_->ListenerFor(key.first, key.second);
   absl::StatusOr<std::unique_ptr<Attempt>> created = factory_(std::move(context));
   if (!created.ok()) {
     CDCFLOW_CLOG(WARNING) << "task manager " << id() << ": job " << key.first << " attempt "
@@ -257,6 +259,43 @@ absl::Status TaskManager::CancelTask(const v1::CancelTaskRequest& request) {
     }
   }
   for (auto& a : to_cancel) a->Cancel();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<Attempt>> TaskManager::Find(const std::string& job_id,
+                                                           int attempt) {
+  absl::MutexLock lock(&mu_);
+  auto it = attempts_.find(Key(job_id, attempt));
+  if (it == attempts_.end()) {
+    return absl::NotFoundError(absl::StrCat("job ", job_id, " attempt ", attempt,
+                                            " does not run on task manager ", id()));
+  }
+  return it->second;
+}
+
+absl::StatusOr<v1::TriggerCheckpointResponse> TaskManager::TriggerCheckpoint(
+    const v1::TriggerCheckpointRequest& request) {
+  auto attempt = Find(request.job_id(), request.attempt());
+  if (!attempt.ok()) return attempt.status();
+  absl::StatusOr<int> sources =
+      (*attempt)->TriggerCheckpoint(request.checkpoint_id(), request.savepoint());
+  if (!sources.ok()) return sources.status();
+  v1::TriggerCheckpointResponse response;
+  response.set_source_tasks(*sources);
+  return response;
+}
+
+absl::Status TaskManager::NotifyCheckpointComplete(const v1::NotifyCheckpointRequest& request) {
+  auto attempt = Find(request.job_id(), request.attempt());
+  if (!attempt.ok()) return attempt.status();
+  (*attempt)->NotifyCheckpointComplete(request.checkpoint_id());
+  return absl::OkStatus();
+}
+
+absl::Status TaskManager::NotifyCheckpointAborted(const v1::NotifyCheckpointRequest& request) {
+  auto attempt = Find(request.job_id(), request.attempt());
+  if (!attempt.ok()) return attempt.status();
+  (*attempt)->NotifyCheckpointAborted(request.checkpoint_id());
   return absl::OkStatus();
 }
 

@@ -23,6 +23,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "taskmanager/attempt.h"
+#include "taskmanager/checkpoint_forwarder.h"
 #include "taskmanager/job_manager_client.h"
 
 namespace cdcflow::taskmanager {
@@ -66,6 +67,11 @@ class TaskManager {
   // gRPC service entry points.
   absl::Status DeployTask(const v1::DeployTaskRequest& request);
   absl::Status CancelTask(const v1::CancelTaskRequest& request);
+  // Checkpoints of an attempt here; NOT_FOUND when it does not run here.
+  absl::StatusOr<v1::TriggerCheckpointResponse> TriggerCheckpoint(
+      const v1::TriggerCheckpointRequest& request);
+  absl::Status NotifyCheckpointComplete(const v1::NotifyCheckpointRequest& request);
+  absl::Status NotifyCheckpointAborted(const v1::NotifyCheckpointRequest& request);
   // The attempt, waiting up to Options::attempt_wait for it to be deployed; NOT_FOUND
   // when it never was, CANCELLED when it was canceled.
   absl::StatusOr<std::shared_ptr<Attempt>> AwaitAttempt(const std::string& job_id, int attempt);
@@ -85,10 +91,12 @@ class TaskManager {
   void ReapDone();
   void MarkCanceledLocked(const std::string& job_id, int upto) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Report(const v1::TaskId& task, v1::TaskState state, const std::string& error);
+  absl::StatusOr<std::shared_ptr<Attempt>> Find(const std::string& job_id, int attempt);
 
   Options options_;
   std::unique_ptr<JobManagerClient> job_manager_;
   AttemptFactory factory_;
+  std::unique_ptr<CheckpointForwarder> forwarder_;  // outlives every attempt
 
   absl::Mutex mu_;
   bool registered_ ABSL_GUARDED_BY(mu_) = false;

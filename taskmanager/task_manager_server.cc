@@ -22,6 +22,23 @@ class TaskManagerServer::Service final : public v1::TaskManagerService::Service 
                           v1::CancelTaskResponse*) override {
     return ToGrpc(tm_->CancelTask(*request));
   }
+  grpc::Status TriggerCheckpoint(grpc::ServerContext*, const v1::TriggerCheckpointRequest* request,
+                                 v1::TriggerCheckpointResponse* response) override {
+    auto r = tm_->TriggerCheckpoint(*request);
+    if (!r.ok()) return ToGrpc(r.status());
+    *response = std::move(*r);
+    return grpc::Status::OK;
+  }
+  grpc::Status NotifyCheckpointComplete(grpc::ServerContext*,
+                                        const v1::NotifyCheckpointRequest* request,
+                                        v1::NotifyCheckpointResponse*) override {
+    return ToGrpc(tm_->NotifyCheckpointComplete(*request));
+  }
+  grpc::Status NotifyCheckpointAborted(grpc::ServerContext*,
+                                       const v1::NotifyCheckpointRequest* request,
+                                       v1::NotifyCheckpointResponse*) override {
+    return ToGrpc(tm_->NotifyCheckpointAborted(*request));
+  }
   grpc::Status ExchangeBatches(
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::ExchangeCredit, v1::ExchangeMessage>* stream) override {

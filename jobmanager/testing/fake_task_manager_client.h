@@ -17,6 +17,9 @@ class FakeTaskManagers : public TaskManagerClientFactory {
   struct Calls {
     std::vector<v1::DeployTaskRequest> deploys;
     std::vector<v1::CancelTaskRequest> cancels;
+    std::vector<v1::TriggerCheckpointRequest> triggers;
+    std::vector<v1::NotifyCheckpointRequest> completes;
+    std::vector<v1::NotifyCheckpointRequest> aborts;
     absl::Status deploy_status;  // returned by DeployTask
     bool holds_plugin_check = false;  // answer FAILED_PRECONDITION to deploys without plugin
   };
@@ -33,6 +36,10 @@ class FakeTaskManagers : public TaskManagerClientFactory {
     absl::MutexLock lock(&mu_);
     return calls_[address].cancels;
   }
+  Calls Get(const std::string& address) {
+    absl::MutexLock lock(&mu_);
+    return calls_[address];
+  }
   void SetDeployStatus(const std::string& address, absl::Status status) {
     absl::MutexLock lock(&mu_);
     calls_[address].deploy_status = std::move(status);
@@ -46,6 +53,9 @@ class FakeTaskManagers : public TaskManagerClientFactory {
     for (auto& [address, c] : calls_) {
       c.deploys.clear();
       c.cancels.clear();
+      c.triggers.clear();
+      c.completes.clear();
+      c.aborts.clear();
     }
   }
 
@@ -67,6 +77,22 @@ class FakeTaskManagers : public TaskManagerClientFactory {
     absl::Status CancelTask(const v1::CancelTaskRequest& request) override {
       absl::MutexLock lock(&owner_->mu_);
       owner_->calls_[address_].cancels.push_back(request);
+      return absl::OkStatus();
+    }
+    absl::StatusOr<v1::TriggerCheckpointResponse> TriggerCheckpoint(
+        const v1::TriggerCheckpointRequest& request) override {
+      absl::MutexLock lock(&owner_->mu_);
+      owner_->calls_[address_].triggers.push_back(request);
+      return v1::TriggerCheckpointResponse();
+    }
+    absl::Status NotifyCheckpointComplete(const v1::NotifyCheckpointRequest& request) override {
+      absl::MutexLock lock(&owner_->mu_);
+      owner_->calls_[address_].completes.push_back(request);
+      return absl::OkStatus();
+    }
+    absl::Status NotifyCheckpointAborted(const v1::NotifyCheckpointRequest& request) override {
+      absl::MutexLock lock(&owner_->mu_);
+      owner_->calls_[address_].aborts.push_back(request);
       return absl::OkStatus();
     }
 

@@ -4,7 +4,9 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "jobmanager/job_store.h"
@@ -447,6 +449,127 @@ TEST_F(JobManagerTest, CheckpointsWithoutACheckpointDirectoryAreRefused) {
   auto id = jm_->SubmitJob(r, {{0, "x", 1}});
   EXPECT_EQ(id.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(id.status().message(), HasSubstr("--checkpoint-dir"));
+}
+
+
+// With a checkpoint directory: deployments carry the storage; a savepoint is triggered
+// at the task managers, completes with every task's ack, is announced to them; the
+// restart after a failure restores the newest completed checkpoint; reports of the old
+// attempt are ignored; a decline aborts a checkpoint without failing the job.
+TEST_F(JobManagerStoreTest, CheckpointsFlowThroughTheTaskManagersAndRestartsRestoreThem) {
+  Register("a", 4);
+  v1::SubmitJobRequest r;
+  r.mutable_job()->mutable_graph()->set_job_name("wordcount");
+  r.set_plugin("\x7f" "ELF plugin bytes");
+  r.set_checkpoint_interval_ms(-1);  // on demand only
+  auto submitted = jm_->SubmitJob(r, {{0, "source -> map", 2}, {1, "sum -> sink", 2}});
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  const JobId job = *submitted;
+  auto deploys = fake_->Deploys("a:1");
+  ASSERT_EQ(deploys.size(), 1u);
+  EXPECT_EQ(deploys[0].checkpoint_root(), dir_);
+  EXPECT_EQ(deploys[0].restore_dir(), "");
+  ReportAll(job, 0, 2, v1::TASK_STATE_RUNNING);
+
+  auto ack_all = [&](int attempt, int64_t id) {
+    for (int v = 0; v < 2; ++v) {
+      for (int i = 0; i < 2; ++i) {
+        v1::AcknowledgeCheckpointRequest a;
+        a.set_job_id(job.value());
+        a.set_attempt(attempt);
+        a.mutable_ack()->set_chain(v);
+        a.mutable_ack()->set_subtask(i);
+        a.mutable_ack()->set_checkpoint_id(id);
+        a.mutable_ack()->set_attempt(attempt);
+        jm_->AcknowledgeCheckpoint(a);
+      }
+    }
+  };
+  auto await_triggers = [&](size_t n) {
+    for (int i = 0; i < 1000 && fake_->Get("a:1").triggers.size() < n; ++i) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return fake_->Get("a:1").triggers;
+  };
+
+  absl::StatusOr<JobManager::SavepointResult> result;
+  const std::string savepoint_dir = dir_ + "/savepoint";
+  std::thread client([&] { result = jm_->TriggerSavepoint(job, savepoint_dir, false, absl::Seconds(20)); });
+  auto triggers = await_triggers(1);
+  ASSERT_EQ(triggers.size(), 1u);
+  EXPECT_EQ(triggers[0].attempt(), 0);
+  EXPECT_TRUE(triggers[0].savepoint());
+  const int64_t first = triggers[0].checkpoint_id();
+  ack_all(0, first);
+  client.join();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->checkpoint_id, first);
+  EXPECT_EQ(result->path, savepoint_dir);
+  EXPECT_EQ(result->state, v1::JOB_STATE_RUNNING);
+  EXPECT_TRUE(std::filesystem::exists(savepoint_dir + "/_metadata"));
+  auto calls = fake_->Get("a:1");
+  ASSERT_EQ(calls.completes.size(), 1u);
+  EXPECT_EQ(calls.completes[0].checkpoint_id(), first);
+  auto status = Status(job);
+  EXPECT_EQ(status.latest_checkpoint_id(), first);
+  EXPECT_EQ(status.completed_checkpoints(), 1);
+  auto history = jm_->CheckpointHistory(job);
+  ASSERT_TRUE(history.ok());
+  ASSERT_FALSE(history->empty());
+  EXPECT_EQ((*history)[0].id, first);
+  EXPECT_EQ((*history)[0].status, checkpoint::CheckpointStatus::kCompleted);
+  EXPECT_TRUE((*history)[0].savepoint);
+
+  // A declined savepoint is aborted (told to the task managers); the job keeps running.
+  std::thread declined([&] { result = jm_->TriggerSavepoint(job, dir_ + "/sp2", false, absl::Seconds(20)); });
+  triggers = await_triggers(2);
+  ASSERT_EQ(triggers.size(), 2u);
+  v1::DeclineCheckpointRequest d;
+  d.set_job_id(job.value());
+  d.set_attempt(0);
+  d.mutable_task()->set_vertex_id(1);
+  d.set_checkpoint_id(triggers[1].checkpoint_id());
+  d.set_reason("disk full");
+  jm_->DeclineCheckpoint(d);
+  declined.join();
+  EXPECT_FALSE(result.ok());
+  EXPECT_THAT(result.status().message(), HasSubstr("disk full"));
+  EXPECT_EQ(fake_->Get("a:1").aborts.size(), 1u);
+  EXPECT_EQ(State(job), v1::JOB_STATE_RUNNING);
+
+  // A failure: the next attempt restores the savepoint's checkpoint (the newest completed).
+  Report(job, 0, 1, 1, v1::TASK_STATE_FAILED, "boom");
+  now_ += absl::Seconds(2);
+  HeartbeatAll({"a"});
+  jm_->Tick();
+  deploys = fake_->Deploys("a:1");
+  ASSERT_EQ(deploys.size(), 2u);
+  EXPECT_EQ(deploys[1].attempt(), 1);
+  EXPECT_EQ(deploys[1].restore_dir(), absl::StrCat(dir_, "/", job.value(), "/chk-", first));
+  EXPECT_EQ(Status(job).restored_from(), deploys[1].restore_dir());
+
+  // Acks of attempt 0 no longer count; attempt 1's complete the next checkpoint.
+  std::thread next([&] { result = jm_->TriggerSavepoint(job, "", false, absl::Seconds(20)); });
+  triggers = await_triggers(3);
+  ASSERT_EQ(triggers.size(), 3u);
+  EXPECT_EQ(triggers[2].attempt(), 1);
+  ack_all(0, triggers[2].checkpoint_id());
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(Status(job).latest_checkpoint_id(), first) << "stale acks completed a checkpoint";
+  ack_all(1, triggers[2].checkpoint_id());
+  next.join();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_GT(result->checkpoint_id, first);
+  EXPECT_THAT(result->path, HasSubstr(dir_ + "/savepoints/" + job.value() + "/savepoint-"));
+}
+
+TEST_F(JobManagerTest, SavepointsNeedACheckpointDirectory) {
+  Register("a", 4);
+  JobId job = Submit(1);
+  auto r = jm_->TriggerSavepoint(job, "/tmp/x");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("--checkpoint-dir"));
+  EXPECT_EQ(jm_->TriggerSavepoint(JobId("nope"), "").status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -37,6 +37,25 @@ class FakeJobManagerClient : public JobManagerClient {
     return absl::OkStatus();
   }
 
+  absl::Status AcknowledgeCheckpoint(const v1::AcknowledgeCheckpointRequest& request) override {
+    absl::MutexLock lock(&mu_);
+    acks_.push_back(request);
+    return absl::OkStatus();
+  }
+  absl::Status DeclineCheckpoint(const v1::DeclineCheckpointRequest& request) override {
+    absl::MutexLock lock(&mu_);
+    declines_.push_back(request);
+    return absl::OkStatus();
+  }
+  std::vector<v1::AcknowledgeCheckpointRequest> acks() {
+    absl::MutexLock lock(&mu_);
+    return acks_;
+  }
+  std::vector<v1::DeclineCheckpointRequest> declines() {
+    absl::MutexLock lock(&mu_);
+    return declines_;
+  }
+
   // The job manager forgets this task manager (as after a restart).
   void Forget() {
     absl::MutexLock lock(&mu_);
@@ -78,6 +97,8 @@ class FakeJobManagerClient : public JobManagerClient {
   v1::HeartbeatRequest last_heartbeat_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::RegisterTaskManagerRequest> registrations_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::UpdateTaskStateRequest> updates_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::AcknowledgeCheckpointRequest> acks_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::DeclineCheckpointRequest> declines_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cdcflow::taskmanager::testing

@@ -17,7 +17,8 @@ namespace {
 using ::testing::HasSubstr;
 using testing::FakeJobManagerClient;
 
-// An attempt whose tasks "run" until canceled or told to finish.
+// An attempt whose tasks "run" until canceled or told to finish. The test keeps it
+// (shared) beyond the task manager's handle, which is dropped when superseded.
 class FakeAttempt : public Attempt {
  public:
   FakeAttempt(std::vector<v1::TaskId> tasks, TaskStateReporter reporter)
@@ -33,6 +34,32 @@ class FakeAttempt : public Attempt {
     joined_ = true;
   }
   bool joined() const { return joined_; }
+  absl::StatusOr<int> TriggerCheckpoint(int64_t id, bool) override {
+    absl::MutexLock lock(&mu_);
+    triggered_.push_back(id);
+    return 1;
+  }
+  void NotifyCheckpointComplete(int64_t id) override {
+    absl::MutexLock lock(&mu_);
+    completed_.push_back(id);
+  }
+  void NotifyCheckpointAborted(int64_t id) override {
+    absl::MutexLock lock(&mu_);
+    aborted_.push_back(id);
+  }
+  std::vector<int64_t> triggered() {
+    absl::MutexLock lock(&mu_);
+    return triggered_;
+  }
+  std::vector<int64_t> completed() {
+    absl::MutexLock lock(&mu_);
+    return completed_;
+  }
+  std::vector<int64_t> aborted() {
+    absl::MutexLock lock(&mu_);
+    return aborted_;
+  }
+  checkpoint::CheckpointListener* listener = nullptr;
   NetworkExchange* network() override { return nullptr; }
   void CollectMetrics(std::vector<v1::TaskMetricsReport>* out) override {
     for (const auto& t : tasks_) {
@@ -53,6 +80,27 @@ class FakeAttempt : public Attempt {
   TaskStateReporter reporter_;
   std::atomic<bool> done_{false};
   std::atomic<bool> joined_{false};
+  absl::Mutex mu_;
+  std::vector<int64_t> triggered_, completed_, aborted_;
+};
+
+// What the task manager holds: forwards to a FakeAttempt the test keeps.
+class AttemptHandle final : public Attempt {
+ public:
+  explicit AttemptHandle(std::shared_ptr<FakeAttempt> a) : a_(std::move(a)) {}
+  absl::Status Start() override { return a_->Start(); }
+  void Cancel() override { a_->Cancel(); }
+  bool Done() override { return a_->Done(); }
+  void Join() override { a_->Join(); }
+  NetworkExchange* network() override { return nullptr; }
+  absl::StatusOr<int> TriggerCheckpoint(int64_t id, bool sp) override {
+    return a_->TriggerCheckpoint(id, sp);
+  }
+  void NotifyCheckpointComplete(int64_t id) override { a_->NotifyCheckpointComplete(id); }
+  void NotifyCheckpointAborted(int64_t id) override { a_->NotifyCheckpointAborted(id); }
+
+ private:
+  std::shared_ptr<FakeAttempt> a_;
 };
 
 class TaskManagerTest : public ::testing::Test {
@@ -77,12 +125,13 @@ class TaskManagerTest : public ::testing::Test {
           plugins_seen_.push_back(*ctx.plugin);
           if (!factory_error_.ok()) return factory_error_;
           // The superseded attempt was joined before the newer one is created.
-          for (FakeAttempt* older : created_) older_joined_.push_back(older->joined());
-          auto a = std::make_unique<FakeAttempt>(
+          for (const auto& older : created_) older_joined_.push_back(older->joined());
+          auto a = std::make_shared<FakeAttempt>(
               std::vector<v1::TaskId>(ctx.request->tasks().begin(), ctx.request->tasks().end()),
               ctx.reporter);
-          created_.push_back(a.get());
-          return a;
+          a->listener = ctx.checkpoint_listener;
+          created_.push_back(a);
+          return std::make_unique<AttemptHandle>(a);
         });
   }
 
@@ -113,7 +162,7 @@ class TaskManagerTest : public ::testing::Test {
   std::unique_ptr<TaskManager> tm_;
   absl::Mutex mu_;
   std::vector<std::string> plugins_seen_;
-  std::vector<FakeAttempt*> created_;
+  std::vector<std::shared_ptr<FakeAttempt>> created_;
   std::vector<bool> older_joined_;  // per factory call, per earlier attempt
   absl::Status factory_error_;
   std::vector<std::string> released_;
@@ -257,6 +306,61 @@ TEST_F(TaskManagerTest, AwaitAttemptWaitsForTheDeployment) {
   auto found = tm_->AwaitAttempt("job", 0);
   deployer.join();
   EXPECT_TRUE(found.ok()) << found.status();
+}
+
+}  // namespace
+}  // namespace cdcflow::taskmanager
+
+namespace cdcflow::taskmanager {
+namespace {
+
+TEST_F(TaskManagerTest, RoutesCheckpointCallsToTheAttemptAndForwardsItsAcks) {
+  ASSERT_TRUE(tm_->DeployTask(Deploy("job", 0, true)).ok());
+  ASSERT_TRUE(tm_->DeployTask(Deploy("job", 1, false)).ok());
+  v1::TriggerCheckpointRequest trigger;
+  trigger.set_job_id("job");
+  trigger.set_attempt(1);
+  trigger.set_checkpoint_id(7);
+  auto r = tm_->TriggerCheckpoint(trigger);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->source_tasks(), 1);
+  v1::NotifyCheckpointRequest notify;
+  notify.set_job_id("job");
+  notify.set_attempt(1);
+  notify.set_checkpoint_id(7);
+  ASSERT_TRUE(tm_->NotifyCheckpointComplete(notify).ok());
+  notify.set_checkpoint_id(8);
+  ASSERT_TRUE(tm_->NotifyCheckpointAborted(notify).ok());
+  EXPECT_EQ(created_[1]->triggered(), std::vector<int64_t>{7});
+  EXPECT_EQ(created_[1]->completed(), std::vector<int64_t>{7});
+  EXPECT_EQ(created_[1]->aborted(), std::vector<int64_t>{8});
+  EXPECT_TRUE(created_[0]->triggered().empty()) << "the superseded attempt is not triggered";
+  trigger.set_attempt(0);
+  EXPECT_EQ(tm_->TriggerCheckpoint(trigger).status().code(), absl::StatusCode::kNotFound);
+  trigger.set_job_id("other");
+  EXPECT_EQ(tm_->TriggerCheckpoint(trigger).status().code(), absl::StatusCode::kNotFound);
+
+  // The attempt's listener sends acks and declines to the job manager, with job and attempt.
+  ASSERT_NE(created_[1]->listener, nullptr);
+  v1::TaskCheckpointAck ack;
+  ack.set_chain(1);
+  ack.set_subtask(0);
+  ack.set_checkpoint_id(7);
+  created_[1]->listener->Acknowledge(ack);
+  created_[1]->listener->Decline({0, 1}, 8, absl::DataLossError("disk"));
+  for (int i = 0; i < 500 && jm_->declines().empty(); ++i) absl::SleepFor(absl::Milliseconds(2));
+  auto acks = jm_->acks();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].job_id(), "job");
+  EXPECT_EQ(acks[0].attempt(), 1);
+  EXPECT_EQ(acks[0].ack().checkpoint_id(), 7);
+  EXPECT_EQ(acks[0].task_manager_id(), "tm-1");
+  auto declines = jm_->declines();
+  ASSERT_EQ(declines.size(), 1u);
+  EXPECT_EQ(declines[0].checkpoint_id(), 8);
+  EXPECT_EQ(declines[0].task().vertex_id(), 0);
+  EXPECT_EQ(declines[0].task().subtask_index(), 1);
+  EXPECT_THAT(declines[0].reason(), HasSubstr("disk"));
 }
 
 }  // namespace
