@@ -20,7 +20,8 @@ void RegisterCancelCommand(CLI::App& app, CommandContext& context) {
   auto job = std::make_shared<std::string>();
   auto no_wait = std::make_shared<bool>(false);
   auto timeout_s = std::make_shared<int>(60);
-  cmd->add_option("JOB", *job, "The job id (see `cdcflow list`)")->required();
+  // Not required by the parser: `cancel --savepoint JOB` reads JOB as the option's value.
+  cmd->add_option("JOB", *job, "The job id (see `cdcflow list`)");
   cmd->add_flag("--no-wait", *no_wait, "Return once the cancel is requested");
   auto savepoint = std::make_shared<std::string>();
   auto* savepoint_opt =
@@ -35,6 +36,14 @@ void RegisterCancelCommand(CLI::App& app, CommandContext& context) {
   cmd->callback([&context, address, job, no_wait, timeout_s, cmd, config, savepoint,
                  savepoint_opt] {
     if (!ApplyConfigFile(cmd, *config)) {
+      context.exit_code = 2;
+      return;
+    }
+    if (job->empty() && savepoint_opt->count() > 0 && !savepoint->empty()) {
+      job->swap(*savepoint);  // `cancel --savepoint JOB`: the default directory
+    }
+    if (job->empty()) {
+      std::cerr << "cdcflow: cancel: JOB is required\n";
       context.exit_code = 2;
       return;
     }

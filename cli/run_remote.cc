@@ -5,6 +5,7 @@
 // submitted, 2 bad input (plugin, arguments).
 #include "cli/run_command.h"
 
+#include <filesystem>
 #include <iostream>
 
 #include "absl/time/clock.h"
@@ -52,6 +53,35 @@ int RunOnCluster(const RunOptions& o) {
   request.mutable_job()->set_plugin_name(o.plugin.substr(o.plugin.rfind('/') + 1));
   request.mutable_job()->set_plugin_sha256(Sha256Hex(*bytes));
   request.set_plugin(std::move(*bytes));
+  // Checkpoints run in the job manager, into its --checkpoint-dir. The interval is sent
+  // only when given (else the job manager's --checkpoint-interval-ms applies); 0 means
+  // savepoints only.
+  if (o.checkpoint_interval != RunOptions().checkpoint_interval) {
+    absl::StatusOr<absl::Duration> interval =
+        ParseFlagDuration("--checkpoint-interval", o.checkpoint_interval);
+    if (!interval.ok()) {
+      std::cerr << "cdcflow run: " << interval.status().message() << "\n";
+      return 2;
+    }
+    const int64_t ms = absl::ToInt64Milliseconds(*interval);
+    request.set_checkpoint_interval_ms(ms > 0 ? ms : -1);
+  }
+  if (!o.checkpoint_dir.empty()) {
+    std::cerr << "cdcflow run: --checkpoint-dir is for local runs; a job manager checkpoints "
+                 "into its own `cdcflow jobmanager --checkpoint-dir`\n";
+    return 2;
+  }
+  if (!o.from_savepoint.empty()) {
+    // The job manager and task managers read it: an absolute path on the shared volume.
+    std::error_code ec;
+    std::filesystem::path savepoint = std::filesystem::absolute(o.from_savepoint, ec);
+    if (ec || !std::filesystem::exists(savepoint / "_metadata")) {
+      std::cerr << "cdcflow run: --from-savepoint " << o.from_savepoint
+                << ": no savepoint there (no _metadata)\n";
+      return 2;
+    }
+    request.set_from_savepoint(savepoint.string());
+  }
 
   auto stub = NewJobManagerStub(o.jobmanager);
   v1::SubmitJobResponse submitted;

@@ -101,7 +101,8 @@ class SplitsSource final : public cdcflow::SourceFunction {
   }
 
   // Called once per old subtask's position; keeps the splits this subtask owns.
-  absl::Status RestorePosition(std::string_view position) override {
+  absl::Status RestorePosition(std::string_view view) override {
+    const std::string position(view);  // Debian's absl has its own string_view
     for (absl::string_view part : absl::StrSplit(position, ';', absl::SkipEmpty())) {
       std::vector<absl::string_view> kv = absl::StrSplit(part, '=');
       int64_t split = 0, next = 0;
@@ -198,7 +199,8 @@ class CommittingFileSink final : public cdcflow::SinkFunction {
     return absl::OkStatus();
   }
 
-  absl::Status RestoreState(std::string_view state) override {
+  absl::Status RestoreState(std::string_view view) override {
+    const std::string state(view);
     for (absl::string_view name : absl::StrSplit(state, '\n', absl::SkipEmpty())) {
       absl::Status s = CommitFile(std::string(name));
       if (!s.ok()) return s;
