@@ -98,6 +98,7 @@ class AttemptHandle final : public Attempt {
   }
   void NotifyCheckpointComplete(int64_t id) override { a_->NotifyCheckpointComplete(id); }
   void NotifyCheckpointAborted(int64_t id) override { a_->NotifyCheckpointAborted(id); }
+  void CollectMetrics(std::vector<v1::TaskMetricsReport>* out) override { a_->CollectMetrics(out); }
 
  private:
   std::shared_ptr<FakeAttempt> a_;
