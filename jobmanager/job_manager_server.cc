@@ -75,8 +75,9 @@ class JobManagerServer::Service final : public v1::JobManagerService::Service {
     jm_->DeclineCheckpoint(*req);
     return grpc::Status::OK;
   }
-  grpc::Status TriggerSavepoint(grpc::ServerContext*, const v1::TriggerSavepointRequest* req,
+  grpc::Status TriggerSavepoint(grpc::ServerContext* ctx, const v1::TriggerSavepointRequest* req,
                                 v1::TriggerSavepointResponse* resp) override {
+    if (grpc::Status auth = Authorize(*ctx); !auth.ok()) return auth;
     auto r = jm_->TriggerSavepoint(
         JobId(req->job_id()), req->directory(), req->cancel_job(),
         req->timeout_ms() > 0 ? absl::Milliseconds(req->timeout_ms()) : absl::Minutes(10));

@@ -248,6 +248,23 @@ absl::StatusOr<JobDetail> JobManagerView::Job(std::string_view job_id) const {
   if (!status->pending_reason().empty()) {
     d.exceptions.push_back({0, "", -1, "", "waiting: " + status->pending_reason(), ""});
   }
+  if (auto history = job_manager_->CheckpointHistory(id); history.ok()) {
+    for (const checkpoint::CheckpointStats& c : *history) {
+      CheckpointInfo ci;
+      ci.id = c.id;
+      ci.status = checkpoint::CheckpointStatusName(c.status);
+      ci.savepoint = c.savepoint;
+      ci.trigger_time_ms = c.trigger_time_ms;
+      ci.duration_ms = c.duration_ms;
+      ci.size_bytes = static_cast<int64_t>(c.full_bytes);
+      ci.alignment_ms = c.alignment_ns_max / 1'000'000;
+      ci.acknowledged = c.acked;
+      ci.total = c.expected;
+      ci.path = c.path;
+      ci.failure_reason = c.failure;
+      d.checkpoints.push_back(std::move(ci));
+    }
+  }
   return d;
 }
 
@@ -273,9 +290,10 @@ absl::Status JobManagerView::CancelJob(std::string_view job_id) {
 
 absl::StatusOr<int64_t> JobManagerView::TriggerSavepoint(std::string_view job_id,
                                                          std::string_view target_directory) {
-  auto status = job_manager_->GetJobStatus(JobId(std::string(job_id)));
-  if (!status.ok()) return status.status();
-  return absl::UnimplementedError("savepoints arrive with checkpoint coordination");
+  auto result = job_manager_->TriggerSavepoint(JobId(std::string(job_id)),
+                                               std::string(target_directory));
+  if (!result.ok()) return result.status();
+  return result->checkpoint_id;
 }
 
 absl::StatusOr<std::unique_ptr<JobManagerHttp>> StartJobManagerHttp(

@@ -127,8 +127,10 @@ TEST_F(JobManagerViewTest, SubmitAndSavepointSayWhenUnsupported) {
   auto res = client_->Post("/api/v1/jobs", items);
   EXPECT_EQ(res->status, 501);
   EXPECT_THAT(res->body, HasSubstr("cdcflow run"));
+  // The job manager has no checkpoint directory: the savepoint is refused, naming why.
   res = client_->Post(("/api/v1/jobs/" + id + "/savepoints").c_str(), "", "application/json");
-  EXPECT_EQ(res->status, 501);
+  EXPECT_EQ(res->status, 409);
+  EXPECT_THAT(res->body, HasSubstr("--checkpoint-dir"));
 }
 
 TEST_F(JobManagerViewTest, SubmitUsesTheGivenFunction) {
