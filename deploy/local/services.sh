@@ -305,7 +305,8 @@ EOF
   if [[ ! -f $data/logs/meta.properties ]]; then
     # A cluster id is 16 random bytes in URL-safe base64 without padding.
     local cluster_id
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    # Base64 without '-' and '_': an id starting with '-' reads as an option to kafka-storage.
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' 'ab' | tr -d '=\n')
     if ! "$JAVA" -Xmx256m -cp "$LIB_DIR/kafka/*" \
       -Dlog4j2.configurationFile="$CONF_DIR/log4j2-kafka.properties" \
       kafka.tools.StorageTool format -t "$cluster_id" -c "$conf" >>"$(log_of kafka)" 2>&1; then
