@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "jobmanager/rest/checkpoint_info.h"
 #include "runtime/metrics/metrics.h"
 
 namespace cdcflow::rest {
@@ -250,19 +251,7 @@ absl::StatusOr<JobDetail> JobManagerView::Job(std::string_view job_id) const {
   }
   if (auto history = job_manager_->CheckpointHistory(id); history.ok()) {
     for (const checkpoint::CheckpointStats& c : *history) {
-      CheckpointInfo ci;
-      ci.id = c.id;
-      ci.status = checkpoint::CheckpointStatusName(c.status);
-      ci.savepoint = c.savepoint;
-      ci.trigger_time_ms = c.trigger_time_ms;
-      ci.duration_ms = c.duration_ms;
-      ci.size_bytes = static_cast<int64_t>(c.full_bytes);
-      ci.alignment_ms = c.alignment_ns_max / 1'000'000;
-      ci.acknowledged = c.acked;
-      ci.total = c.expected;
-      ci.path = c.path;
-      ci.failure_reason = c.failure;
-      d.checkpoints.push_back(std::move(ci));
+      d.checkpoints.push_back(ToCheckpointInfo(c));
     }
   }
   return d;

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "jobmanager/rest/checkpoint_info.h"
 #include "runtime/checkpoint/checkpoint_coordinator.h"
 #include "runtime/metrics/standard_metrics.h"
 
@@ -240,19 +241,7 @@ absl::StatusOr<JobDetail> LocalJobView::Job(std::string_view job_id) const {
     d.lag.push_back(l);
   }
   for (const checkpoint::CheckpointStats& c : job_->CheckpointHistory()) {
-    CheckpointInfo ci;
-    ci.id = c.id;
-    ci.status = checkpoint::CheckpointStatusName(c.status);
-    ci.savepoint = c.savepoint;
-    ci.trigger_time_ms = c.trigger_time_ms;
-    ci.duration_ms = c.duration_ms;
-    ci.size_bytes = static_cast<int64_t>(c.full_bytes);
-    ci.alignment_ms = c.alignment_ns_max / 1'000'000;
-    ci.acknowledged = c.acked;
-    ci.total = c.expected;
-    ci.path = c.path;
-    ci.failure_reason = c.failure;
-    d.checkpoints.push_back(std::move(ci));
+    d.checkpoints.push_back(ToCheckpointInfo(c));
   }
   d.summary.restarts = job_->restarts();
   if (!failure_.empty()) d.exceptions.push_back({end_ms_, "", -1, "local", failure_, ""});
