@@ -284,6 +284,7 @@ void CheckpointCoordinator::Complete(int64_t id) {
   if (!status.ok()) {
     std::error_code ignored;
     (void)storage_->DiscardCheckpoint(id);
+    callbacks_.notify_aborted(id);  // before the result is published: Await() sees its effects
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (CheckpointStats* s = StatsLocked(id)) {
@@ -295,13 +296,13 @@ void CheckpointCoordinator::Complete(int64_t id) {
       last_end_ = absl::Now();
     }
     cv_.notify_all();
-    callbacks_.notify_aborted(id);
     return;
   }
   if (p->savepoint_dir.has_value()) {
     result = CheckpointStorage::ExportSavepoint(completed, *p->savepoint_dir);
   }
   absl::Status pruned = storage_->Prune(options_.retained);
+  callbacks_.notify_complete(id);  // before the result is published: Await() sees its effects
   {
     std::lock_guard<std::mutex> lock(mu_);
     latest_ = completed;
@@ -315,26 +316,30 @@ void CheckpointCoordinator::Complete(int64_t id) {
     last_end_ = absl::Now();
   }
   cv_.notify_all();
-  callbacks_.notify_complete(id);
 }
 
 void CheckpointCoordinator::Abort(int64_t id, absl::Status reason) {
+  absl::Time trigger_time;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = pending_.find(id);
     if (it == pending_.end()) return;
+    trigger_time = it->second->trigger_time;
+    pending_.erase(it);
+  }
+  (void)storage_->DiscardCheckpoint(id);
+  callbacks_.notify_aborted(id);  // before the result is published: Await() sees its effects
+  {
+    std::lock_guard<std::mutex> lock(mu_);
     if (CheckpointStats* s = StatsLocked(id)) {
       s->status = CheckpointStatus::kFailed;
-      s->duration_ms = absl::ToInt64Milliseconds(absl::Now() - it->second->trigger_time);
+      s->duration_ms = absl::ToInt64Milliseconds(absl::Now() - trigger_time);
       s->failure = std::string(reason.message());
     }
-    pending_.erase(it);
     RecordResultLocked(id, reason);
     last_end_ = absl::Now();
   }
   cv_.notify_all();
-  (void)storage_->DiscardCheckpoint(id);
-  callbacks_.notify_aborted(id);
 }
 
 void CheckpointCoordinator::AbortAllPending(absl::Status reason) {
