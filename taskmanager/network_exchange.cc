@@ -43,11 +43,12 @@ absl::Status DecodeBatchMessage(std::string_view data, RowBatch* batch) {
 class NetworkExchange::RemoteWriter final : public exchange::BatchWriter {
  public:
   RemoteWriter(NetworkExchange* owner, std::shared_ptr<grpc::Channel> channel, v1::ChannelId id,
-               std::string address)
+               std::string address, std::shared_ptr<metrics::Counter> bytes_out)
       : owner_(owner),
         stub_(v1::TaskManagerService::NewStub(std::move(channel))),
         id_(std::move(id)),
-        address_(std::move(address)) {}
+        address_(std::move(address)),
+        bytes_out_(std::move(bytes_out)) {}
 
   ~RemoteWriter() override {
     if (stream_ != nullptr && !finished_) {
@@ -71,6 +72,7 @@ class NetworkExchange::RemoteWriter final : public exchange::BatchWriter {
     switch (message.kind) {
       case exchange::MessageKind::kBatch:
         EncodeBatchMessage(message.batch, msg_.mutable_batch());
+        if (bytes_out_ != nullptr) bytes_out_->Increment(msg_.batch().size());
         break;
       case exchange::MessageKind::kWatermark:
         msg_.set_watermark(message.value);
@@ -129,6 +131,7 @@ class NetworkExchange::RemoteWriter final : public exchange::BatchWriter {
   std::unique_ptr<v1::TaskManagerService::Stub> stub_;
   v1::ChannelId id_;
   std::string address_;
+  std::shared_ptr<metrics::Counter> bytes_out_;
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::ExchangeMessage, v1::ExchangeCredit>> stream_;
   v1::ExchangeMessage msg_;
@@ -213,7 +216,20 @@ absl::StatusOr<std::unique_ptr<exchange::BatchWriter>> NetworkExchange::OpenWrit
   wire.set_consumer_vertex(consumer.chain);
   wire.set_gate_channel(gate_channel);
   return std::make_unique<RemoteWriter>(this, pool_->Get(where.address), std::move(wire),
-                                        where.address);
+                                        where.address,
+                                        ByteCounter(id.edge, id.producer_subtask, /*out=*/true));
+}
+
+std::shared_ptr<metrics::Counter> NetworkExchange::ByteCounter(int32_t edge, int32_t subtask,
+                                                               bool out) const {
+  if (options_.registry == nullptr || edge < 0 ||
+      edge >= static_cast<int32_t>(spec_.edges.size())) {
+    return nullptr;
+  }
+  const graph::EdgeSpec& e = spec_.edges[edge];
+  metrics::SubtaskMetrics m = metrics::SubtaskMetrics::Create(
+      *options_.registry, job_id_, spec_.vertices[out ? e.source : e.target].name, subtask);
+  return out ? m.bytes_out : m.bytes_in;
 }
 
 bool NetworkExchange::Track(grpc::ClientContext* context) {
@@ -278,9 +294,12 @@ grpc::Status NetworkExchange::Serve(
   credit.set_credits(1);
   v1::ExchangeMessage msg;
   grpc::Status result = grpc::Status::OK;
+  const std::shared_ptr<metrics::Counter> bytes_in =
+      ByteCounter(channel.edge_id(), channel.consumer_subtask(), /*out=*/false);
   while (stream->Read(&msg)) {
     exchange::ChannelMessage m;
     if (!msg.batch().empty()) {
+      if (bytes_in != nullptr) bytes_in->Increment(msg.batch().size());
       absl::Status decoded = DecodeBatchMessage(msg.batch(), &m.batch);
       if (!decoded.ok()) {
         result = refuse(grpc::StatusCode::DATA_LOSS,

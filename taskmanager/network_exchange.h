@@ -25,6 +25,7 @@
 #include "runtime/exchange/channel.h"
 #include "runtime/exchange/input_gate.h"
 #include "runtime/graph/job_graph.h"
+#include "runtime/metrics/standard_metrics.h"
 
 namespace cdcflow::taskmanager {
 
@@ -44,6 +45,10 @@ struct NetworkExchangeOptions {
   size_t messages_per_channel = 4;
   // Batches a remote sender may have in flight per channel.
   int credits_per_channel = 4;
+  // Where the encoded bytes of remote channels are counted (cdcflow_task_bytes_out_total
+  // of the producing vertex's subtask, _bytes_in_total of the consuming one); optional.
+  // Local channels hand batches over without encoding them and count no bytes.
+  metrics::MetricRegistry* registry = nullptr;
 };
 
 // Thread-safe. Must outlive every reader and writer it handed out and every stream it
@@ -79,6 +84,9 @@ class NetworkExchange final : public exchange::ChannelFactory {
   exchange::InputGate* GateOf(int32_t chain, int32_t subtask);
   bool cancelled();
   bool IsLocal(int32_t chain, int32_t subtask) const;
+  // The bytes counter of `edge`'s producing (out) or consuming (!out) vertex's
+  // `subtask`; null without a registry or for an unknown edge.
+  std::shared_ptr<metrics::Counter> ByteCounter(int32_t edge, int32_t subtask, bool out) const;
   // False once cancelled.
   bool Track(grpc::ClientContext* context);
   void Untrack(grpc::ClientContext* context);

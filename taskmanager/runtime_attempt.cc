@@ -136,6 +136,7 @@ class RuntimeAttempt final : public Attempt {
         }
       }
     }
+    options.registry = &metrics::DefaultRegistry();
     network_ = std::make_unique<NetworkExchange>(job_id_, attempt_, spec_, plan_,
                                                  std::move(locations), ctx.task_manager_id, pool,
                                                  options);
@@ -264,6 +265,8 @@ class RuntimeAttempt final : public Attempt {
       *r.mutable_task() = ids_[i];
       r.set_records_in(static_cast<int64_t>(head.records_in->Value()));
       r.set_records_out(static_cast<int64_t>(tail.records_out->Value()));
+      r.set_bytes_in(static_cast<int64_t>(head.bytes_in->Value()));
+      r.set_bytes_out(static_cast<int64_t>(tail.bytes_out->Value()));
       r.set_busy_ns(static_cast<int64_t>(head.busy_ns->Value()));
       r.set_backpressured_ns(static_cast<int64_t>(head.backpressured_ns->Value()));
       r.set_idle_ns(static_cast<int64_t>(head.idle_ns->Value()));

@@ -6,6 +6,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "connectors/kafka/row_json.h"
 #include "nlohmann/json.hpp"
 
@@ -338,7 +340,9 @@ absl::StatusOr<std::vector<ElasticsearchSink::Item>> ElasticsearchSink::SendBulk
   body_.clear();
   for (const Item& item : items) AppendAction(item, &body_);
   ++stats_.requests;
+  const absl::Time sent = absl::Now();
   auto response = client_->SendOk("POST", bulk_path_, body_, "application/x-ndjson");
+  if (options_.observe_request) options_.observe_request(absl::ToDoubleSeconds(absl::Now() - sent));
   if (!response.ok()) return response.status();
   nlohmann::json json = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object()) {
@@ -469,7 +473,13 @@ absl::Status ElasticsearchSinkFunction::Open(RuntimeContext& ctx) {
                               {{"sink", "elasticsearch"}});
   if (!errors.ok()) return errors.status();
   counters_.errors = *errors;
-  auto sink = ElasticsearchSink::Create(config_, schema_, options_);
+  auto latency = group.Histogram("cdcflow_sink_request_seconds",
+                                 "Latency of one sink request (_bulk, produce).",
+                                 {{"sink", "elasticsearch"}});
+  if (!latency.ok()) return latency.status();
+  ElasticsearchSinkOptions options = options_;
+  options.observe_request = [h = *latency](double seconds) { h->Observe(seconds); };
+  auto sink = ElasticsearchSink::Create(config_, schema_, std::move(options));
   if (!sink.ok()) {
     counters_.errors->Increment();
     return sink.status();

@@ -75,6 +75,8 @@ struct ElasticsearchSinkOptions {
   std::function<int64_t()> now_micros;
   // Sleeps between retries (tests record them). Default: this_thread::sleep_for.
   std::function<void(int64_t ms)> sleep_ms;
+  // Observes each _bulk request's round trip in seconds (retries included); optional.
+  std::function<void(double seconds)> observe_request;
 };
 
 struct ElasticsearchSinkStats {

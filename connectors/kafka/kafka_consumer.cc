@@ -371,6 +371,10 @@ absl::Status KafkaConsumer::Poll(MessageBatch* batch, int max_records, int max_w
   return client_->FatalError();
 }
 
+size_t KafkaConsumer::buffered() const {
+  return queue_ == nullptr ? 0 : rd_kafka_queue_length(queue_.get());
+}
+
 KafkaPositions KafkaConsumer::Positions() const {
   KafkaPositions p;
   for (const PartitionState& s : states_) p.Set(s.tp, s.next_offset);

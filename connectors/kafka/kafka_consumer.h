@@ -119,6 +119,8 @@ class KafkaConsumer {
 
   // Next offsets of the assigned partitions after the records handed out so far.
   KafkaPositions Positions() const;
+  // Records (and events) fetched and waiting in librdkafka's queue for Poll.
+  size_t buffered() const;
   // Offsets, last known high watermark and lag per assigned partition (cheap:
   // uses the watermarks from fetch responses, no request).
   std::vector<PartitionStats> Stats() const;

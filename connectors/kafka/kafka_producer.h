@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "cdcflow/metrics.h"
 #include "connectors/kafka/kafka_client.h"
 
 namespace cdcflow::kafka {
@@ -68,6 +69,9 @@ class KafkaProducer {
   // Records the offset of every acknowledged record (for a producer writing one
   // topic); TakeDeliveredOffsets returns and clears them.
   void set_track_offsets(bool on) { track_offsets_ = on; }
+  // Observes each acknowledged record's produce-to-acknowledgement latency in seconds
+  // (librdkafka's rd_kafka_message_latency); null stops it. Must outlive the producer.
+  void set_latency_histogram(MetricHistogram* h) { latency_ = h; }
   PartitionOffsets TakeDeliveredOffsets();
 
   absl::Status error() const { return error_; }
@@ -84,6 +88,7 @@ class KafkaProducer {
   std::unique_ptr<KafkaClient> client_;  // destroyed last
   std::map<std::string, TopicPtr, std::less<>> topics_;
   std::string transactional_id_;
+  MetricHistogram* latency_ = nullptr;
   bool track_offsets_ = false;
   PartitionOffsets delivered_offsets_;
   absl::Status error_;

@@ -201,6 +201,7 @@ absl::StatusOr<std::unique_ptr<KafkaSink>> KafkaSink::Create(const KafkaSinkConf
   auto producer = KafkaProducer::Create(config.ToProducerSettings());
   if (!producer.ok()) return producer.status();
   sink->producer_ = std::move(*producer);
+  sink->producer_->set_latency_histogram(sink->scope_.delivery_latency);
   sink->topic_ = sink->producer_->Topic(config.topic);
   return sink;
 }
@@ -245,6 +246,7 @@ absl::Status KafkaSink::EnsureFenced() {
     if (!producer.ok()) return Annotate(producer.status(), "fencing lingering transactions");
     slots_[slot].producer = std::move(*producer);
     slots_[slot].producer->set_track_offsets(true);
+    slots_[slot].producer->set_latency_histogram(scope_.delivery_latency);
     slots_[slot].topic = slots_[slot].producer->Topic(config_.topic);
   }
   // A fresh start may follow an earlier run with the same prefix: new markers must
@@ -597,7 +599,12 @@ KafkaSinkStats KafkaSink::stats() const {
 // ---------------------------------------------------------------------------
 
 absl::Status KafkaSinkFunction::Open(RuntimeContext& ctx) {
-  KafkaSinkScope scope{std::string(ctx.operator_name()), ctx.subtask_index(), ctx.parallelism()};
+  auto latency = ctx.metrics().Histogram("cdcflow_sink_request_seconds",
+                                         "Latency of one sink request (_bulk, produce).",
+                                         {{"sink", "kafka"}});
+  if (!latency.ok()) return latency.status();
+  KafkaSinkScope scope{std::string(ctx.operator_name()), ctx.subtask_index(), ctx.parallelism(),
+                       *latency};
   auto sink = KafkaSink::Create(config_, schema_, std::move(scope));
   if (!sink.ok()) return sink.status();
   sink_ = std::move(*sink);

@@ -78,6 +78,8 @@ struct KafkaSinkScope {
   std::string vertex = "sink";
   int subtask = 0;
   int parallelism = 1;
+  // Per-record produce-to-acknowledgement latency (optional; outlives the sink).
+  MetricHistogram* delivery_latency = nullptr;
 };
 
 // One pre-committed transaction as recorded in a checkpoint.

@@ -183,6 +183,8 @@ absl::StatusOr<JobDetail> JobManagerView::Job(std::string_view job_id) const {
       const v1::TaskMetricsReport& r = t.metrics();
       s.metrics.records_in = static_cast<uint64_t>(r.records_in());
       s.metrics.records_out = static_cast<uint64_t>(r.records_out());
+      s.metrics.bytes_in = static_cast<uint64_t>(r.bytes_in());
+      s.metrics.bytes_out = static_cast<uint64_t>(r.bytes_out());
       if (running && t.state() == v1::TASK_STATE_RUNNING) {
         s.metrics.records_in_per_sec = t.records_in_per_sec();
         s.metrics.records_out_per_sec = t.records_out_per_sec();
@@ -202,6 +204,8 @@ absl::StatusOr<JobDetail> JobManagerView::Job(std::string_view job_id) const {
     TaskMetrics& a = v.metrics;
     a.records_in += s.metrics.records_in;
     a.records_out += s.metrics.records_out;
+    a.bytes_in += s.metrics.bytes_in;
+    a.bytes_out += s.metrics.bytes_out;
     a.records_in_per_sec += s.metrics.records_in_per_sec;
     a.records_out_per_sec += s.metrics.records_out_per_sec;
     a.busy_ratio = std::max(a.busy_ratio, s.metrics.busy_ratio);

@@ -9,6 +9,7 @@ namespace cdcflow {
 
 MetricCounter::~MetricCounter() = default;
 MetricGauge::~MetricGauge() = default;
+MetricHistogram::~MetricHistogram() = default;
 MetricGroup::~MetricGroup() = default;
 
 MetricGroup& UnexportedMetricGroup() {
@@ -42,11 +43,22 @@ class GaugeHandle final : public MetricGauge {
   std::shared_ptr<metrics::Gauge> g_;
 };
 
+class HistogramHandle final : public MetricHistogram {
+ public:
+  explicit HistogramHandle(std::shared_ptr<metrics::Histogram> h) : h_(std::move(h)) {}
+  void Observe(double value) override { h_->Observe(value); }
+  uint64_t Count() const override { return h_->Take().count; }
+  double Sum() const override { return h_->Take().sum; }
+
+ private:
+  std::shared_ptr<metrics::Histogram> h_;
+};
+
 }  // namespace
 
-absl::StatusOr<metrics::Labels> RegistryMetricGroup::AllLabels(std::string_view name,
-                                                               metrics::MetricType type,
-                                                               const MetricLabels& labels) const {
+absl::StatusOr<metrics::Labels> RegistryMetricGroup::AllLabels(
+    std::string_view name, metrics::MetricType type, const MetricLabels& labels,
+    const std::vector<double>* bounds) const {
   metrics::Labels all = base_;
   for (const auto& [k, v] : labels) {
     for (const auto& [base_name, base_value] : base_) {
@@ -57,7 +69,7 @@ absl::StatusOr<metrics::Labels> RegistryMetricGroup::AllLabels(std::string_view 
     }
     all.emplace_back(k, v);
   }
-  std::string why = registry_->CheckRegistration(name, type, all);
+  std::string why = registry_->CheckRegistration(name, type, all, bounds);
   if (!why.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("metric ", std::string(name), ": ", why));
   }
@@ -84,6 +96,20 @@ absl::StatusOr<MetricGauge*> RegistryMetricGroup::Gauge(std::string_view name,
   std::lock_guard lock(mu_);
   auto& slot = gauges_[{std::string(name), *all}];
   if (!slot) slot = std::make_unique<GaugeHandle>(registry_->GetGauge(name, help, *all));
+  return slot.get();
+}
+
+absl::StatusOr<MetricHistogram*> RegistryMetricGroup::Histogram(
+    std::string_view name, std::string_view help, const MetricLabels& labels,
+    const std::vector<double>& bounds) {
+  const std::vector<double>& b = bounds.empty() ? metrics::DefaultLatencyBuckets() : bounds;
+  auto all = AllLabels(name, metrics::MetricType::kHistogram, labels, &b);
+  if (!all.ok()) return all.status();
+  std::lock_guard lock(mu_);
+  auto& slot = histograms_[{std::string(name), *all}];
+  if (!slot) {
+    slot = std::make_unique<HistogramHandle>(registry_->GetHistogram(name, help, *all, b));
+  }
   return slot.get();
 }
 

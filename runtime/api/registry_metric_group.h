@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "cdcflow/metrics.h"
 #include "runtime/metrics/metrics.h"
@@ -27,16 +28,21 @@ class RegistryMetricGroup final : public MetricGroup {
                                          const MetricLabels& labels = {}) override;
   absl::StatusOr<MetricGauge*> Gauge(std::string_view name, std::string_view help,
                                      const MetricLabels& labels = {}) override;
+  absl::StatusOr<MetricHistogram*> Histogram(std::string_view name, std::string_view help,
+                                             const MetricLabels& labels = {},
+                                             const std::vector<double>& bounds = {}) override;
 
  private:
   absl::StatusOr<metrics::Labels> AllLabels(std::string_view name, metrics::MetricType type,
-                                            const MetricLabels& labels) const;
+                                            const MetricLabels& labels,
+                                            const std::vector<double>* bounds = nullptr) const;
 
   metrics::MetricRegistry* registry_;
   const metrics::Labels base_;
   std::mutex mu_;
   std::map<std::pair<std::string, metrics::Labels>, std::unique_ptr<MetricCounter>> counters_;
   std::map<std::pair<std::string, metrics::Labels>, std::unique_ptr<MetricGauge>> gauges_;
+  std::map<std::pair<std::string, metrics::Labels>, std::unique_ptr<MetricHistogram>> histograms_;
 };
 
 }  // namespace cdcflow::api

@@ -150,7 +150,8 @@ const std::vector<double>& DefaultLatencyBuckets() {
 }
 
 std::string MetricRegistry::CheckRegistration(std::string_view name, MetricType type,
-                                              const Labels& labels) const {
+                                              const Labels& labels,
+                                              const std::vector<double>* bounds) const {
   if (!ValidName(name, /*allow_colon=*/true)) {
     return "invalid metric name '" + std::string(name) + "' (want [a-zA-Z_:][a-zA-Z0-9_:]*)";
   }
@@ -163,6 +164,13 @@ std::string MetricRegistry::CheckRegistration(std::string_view name, MetricType 
     }
     if (i > 0 && sorted[i - 1].first == k) return "label '" + k + "' given twice";
   }
+  if (bounds != nullptr) {
+    for (size_t i = 0; i < bounds->size(); ++i) {
+      if (!std::isfinite((*bounds)[i]) || (i > 0 && (*bounds)[i] <= (*bounds)[i - 1])) {
+        return "histogram bounds must be finite and strictly increasing";
+      }
+    }
+  }
   std::lock_guard lock(mu_);
   auto it = families_.find(name);
   if (it != families_.end()) {
@@ -171,6 +179,9 @@ std::string MetricRegistry::CheckRegistration(std::string_view name, MetricType 
     }
     if (type == MetricType::kCounter && it->second.export_scale != 1.0) {
       return "metric '" + std::string(name) + "' is a runtime metric";
+    }
+    if (bounds != nullptr && it->second.bounds != *bounds) {
+      return "histogram '" + std::string(name) + "' is already registered with other bounds";
     }
   }
   return "";

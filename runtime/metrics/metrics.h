@@ -116,10 +116,10 @@ class MetricRegistry {
                                               DefaultLatencyBuckets());
 
   // For names and labels that come from job code (which must not abort the process):
-  // empty when Get* with them and `type` (counters: export_scale 1) would succeed,
-  // otherwise why not.
-  std::string CheckRegistration(std::string_view name, MetricType type,
-                                const Labels& labels) const;
+  // empty when Get* with them and `type` (counters: export_scale 1; histograms:
+  // `bounds`, which must be strictly increasing and finite) would succeed, otherwise why not.
+  std::string CheckRegistration(std::string_view name, MetricType type, const Labels& labels,
+                                const std::vector<double>* bounds = nullptr) const;
 
   // Stops exporting every series whose labels contain all of `match` (e.g.
   // {{"job", id}} when a job ends). Returns how many series were removed.

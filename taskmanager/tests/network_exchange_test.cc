@@ -150,6 +150,50 @@ TEST_F(NetworkExchangeTest, LocalAndRemoteChannelsDeliverBatchesInOrder) {
   ender.join();
 }
 
+// Remote channels count their encoded bytes for the producing and the consuming
+// subtask (as a task's metrics would show them); local channels count none.
+TEST_F(NetworkExchangeTest, RemoteChannelsCountEncodedBytesPerSubtask) {
+  metrics::MetricRegistry registry;
+  NetworkExchangeOptions options;
+  options.registry = &registry;
+  MakeExchanges(options);
+  auto remote = Writer(*a_, 1, 1);
+  auto local = Writer(*a_, 0, 0);
+  uint64_t encoded = 0;
+  for (int i = 0; i < 5; ++i) {
+    std::string wire;
+    EncodeBatchMessage(MakeBatch(i * 10, 10), &wire);
+    encoded += wire.size();
+  }
+  std::thread producer([&] {
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(remote->Write(exchange::ChannelMessage::Batch(MakeBatch(i * 10, 10))).ok());
+      if (i < 2) {  // within the local gate's capacity: nobody reads it here
+        ASSERT_TRUE(local->Write(exchange::ChannelMessage::Batch(MakeBatch(i * 10, 10))).ok());
+      }
+    }
+    EXPECT_TRUE(remote->Write(exchange::ChannelMessage::EndOfStream()).ok());
+  });
+  auto reader = b_->OpenReader({1, 1});
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  int batches = 0;
+  while (true) {
+    exchange::ChannelMessage m;
+    auto got = (*reader)->Read(&m, absl::Seconds(10));
+    ASSERT_TRUE(got.ok() && *got);
+    if (m.kind == exchange::MessageKind::kEndOfStream) break;
+    ++batches;
+  }
+  producer.join();
+  EXPECT_EQ(batches, 5);
+  auto src1 = metrics::SubtaskMetrics::Create(registry, "job", "src", 1);
+  auto sink1 = metrics::SubtaskMetrics::Create(registry, "job", "sink", 1);
+  auto src0 = metrics::SubtaskMetrics::Create(registry, "job", "src", 0);
+  EXPECT_EQ(src1.bytes_out->Value(), encoded);
+  EXPECT_EQ(sink1.bytes_in->Value(), encoded);
+  EXPECT_EQ(src0.bytes_out->Value(), 0u);
+}
+
 // Barriers cross task managers in their place between batches (they consume credits
 // like any message), with their checkpoint ids, on remote and local channels alike.
 TEST_F(NetworkExchangeTest, BarriersKeepTheirPlaceAndIdOnRemoteAndLocalChannels) {

@@ -510,6 +510,10 @@ TEST(ElasticsearchSinkFunctionTest, PublishesRequestsConflictsAndErrorsAsMetrics
   EXPECT_THAT(text, HasSubstr(
                         "cdcflow_sink_errors_total{job=\"j\",sink=\"elasticsearch\",subtask=\"0\","
                         "vertex=\"es\"} 1"));
+  // Both _bulk round trips are in the request latency histogram.
+  EXPECT_THAT(text, HasSubstr(
+                        "cdcflow_sink_request_seconds_count{job=\"j\",sink=\"elasticsearch\","
+                        "subtask=\"0\",vertex=\"es\"} 2"));
   EXPECT_TRUE(fn.Close().ok());
 }
 

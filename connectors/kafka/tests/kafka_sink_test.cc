@@ -129,7 +129,9 @@ TEST(KafkaSinkTest, UpsertModeWritesValuesAndTombstonesByKey) {
                                         {"key.fields", "id"},
                                         {"properties.log_level", "3"}});
   ASSERT_TRUE(config.ok()) << config.status();
-  auto sink = KafkaSink::Create(*config, OrderSchema());
+  auto latency = UnexportedMetricGroup().Histogram("kafka_sink_test_latency_seconds", "x");
+  ASSERT_TRUE(latency.ok());
+  auto sink = KafkaSink::Create(*config, OrderSchema(), KafkaSinkScope{"sink", 0, 1, *latency});
   ASSERT_TRUE(sink.ok()) << sink.status();
   std::vector<Row> rows = {OrderRow(RowKind::kInsert, 1, "pen", "1.50"),
                            OrderRow(RowKind::kInsert, 2, "cup", "3.00"),
@@ -145,6 +147,8 @@ TEST(KafkaSinkTest, UpsertModeWritesValuesAndTombstonesByKey) {
   EXPECT_EQ(stats.skipped, 1);
   EXPECT_EQ(stats.tombstones, 1);
   EXPECT_EQ(stats.delivered, 4);  // all acknowledged by PrepareCommit
+  EXPECT_EQ((*latency)->Count(), 4u);  // one latency per acknowledged record
+  EXPECT_GT((*latency)->Sum(), 0.0);
 
   auto source = KafkaSourceConfig::Parse(kafka.SourceOptions("out"));
   ASSERT_TRUE(source.ok());

@@ -56,6 +56,32 @@ TEST_F(RegistryMetricGroupTest, BadNamesAreErrorsNotAborts) {
   EXPECT_FALSE(group_.Counter("cdcflow_task_busy_seconds_total", "x").ok());
 }
 
+TEST_F(RegistryMetricGroupTest, HistogramExportsBucketsSumAndCount) {
+  auto h = group_.Histogram("my_call_seconds", "Call latency.", {{"sink", "es"}});
+  ASSERT_TRUE(h.ok()) << h.status();
+  (*h)->Observe(0.002);
+  (*h)->Observe(0.2);
+  EXPECT_EQ((*h)->Count(), 2u);
+  EXPECT_DOUBLE_EQ((*h)->Sum(), 0.202);
+  const std::string text = registry_.RenderPrometheus();
+  EXPECT_THAT(text, HasSubstr("# TYPE my_call_seconds histogram"));
+  EXPECT_THAT(text, HasSubstr("my_call_seconds_count{job=\"j1\",sink=\"es\",subtask=\"2\","
+                              "vertex=\"src\"} 2"));
+  EXPECT_THAT(text, HasSubstr("le=\"+Inf\""));
+  auto same = group_.Histogram("my_call_seconds", "Call latency.", {{"sink", "es"}});
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(*same, *h);
+}
+
+TEST_F(RegistryMetricGroupTest, BadHistogramBoundsAreErrorsNotAborts) {
+  auto decreasing = group_.Histogram("h1_seconds", "x", {}, {1, 0.5});
+  EXPECT_EQ(decreasing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(decreasing.status().message(), HasSubstr("strictly increasing"));
+  ASSERT_TRUE(group_.Histogram("h2_seconds", "x", {}, {1, 2}).ok());
+  auto other_bounds = group_.Histogram("h2_seconds", "x", {{"a", "b"}}, {1, 3});
+  EXPECT_THAT(other_bounds.status().message(), HasSubstr("other bounds"));
+}
+
 TEST(UnexportedMetricGroupTest, CountsWithoutExporting) {
   auto c = UnexportedMetricGroup().Counter("unexported_total", "x");
   ASSERT_TRUE(c.ok());

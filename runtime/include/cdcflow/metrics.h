@@ -1,5 +1,5 @@
 #pragma once
-// Metrics for job code: counters and gauges that operators, sources and sinks register
+// Metrics for job code: counters, gauges and histograms that operators, sources and sinks register
 // through RuntimeContext::metrics(). The runtime exports them with every other metric
 // of the process (Prometheus text format at the task manager's /metrics), labelled with
 // the job, vertex and subtask they belong to plus the labels given here.
@@ -50,6 +50,16 @@ class CDCFLOW_API MetricGauge {
   virtual double Value() const = 0;
 };
 
+// A distribution over fixed buckets, exported as a Prometheus histogram (`_bucket`,
+// `_sum`, `_count`). By convention latencies in seconds (name ending in `_seconds`).
+class CDCFLOW_API MetricHistogram {
+ public:
+  virtual ~MetricHistogram();
+  virtual void Observe(double value) = 0;
+  virtual uint64_t Count() const = 0;
+  virtual double Sum() const = 0;
+};
+
 class CDCFLOW_API MetricGroup {
  public:
   virtual ~MetricGroup();
@@ -59,6 +69,13 @@ class CDCFLOW_API MetricGroup {
                                                  const MetricLabels& labels = {}) = 0;
   virtual absl::StatusOr<MetricGauge*> Gauge(std::string_view name, std::string_view help,
                                              const MetricLabels& labels = {}) = 0;
+  // `bounds`: strictly increasing, finite bucket upper bounds (+Inf is implicit); empty
+  // means the runtime's latency buckets, 100 us .. 60 s. kInvalidArgument otherwise, or
+  // when the name was registered before with other bounds.
+  virtual absl::StatusOr<MetricHistogram*> Histogram(std::string_view name,
+                                                     std::string_view help,
+                                                     const MetricLabels& labels = {},
+                                                     const std::vector<double>& bounds = {}) = 0;
 };
 
 // A group whose handles count locally and export nothing (the default of contexts
