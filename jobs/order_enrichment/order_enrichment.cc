@@ -25,6 +25,7 @@
 //   bootstrap_servers  127.0.0.1:9092              Kafka (sources and the Kafka sink)
 //   group_id           cdcflow-order-enrichment    monitoring offset commits only
 //   startup_mode       earliest-offset             earliest-offset | latest-offset
+//   replay_protection  true                        drop Debezium's replays (see below)
 //   sink               kafka,elasticsearch         kafka | elasticsearch | both (= the two)
 //   output_topic       enriched_orders             upsert topic (give it cleanup.policy=compact)
 //   es_url             http://127.0.0.1:9200       Elasticsearch 8 / OpenSearch 2
@@ -38,6 +39,14 @@
 // one _bulk request (no row waits for more rows, so documents show up at once even at
 // one order every 10 s).
 // Parallelism: `cdcflow run --parallelism N` (every vertex).
+//
+// Replays. Debezium delivers at least once: after a connector restart it re-sends events
+// it had already sent. With replay_protection=true (the default) the sources append each
+// event's Debezium source position (source option debezium.source-position) and both joins
+// drop a change whose position is not newer than the last one applied for the same source
+// row (orders by order_id, shipments by shipment_id, products by id), so a replayed insert
+// can never leave a second copy of a row behind (what makes Flink double-count or fail with
+// "can not retract a non-existent record").
 //
 // Input columns (positions in the Debezium schema = table column order, deploy/sql/schema.sql):
 //   orders    order_id, order_date, customer_name, price, product_id, order_status,
@@ -172,6 +181,11 @@ absl::Status Build(cdcflow::JobBuilder& job) {
     }
   }
 
+  absl::StatusOr<bool> replay_protection = args.GetBool("replay_protection", true);
+  if (!replay_protection.ok()) return replay_protection.status();
+  // The position column the sources append (after the table's columns) when protecting.
+  const size_t extra = *replay_protection ? 1 : 0;
+
   auto source = [&](const std::string& name, const std::string& topic, size_t arity,
                     std::string columns) -> absl::StatusOr<cdcflow::Stream> {
     cdcflow::KafkaSourceSpec spec;
@@ -180,6 +194,7 @@ absl::Status Build(cdcflow::JobBuilder& job) {
     spec.group_id = args.Get("group_id", "cdcflow-order-enrichment");
     spec.startup_mode = args.Get("startup_mode", "earliest-offset");
     spec.options = cdcflow::OptionsFromArgs(args, "source.");
+    if (*replay_protection) spec.options.emplace("debezium.source-position", "true");
     absl::StatusOr<cdcflow::SourceFactory> factory = cdcflow::KafkaDebeziumSource(spec);
     if (!factory.ok()) {
       return absl::InvalidArgumentError(
@@ -187,7 +202,8 @@ absl::Status Build(cdcflow::JobBuilder& job) {
     }
     return job.Source(name, *std::move(factory))
         .Transform(name + "_columns", [=] {
-          return std::make_unique<CheckColumns>(topic, arity, columns);
+          return std::make_unique<CheckColumns>(topic, arity + extra,
+                                                extra ? columns + ", source position" : columns);
         });
   };
   absl::StatusOr<cdcflow::Stream> orders =
@@ -203,15 +219,27 @@ absl::Status Build(cdcflow::JobBuilder& job) {
       source("products", products_topic, kProductFields, "id, name, description, weight");
   if (!products.ok()) return products.status();
 
+  cdcflow::JoinSpec orders_shipments{cdcflow::JoinType::kLeft, {kOrderId}, {kShipmentOrderId},
+                                     kOrderFields, kShipmentFields};
+  cdcflow::JoinSpec with_products{cdcflow::JoinType::kLeft, {kOrderProductId}, {kProductId},
+                                  kOrderFields + kShipmentFields, kProductFields};
+  if (*replay_protection) {
+    // Each side's rows are identified by their table's primary key; the joins drop the
+    // position columns, so the second join's left side (the first join's output) has none.
+    orders_shipments.left_position = kOrderFields;
+    orders_shipments.left_row_key = {kOrderId};
+    orders_shipments.right_position = kShipmentFields;
+    orders_shipments.right_row_key = {0};  // shipment_id
+    with_products.right_position = kProductFields;
+    with_products.right_row_key = {kProductId};
+  }
   cdcflow::Stream with_shipments = job.Transform(
       "orders_shipments",
       {orders->KeyBy({kOrderId}), shipments->KeyBy({kShipmentOrderId})},
-      cdcflow::ChangelogJoin({cdcflow::JoinType::kLeft, {kOrderId}, {kShipmentOrderId},
-                              kOrderFields, kShipmentFields}));
+      cdcflow::ChangelogJoin(orders_shipments));
   cdcflow::Stream joined = job.Transform(
       "with_products", {with_shipments.KeyBy({kOrderProductId}), products->KeyBy({kProductId})},
-      cdcflow::ChangelogJoin({cdcflow::JoinType::kLeft, {kOrderProductId}, {kProductId},
-                              kOrderFields + kShipmentFields, kProductFields}));
+      cdcflow::ChangelogJoin(with_products));
   cdcflow::Stream enriched = joined.Map("enriched", Project)
                                  .KeyBy({0})
                                  .Transform("materialize", cdcflow::UpsertMaterializer({0}));

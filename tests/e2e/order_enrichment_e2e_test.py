@@ -10,7 +10,8 @@ CASE:
                   parallelism 2
   key-change      p2, plus `UPDATE orders/shipments SET order_id = order_id + 100000` over every
                   row in one transaction in the middle of the run
-  connect-restart p2, plus a restart of Kafka Connect while the producer runs
+  connect-restart p2, plus a crash (kill -9) and restart of Kafka Connect while the producer
+                  runs: Debezium replays what it had sent but not committed (checked: > 0 events)
 Each case gets its own databases (orders and inventory, as in the local pipeline), Debezium
 connectors, topics, index and output topic, so cases never see each other's rows.
 
@@ -451,7 +452,19 @@ def run(case_name):
         elif case_name == "connect-restart":
             producer = case.load(TICKS, seed=81, background=True)
             time.sleep(3)
-            log("services.sh restart connect while the producer runs")
+            # A graceful stop commits Debezium's offsets (nothing to replay): the worker dies
+            # first, as in a crash, with up to a second of events sent but not committed.
+            pid_file = os.path.join(lp.env("CDCFLOW_LOCAL_DIR"), "run", "connect.pid")
+            pid = int(open(pid_file).read().split()[0])
+            log(f"killing the Kafka Connect worker (pid {pid}) while the producer runs, then "
+                "services.sh restart connect")
+            os.kill(pid, signal.SIGKILL)
+            # Its threads (and the listening socket) go a moment after the signal.
+            port = lp.env("CDCFLOW_CONNECT_PORT")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and subprocess.run(
+                    ["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True).stdout:
+                time.sleep(0.2)
             restart = subprocess.run(["bash", os.path.join(REPO, "deploy", "local", "services.sh"),
                                       "restart", "connect"], capture_output=True, text=True,
                                      timeout=300)
@@ -467,6 +480,9 @@ def run(case_name):
             # Counted once the job's output is complete, i.e. Debezium has caught up.
             replays = sum(replayed_events(t) for t in (case.orders_topic, case.shipments_topic))
             log(f"Debezium sent {replays} change events twice across the restart")
+            if replays == 0:
+                raise AssertionError("Debezium replayed nothing across the restart: the case "
+                                     "tested no replay")
         ok = True
     finally:
         if not ok:

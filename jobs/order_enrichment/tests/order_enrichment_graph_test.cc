@@ -96,6 +96,14 @@ TEST(OrderEnrichmentGraphTest, SinkArgumentChoosesTheSinks) {
   }
 }
 
+TEST(OrderEnrichmentGraphTest, ReplayProtectionCanBeTurnedOff) {
+  for (const char* arg : {"replay_protection=true", "replay_protection=false"}) {
+    auto g = BuildJob({arg}, 1);
+    ASSERT_TRUE(g.ok()) << arg << ": " << g.status();
+    EXPECT_EQ(g->vertices.size(), 12u) << arg;
+  }
+}
+
 TEST(OrderEnrichmentGraphTest, BadArgumentsAreRefusedNamingThem) {
   struct Case {
     std::vector<std::string> args;
@@ -108,7 +116,8 @@ TEST(OrderEnrichmentGraphTest, BadArgumentsAreRefusedNamingThem) {
            {{"source.no.such.option=1"}, "unknown kafka source option 'no.such.option'"},
            {{"kafka.format=csv"}, "is not one of debezium-json"},
            {{"startup_mode=yesterday"}, "scan.startup.mode"},
-           {{"bootstrap_servers="}, "bootstrap.servers"}}) {
+           {{"bootstrap_servers="}, "bootstrap.servers"},
+           {{"replay_protection=perhaps"}, "replay_protection"}}) {
     auto g = BuildJob(c.args, 1);
     ASSERT_FALSE(g.ok()) << c.args[0];
     EXPECT_THAT(std::string(g.status().message()), HasSubstr(c.message)) << c.args[0];
