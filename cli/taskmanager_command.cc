@@ -25,6 +25,8 @@ struct TaskManagerFlags {
   std::string plugin_dir = "/tmp/cdcflow-plugins";
   std::string state_dir;
   int credits = 4;
+  int64_t state_cache_mb = task::TaskOptions().state_cache_bytes >> 20;
+  int64_t state_memory_mb = task::TaskOptions().state_memory_bytes >> 20;
   int metrics_port = 9249;  // -1: off
   std::string metrics_bind;  // default: --bind
   std::string metrics_port_file;
@@ -40,6 +42,8 @@ int RunTaskManager(const TaskManagerFlags& f) {
   config.task_manager_id = f.id;
   config.plugin_directory = f.plugin_dir;
   config.state_dir = f.state_dir;
+  config.state_cache_bytes = static_cast<size_t>(f.state_cache_mb) << 20;
+  config.state_memory_bytes = static_cast<size_t>(f.state_memory_mb) << 20;
   config.exchange.credits_per_channel = f.credits;
   config.metrics_port = f.metrics_port;
   config.metrics_bind = f.metrics_bind;
@@ -87,6 +91,12 @@ void RegisterTaskmanagerCommand(CLI::App& app, CommandContext& context) {
   AddFlag(cmd, "plugin-dir", &f->plugin_dir, "Directory for received job plugins");
   AddFlag(cmd, "state-dir", &f->state_dir,
           "Keep keyed state in RocksDB under this directory (default: in memory)");
+  AddFlag(cmd, "state-cache-mb", &f->state_cache_mb,
+          "Write-back cache of decoded keyed state, per keyed subtask (MiB; 0: write through)")
+      ->check(CLI::NonNegativeNumber);
+  AddFlag(cmd, "state-memory-mb", &f->state_memory_mb,
+          "RocksDB block cache + memtables shared by every keyed subtask of this process (MiB)")
+      ->check(CLI::PositiveNumber);
   AddFlag(cmd, "exchange-credits", &f->credits,
           "Batches in flight per remote channel (credit-based flow control)");
   AddFlag(cmd, "metrics-port", &f->metrics_port,

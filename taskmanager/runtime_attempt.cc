@@ -92,7 +92,7 @@ class RuntimeAttempt final : public Attempt {
   }
 
   absl::Status Init(const AttemptContext& ctx, ChannelPool* pool, NetworkExchangeOptions options,
-                    const std::string& state_dir) {
+                    const task::TaskOptions& task_options) {
     const v1::DeployTaskRequest& request = *ctx.request;
     reporter_ = ctx.reporter;
     job_id_ = request.job_id();
@@ -175,7 +175,7 @@ class RuntimeAttempt final : public Attempt {
       setup.channels = network_.get();
       setup.job_id = job_id_;
       setup.metrics = &metrics::DefaultRegistry();
-      setup.options.state_dir = state_dir;
+      setup.options = task_options;
       auto t = task::Task::Create(setup);
       if (!t.ok()) return t.status();
       tasks_.push_back(std::move(*t));
@@ -314,9 +314,9 @@ class RuntimeAttempt final : public Attempt {
 absl::StatusOr<std::unique_ptr<Attempt>> NewRuntimeAttempt(AttemptContext context,
                                                            ChannelPool* pool,
                                                            NetworkExchangeOptions options,
-                                                           const std::string& state_dir) {
+                                                           const task::TaskOptions& task_options) {
   auto attempt = std::make_unique<RuntimeAttempt>();
-  absl::Status s = attempt->Init(context, pool, options, state_dir);
+  absl::Status s = attempt->Init(context, pool, options, task_options);
   if (!s.ok()) {
     return absl::Status(s.code(), absl::StrCat("job ", context.request->job_id(), " (",
                                                context.request->job().plugin_name(),

@@ -8,15 +8,17 @@
 
 #include "absl/status/statusor.h"
 #include "taskmanager/attempt.h"
+#include "runtime/task/task.h"
 #include "taskmanager/network_exchange.h"
 
 namespace cdcflow::taskmanager {
 
-// `pool` must outlive the attempt. `state_dir`: where keyed subtasks keep RocksDB state
-// (in memory when empty).
+// `pool` must outlive the attempt. `task_options`: every task's options, notably
+// state_dir (where keyed subtasks keep RocksDB state; in memory when empty) and the
+// state memory budgets (state_cache_bytes, state_memory_bytes).
 absl::StatusOr<std::unique_ptr<Attempt>> NewRuntimeAttempt(AttemptContext context,
                                                            ChannelPool* pool,
                                                            NetworkExchangeOptions options,
-                                                           const std::string& state_dir = "");
+                                                           const task::TaskOptions& task_options = {});
 
 }  // namespace cdcflow::taskmanager

@@ -85,13 +85,16 @@ absl::StatusOr<std::unique_ptr<TaskManagerServer>> TaskManagerServer::Create(Con
   };
   ChannelPool* pool = &s->pool_;
   NetworkExchangeOptions exchange = config.exchange;
-  std::string state_dir = config.state_dir;
+  task::TaskOptions task_options;
+  task_options.state_dir = config.state_dir;
+  task_options.state_cache_bytes = config.state_cache_bytes;
+  task_options.state_memory_bytes = config.state_memory_bytes;
   // The service must exist before the server starts; the TaskManager needs the port.
   // So: build the TaskManager first with a placeholder address, fixed below.
   auto tm = std::make_unique<TaskManager>(
       options, NewGrpcJobManagerClient(config.job_manager_address),
-      [pool, exchange, state_dir](AttemptContext context) {
-        return NewRuntimeAttempt(std::move(context), pool, exchange, state_dir);
+      [pool, exchange, task_options](AttemptContext context) {
+        return NewRuntimeAttempt(std::move(context), pool, exchange, task_options);
       });
   s->service_ = std::make_unique<Service>(tm.get());
   builder.RegisterService(s->service_.get());

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/metrics/metrics_http_server.h"
+#include "runtime/task/task.h"
 #include "taskmanager/job_manager_client.h"
 #include "taskmanager/network_exchange.h"
 #include "taskmanager/task_manager.h"
@@ -30,6 +31,10 @@ class TaskManagerServer {
     std::string task_manager_id;  // random when empty
     std::string plugin_directory = "/tmp/cdcflow-plugins";
     std::string state_dir;  // keyed state in RocksDB under it; in memory when empty
+    // State memory (task::TaskOptions): the write-back cache of each keyed subtask, and
+    // RocksDB's block cache + memtables shared by the whole process.
+    size_t state_cache_bytes = task::TaskOptions().state_cache_bytes;
+    size_t state_memory_bytes = task::TaskOptions().state_memory_bytes;
     NetworkExchangeOptions exchange;
     // Prometheus /metrics (metrics::DefaultRegistry(): every task's series) on
     // metrics_bind:metrics_port; -1 = off, 0 = any free port. metrics_bind defaults to

@@ -172,6 +172,10 @@ KafkaSettings KafkaSourceConfig::ToConsumerSettings() const {
       // A checkpointed offset that retention deleted is data loss: fail, don't skip.
       {"auto.offset.reset", "error"},
       {"topic.metadata.refresh.interval.ms", "30000"},
+      // Bounded prefetch (librdkafka's defaults let one consumer hold 64 MiB of fetched
+      // messages, and a fetch response up to 50 MiB): see kSourcePrefetchKbytes.
+      {"queued.max.messages.kbytes", absl::StrCat(kSourcePrefetchKbytes)},
+      {"fetch.max.bytes", absl::StrCat(kSourceFetchMaxBytes)},
   };
   s.insert(s.end(), properties.begin(), properties.end());
   return s;

@@ -367,27 +367,34 @@ class ListTable final : public SingleTable<std::vector<Row>>, public ListState {
   const std::vector<Row> empty_;
 };
 
-// Map state: a key's whole map is cached (loaded with one prefix scan on first
-// access); each entry is its own store key, so flushes write only changed entries.
+// Map state: each entry is its own store key, so flushes write only changed entries.
+// Point calls (Get, Put, Remove) touch one entry: a Get the cache misses reads that
+// entry alone, Put and Remove are blind writes. Only the calls over the whole map
+// (ForEach, Size, Clear) load it (one prefix scan, merged under the cached entries,
+// which are newer); the slot is then "complete" and answers everything from memory.
+// So a key with a huge map (a join's side keyed by a low-cardinality column, e.g.
+// every order of one product) costs memory only for the entries actually used, and
+// eviction may empty a hot slot's entries (kHotSlotItems) instead of keeping the
+// whole map resident.
 class MapTable final : public KeyedStateBackend::Table, public MapState {
  public:
   using Table::Table;
 
   const Row* Get(std::span<const Value> map_key) override {
-    MapSlot& slot = Load();
+    MapSlot& slot = Slot();
     EncodeMapKey(map_key);
-    auto it = slot.items.find(scratch_);
-    if (it == slot.items.end() || !Live(slot, it->second)) return nullptr;
-    return &*it->second.value;
+    MapItem* item = Find(slot);
+    if (item == nullptr || !Live(slot, *item)) return nullptr;
+    return &*item->value;
   }
   void Put(std::span<const Value> map_key, Row value) override {
-    MapSlot& slot = Load();
+    MapSlot& slot = Slot();
     EncodeMapKey(map_key);
     auto [it, inserted] = slot.items.try_emplace(scratch_);
     MapItem& item = it->second;
     if (inserted) {
       item.key.assign(map_key.begin(), map_key.end());
-      AddItemBytes(slot, kSlotOverhead + scratch_.size() * 2);
+      AddItemBytes(slot, EntryBytes(scratch_, item.key));
     }
     if (!item.value.has_value()) ++slot.live;
     SubItemBytes(slot, item.bytes);
@@ -398,27 +405,35 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     item.dirty = true;
   }
   void Remove(std::span<const Value> map_key) override {
-    MapSlot& slot = Load();
+    MapSlot& slot = Slot();
     EncodeMapKey(map_key);
     auto it = slot.items.find(scratch_);
-    if (it == slot.items.end() || !it->second.value.has_value()) return;
-    Erase(slot, it->second);
+    if (it != slot.items.end()) {
+      if (it->second.value.has_value()) Erase(slot, it->second);
+      return;
+    }
+    if (slot.complete) return;  // known absent
+    // Not cached and the map not loaded: delete blindly (at the next flush).
+    MapItem& item = slot.items[scratch_];
+    item.key.assign(map_key.begin(), map_key.end());
+    item.dirty = true;
+    AddItemBytes(slot, EntryBytes(scratch_, item.key));
   }
   void ForEach(absl::FunctionRef<void(std::span<const Value>, const Row&)> fn) override {
-    MapSlot& slot = Load();
+    MapSlot& slot = Full();
     for (auto& [k, item] : slot.items) {
       if (Live(slot, item)) fn(item.key, *item.value);
     }
   }
   size_t Size() override {
-    MapSlot& slot = Load();
+    MapSlot& slot = Full();
     if (has_ttl()) {
       for (auto& [k, item] : slot.items) Live(slot, item);
     }
     return slot.live;
   }
   void Clear() override {
-    MapSlot& slot = Load();
+    MapSlot& slot = Full();
     for (auto& [k, item] : slot.items) {
       if (item.value.has_value()) Erase(slot, item);
     }
@@ -440,7 +455,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
           item.dirty = false;
         }
         if (!item.value.has_value()) {
-          SubItemBytes(slot, kSlotOverhead + it->first.size() * 2);
+          SubItemBytes(slot, EntryBytes(it->first, item.key));
           slot.items.erase(it++);
         } else {
           ++it;
@@ -451,31 +466,52 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   void DropCache() override { cache_.clear(); }
   void EvictCold() override {
     for (auto it = cache_.begin(); it != cache_.end();) {
-      if (!it->second.referenced) {
-        SubBytes(it->second.bytes);
+      MapSlot& slot = it->second;
+      if (!slot.referenced) {
+        SubBytes(slot.bytes);
         cache_.erase(it++);
-      } else {
-        it->second.referenced = false;
-        ++it;
+        continue;
       }
+      slot.referenced = false;
+      if (slot.items.size() > kHotSlotItems) {
+        // A hot key with a big map: keep the slot, drop its (clean) entries; they are
+        // read back one by one, or all at once by the next ForEach/Size/Clear.
+        const size_t base = kSlotOverhead + it->first.size();
+        SubItemBytes(slot, slot.bytes > base ? slot.bytes - base : 0);
+        slot.items = {};
+        slot.complete = false;
+        slot.live = 0;
+      }
+      ++it;
     }
   }
 
  private:
+  // Entries a referenced slot may keep across an eviction.
+  static constexpr size_t kHotSlotItems = 256;
+
   struct MapItem {
     std::vector<Value> key;
-    std::optional<Row> value;
+    std::optional<Row> value;  // none: deleted (dirty) or expired
     int64_t expires = kNever;  // TTL states
     bool dirty = false;
     size_t bytes = 0;
   };
   struct MapSlot {
     absl::flat_hash_map<std::string, MapItem> items;  // by encoded map key
-    size_t live = 0;
-    size_t bytes = 0;  // estimate of the whole slot
+    size_t live = 0;        // entries with a value; exact only when complete
+    size_t bytes = 0;       // estimate of the whole slot
     bool referenced = true;
+    bool complete = false;  // every stored entry is in `items`
   };
 
+  // An entry's memory besides its value: hash slot, encoded key (map key and copy) and
+  // the decoded map key (a join's map key is its whole row: most of the entry).
+  static size_t EntryBytes(std::string_view encoded, const std::vector<Value>& key) {
+    size_t n = kSlotOverhead + encoded.size() * 2 + sizeof(key);
+    for (const Value& v : key) n += EstimateBytes(v);
+    return n;
+  }
   void AddItemBytes(MapSlot& slot, size_t bytes) {
     slot.bytes += bytes;
     AddBytes(bytes);
@@ -498,24 +534,76 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     item.bytes = 0;
     item.value.reset();
     item.dirty = true;
-    --slot.live;
+    if (slot.live > 0) --slot.live;
   }
   void EncodeMapKey(std::span<const Value> map_key) {
     scratch_.clear();
     record::AppendValues(map_key, &scratch_);
   }
 
-  MapSlot& Load() {
+  // The current key's slot, created empty (not loaded) when missing.
+  MapSlot& Slot() {
     BeforeAccess();
     auto it = cache_.find(key());
     if (it != cache_.end()) {
-      ++stats().hits;
       it->second.referenced = true;
       return it->second;
     }
-    ++stats().misses;
     MapSlot& slot = cache_[key()];
     AddItemBytes(slot, kSlotOverhead + key().size());
+    return slot;
+  }
+
+  // The entry under the encoded map key in scratch_: from the cache, else read from the
+  // store alone (unless the slot is complete). Null when absent.
+  MapItem* Find(MapSlot& slot) {
+    auto it = slot.items.find(scratch_);
+    if (it != slot.items.end()) {
+      ++stats().hits;
+      return &it->second;
+    }
+    if (slot.complete) {
+      ++stats().hits;
+      return nullptr;
+    }
+    ++stats().misses;
+    point_keys_.resize(1);
+    point_keys_[0].assign(key());
+    point_keys_[0].append(scratch_);
+    if (absl::Status s = store().MultiGet(space_, point_keys_, &point_values_); !s.ok()) {
+      Fail(s);
+      return nullptr;
+    }
+    if (point_values_.empty() || !point_values_[0].has_value()) return nullptr;
+    MapItem item;
+    size_t offset = 0;
+    absl::Status decoded = record::DecodeValues(scratch_, &offset, &item.key);
+    Row row;
+    if (decoded.ok()) decoded = DecodeStored(*point_values_[0], &row, &item.expires);
+    if (!decoded.ok()) {
+      Fail(decoded);
+      return nullptr;
+    }
+    if (has_ttl() && item.expires <= Now()) {
+      item.dirty = true;  // expired: deleted at the next flush, never returned
+      AddItemBytes(slot, EntryBytes(scratch_, item.key));
+    } else {
+      item.bytes = EstimateBytes(row);
+      item.value = std::move(row);
+      AddItemBytes(slot, EntryBytes(scratch_, item.key) + item.bytes);
+      ++slot.live;
+    }
+    return &slot.items.emplace(scratch_, std::move(item)).first->second;
+  }
+
+  // The current key's slot with its whole map loaded.
+  MapSlot& Full() {
+    MapSlot& slot = Slot();
+    if (slot.complete) {
+      ++stats().hits;
+      return slot;
+    }
+    ++stats().misses;
     const std::string& prefix = key();
     const int64_t now = has_ttl() ? Now() : 0;
     absl::Status decode_status;
@@ -523,6 +611,8 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
         space_, prefix, PrefixSuccessor(prefix), [&](std::string_view k, std::string_view v) {
           if (!decode_status.ok()) return;
           std::string_view encoded_key = k.substr(prefix.size());
+          // A cached entry (written, deleted or read) is at least as new as the store's.
+          if (slot.items.contains(absl::string_view(encoded_key.data(), encoded_key.size()))) return;
           MapItem item;
           size_t offset = 0;
           decode_status = record::DecodeValues(encoded_key, &offset, &item.key);
@@ -532,18 +622,20 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
           if (!decode_status.ok()) return;
           if (has_ttl() && item.expires <= now) {
             item.dirty = true;  // expired: deleted at the next flush, never returned
-            AddItemBytes(slot, kSlotOverhead + encoded_key.size() * 2);
+            AddItemBytes(slot, EntryBytes(encoded_key, item.key));
             slot.items.emplace(std::string(encoded_key), std::move(item));
             return;
           }
           item.bytes = EstimateBytes(row);
           item.value = std::move(row);
-          AddItemBytes(slot, kSlotOverhead + encoded_key.size() * 2 + item.bytes);
+          AddItemBytes(slot, EntryBytes(encoded_key, item.key) + item.bytes);
           slot.items.emplace(std::string(encoded_key), std::move(item));
-          ++slot.live;
         });
     if (!s.ok()) Fail(s);
     if (!decode_status.ok()) Fail(decode_status);
+    slot.live = 0;
+    for (const auto& [k, item] : slot.items) slot.live += item.value.has_value() ? 1 : 0;
+    slot.complete = s.ok() && decode_status.ok();
     return slot;
   }
 
@@ -551,6 +643,8 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   std::string scratch_;
   std::string store_key_;
   std::string scratch_value_;
+  std::vector<std::string> point_keys_;
+  std::vector<std::optional<std::string>> point_values_;
 };
 
 }  // namespace

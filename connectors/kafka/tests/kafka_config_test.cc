@@ -1,5 +1,7 @@
 #include "connectors/kafka/kafka_config.h"
 
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -35,6 +37,27 @@ TEST(KafkaSourceConfigTest, ParsesEveryOption) {
   EXPECT_THAT(s, ::testing::Contains(Pair("auto.offset.reset", "error")));
   EXPECT_THAT(s, ::testing::Contains(Pair("group.id", "g")));
   EXPECT_EQ(s.back(), (std::pair<std::string, std::string>("fetch.max.bytes", "1000000")));
+}
+
+// The consumer's prefetch is bounded by default (librdkafka's 64 MiB per consumer was
+// most of a task manager's memory in bench/), and a property still overrides it:
+// librdkafka applies settings in order, so the user's comes after the default.
+TEST(KafkaSourceConfigTest, BoundsPrefetchMemoryUnlessOverridden) {
+  auto plain = KafkaSourceConfig::Parse({{"bootstrap.servers", "h:1"}, {"topics", "t"}});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  KafkaSettings s = plain->ToConsumerSettings();
+  EXPECT_THAT(s, ::testing::Contains(Pair("queued.max.messages.kbytes", "16384")));
+  EXPECT_THAT(s, ::testing::Contains(Pair("fetch.max.bytes", "16777216")));
+
+  auto tuned = KafkaSourceConfig::Parse({{"bootstrap.servers", "h:1"},
+                                         {"topics", "t"},
+                                         {"properties.queued.max.messages.kbytes", "1024"}});
+  ASSERT_TRUE(tuned.ok()) << tuned.status();
+  s = tuned->ToConsumerSettings();
+  auto last = std::find_if(s.rbegin(), s.rend(),
+                           [](const auto& kv) { return kv.first == "queued.max.messages.kbytes"; });
+  ASSERT_NE(last, s.rend());
+  EXPECT_EQ(last->second, "1024");
 }
 
 TEST(KafkaSourceConfigTest, RejectsBadOptionsNamingThem) {

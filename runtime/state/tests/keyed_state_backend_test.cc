@@ -453,6 +453,74 @@ TYPED_TEST(KeyedStateBackendTest, TimersAreOrderedAndRestoredByKeyGroup) {
   EXPECT_EQ(event_timers, 98u);
 }
 
+// A key with a big map (a join side keyed by a low-cardinality column): point calls
+// must not load the whole map, so the cache stays within its budget, and the view
+// merged from the store and the cached writes/blind deletes must stay exact.
+TEST(KeyedStateBackendMapTest, BigMapPointAccessStaysWithinTheCacheBudget) {
+  KeyedStateOptions options;
+  options.cache_bytes = 64 << 10;
+  auto b = KeyedStateBackend::CreateRocksDb(options, NewTempDir("bigmap"));
+  ASSERT_TRUE(b.ok()) << b.status();
+  MapState* map = *(*b)->GetMapState("rows");
+  const std::string pad(200, 'x');
+  auto mk = [](int64_t i) { return std::vector<Value>{Value::Int64(i)}; };
+  (*b)->SetCurrentKey(K(1));
+  size_t peak = 0;
+  for (int64_t i = 0; i < 5000; ++i) {
+    map->Put(mk(i), R(i, pad));
+    peak = std::max(peak, (*b)->stats().cached_bytes);
+  }
+  // ~5000 x 300 bytes written, never more than the budget plus one entry held.
+  EXPECT_LE(peak, options.cache_bytes + 1024);
+  EXPECT_GT((*b)->stats().evictions, 0u);
+  ASSERT_TRUE((*b)->Flush().ok());
+  const uint64_t evictions = (*b)->stats().evictions;
+
+  // Point reads of a few entries after the map left the cache: no full load.
+  for (int64_t i : {7, 4999, 2500}) {
+    const Row* r = map->Get(mk(i));
+    ASSERT_NE(r, nullptr) << i;
+    EXPECT_EQ(r->fields[0].as_int64(), i);
+  }
+  EXPECT_EQ(map->Get(mk(5000)), nullptr);
+  EXPECT_LT((*b)->stats().cached_bytes, 16u << 10);
+  EXPECT_EQ((*b)->stats().evictions, evictions);
+
+  // Blind delete, overwrite, insert, then the whole map: store + cache merged.
+  map->Remove(mk(3));
+  map->Remove(mk(99999));  // absent: no-op
+  map->Put(mk(4), R(-4, "new"));
+  map->Put(mk(6000), R(6000, "added"));
+  EXPECT_EQ(map->Get(mk(3)), nullptr);
+  size_t n = 0;
+  bool saw_new = false, saw_added = false, saw_removed = false;
+  map->ForEach([&](std::span<const Value> k, const Row& v) {
+    ++n;
+    saw_new |= k[0].as_int64() == 4 && v.fields[0].as_int64() == -4;
+    saw_added |= k[0].as_int64() == 6000;
+    saw_removed |= k[0].as_int64() == 3;
+  });
+  EXPECT_EQ(n, 5000u);
+  EXPECT_TRUE(saw_new);
+  EXPECT_TRUE(saw_added);
+  EXPECT_FALSE(saw_removed);
+  EXPECT_EQ(map->Size(), 5000u);
+
+  // Another key's map is separate; and the merged view survives flush + eviction.
+  (*b)->SetCurrentKey(K(2));
+  EXPECT_EQ(map->Size(), 0u);
+  map->Put(mk(1), R(1, "k2"));
+  (*b)->SetCurrentKey(K(1));
+  map->Remove(mk(5));
+  ASSERT_TRUE((*b)->Flush().ok());
+  EXPECT_EQ(map->Size(), 4999u);
+  EXPECT_EQ(map->Get(mk(5)), nullptr);
+  EXPECT_EQ(map->Get(mk(4))->fields[0].as_int64(), -4);
+  (*b)->SetCurrentKey(K(2));
+  EXPECT_EQ(map->Size(), 1u);
+  EXPECT_TRUE((*b)->status().ok()) << (*b)->status();
+}
+
 TEST(KeyGroupsTest, RangesPartitionTheKeyGroups) {
   for (int32_t max_parallelism : {1, 7, 128, 32768}) {
     for (int32_t parallelism = 1; parallelism <= std::min(max_parallelism, 130); ++parallelism) {
