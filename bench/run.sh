@@ -14,6 +14,8 @@
 #   --backlog NAME  a backlog set of its own (database bench_NAME, topics NAME.public.*), so that
 #                   backlogs of several sizes can be kept; default: the pipeline's pg.public.*
 #   --generate-only make (or top up) the backlog and exit
+#   --results-sub NAME  write the results and report to bench/results/<UTC date>/NAME (a run
+#                   of its own, e.g. on another backlog; the day's main report is not touched)
 #   --stop          stop the benchmark's servers and exit (the backlog stays on disk)
 # Its own servers (never the demo's): PostgreSQL, Kafka, Kafka Connect + Debezium from
 # deploy/local/services.sh, with data under CDCFLOW_BENCH_DIR (~/.cache/cdcflow/bench) and
@@ -40,6 +42,7 @@ log() { echo "bench: $*" >&2; }
 engines=ceiling,flink,cdcflow
 note=""
 generate_only=""
+results_sub=""
 harness_args=()
 while (($#)); do
   case $1 in
@@ -48,6 +51,7 @@ while (($#)); do
       exit 0 ;;
     --engines) engines=$2; harness_args+=("$1" "$2"); shift 2 ;;
     --note) note=$2; shift 2 ;;
+    --results-sub) results_sub=$2; shift 2 ;;
     --cdcflow-job-args) harness_args+=("$1=$2"); shift 2 ;;
     --events | --repeat | --rate | --live-seconds | --profile | --backlog) harness_args+=("$1" "$2"); shift 2 ;;
     --generate-only) engines=""; generate_only=1; harness_args+=("$1"); shift ;;
@@ -107,7 +111,7 @@ bash "$repo/deploy/local/connectors.sh" register cdcflow-orders cdcflow-products
 
 # --- run ----------------------------------------------------------------------------------
 day=$(date -u +%F)
-results=$bench_dir/results/$day
+results=$bench_dir/results/$day${results_sub:+/$results_sub}
 mkdir -p "$results"
 "$venv/bin/python" "$bench_dir/harness/bench.py" "${harness_args[@]}" \
   --bootstrap "127.0.0.1:$CDCFLOW_KAFKA_PORT" --pg-port "$CDCFLOW_PG_PORT" \
@@ -117,5 +121,5 @@ mkdir -p "$results"
   --cdcflow-bin "$cdcflow_bin" --cdcflow-job "$cdcflow_job"
 [[ -z $generate_only ]] || exit 0
 "$venv/bin/python" "$bench_dir/harness/report.py" "$results" --note "$note"
-ln -sfn "$day" "$bench_dir/results/latest"
+[[ -n $results_sub ]] || ln -sfn "$day" "$bench_dir/results/latest"
 log "report: $results/report.md"

@@ -128,19 +128,22 @@ class Collector(threading.Thread):
 
 class Sampler(threading.Thread):
     """Samples every process of a session (the engine and all its children): the peak of the
-    summed resident set size, and CPU seconds (user + system, children that exited included)."""
+    summed resident set size, the peak of the summed proportional set size (PSS: pages shared
+    between processes, e.g. one binary's code mapped by several, counted once overall), and CPU
+    seconds (user + system, children that exited included)."""
 
     def __init__(self, sid, period=0.2):
         super().__init__(daemon=True)
         self.sid = sid
         self.period = period
         self.peak_rss = 0
+        self.peak_pss = 0
         self.cpu = {}  # pid -> last seen (utime + stime + cutime + cstime) ticks
         self.pids_seen = set()
         self.stop_flag = False
 
     def sample(self):
-        rss = 0
+        rss = pss = 0
         for name in os.listdir("/proc"):
             if not name.isdigit():
                 continue
@@ -154,10 +157,16 @@ class Sampler(threading.Thread):
                 self.cpu[pid] = sum(int(x) for x in fields[11:15])
                 with open(f"/proc/{name}/statm") as f:
                     rss += int(f.read().split()[1]) * PAGE
+                with open(f"/proc/{name}/smaps_rollup") as f:
+                    for line in f:
+                        if line.startswith("Pss:"):
+                            pss += int(line.split()[1]) * 1024
+                            break
                 self.pids_seen.add(pid)
             except (OSError, ValueError, IndexError):
                 continue
         self.peak_rss = max(self.peak_rss, rss)
+        self.peak_pss = max(self.peak_pss, pss)
         return rss
 
     def run(self):
@@ -554,15 +563,16 @@ def catch_up(engine, kafka, args, run_id, events, expected, backlog):
             log(f"{engine.name}: output vs PostgreSQL: {diff}")
     finally:
         engine.stop()
-        peak, cpu = 0, 0.0
+        peak, cpu, pss = 0, 0.0, 0
         for s in samplers:
             p, c = s.stop()
             peak += p
             cpu += c
+            pss += s.peak_pss
         if collector:
             collector.stop()
             kafka.delete([output])
-    result.update(peak_rss_mb=peak / 2**20, cpu_s=cpu)
+    result.update(peak_rss_mb=peak / 2**20, peak_pss_mb=pss / 2**20, cpu_s=cpu)
     log(f"{engine.name} catch-up: " + json.dumps({k: (round(v, 3) if isinstance(v, float) else v)
                                                   for k, v in result.items() if k != "diff"}))
     return result
@@ -789,15 +799,16 @@ def live(engine, kafka, args, run_id, rate, backlog):
         log(f"{engine.name} live output vs the join of its replayed input: {result['diff']}")
     finally:
         engine.stop()
-        peak, cpu = 0, 0.0
+        peak, cpu, pss = 0, 0.0, 0
         for s in samplers:
             p, c = s.stop()
             peak += p
             cpu += c
+            pss += s.peak_pss
         collector.stop()
         replay.close()
         kafka.delete(topics + [output])
-    result.update(peak_rss_mb=peak / 2**20, cpu_s=cpu)
+    result.update(peak_rss_mb=peak / 2**20, peak_pss_mb=pss / 2**20, cpu_s=cpu)
     log(f"{engine.name} live: " + json.dumps({k: (round(v, 3) if isinstance(v, float) else v)
                                              for k, v in result.items() if k not in ("diff", "series")}))
     return result

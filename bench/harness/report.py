@@ -74,8 +74,8 @@ def build(folder, note=""):
     def metric(e, key, source=catch):
         return summarize([c.get(key) for c in source[e] if "error" not in c])
 
-    m = {e: {k: metric(e, k) for k in ("events_per_s", "peak_rss_mb", "cpu_s", "first_output_s",
-                                       "wall_s")} for e in order}
+    m = {e: {k: metric(e, k) for k in ("events_per_s", "peak_rss_mb", "peak_pss_mb", "cpu_s",
+                                       "first_output_s", "wall_s")} for e in order}
     lm = {e: {k: metric(e, k, live) for k in ("p50_ms", "p99_ms", "peak_rss_mb", "cpu_s",
                                              "recovery_s", "first_output_after_kill_s",
                                              "achieved_rate")} for e in order}
@@ -102,6 +102,8 @@ def build(folder, note=""):
     row("catch-up wall time from launch (s)", "wall_s", 1)
     row("time from launch to first output (s)", "first_output_s", 1)
     row("peak RSS, all processes (MB)", "peak_rss_mb")
+    if any(m[e]["peak_pss_mb"][0] is not None for e in order):
+        row("peak PSS, all processes (MB)", "peak_pss_mb")
     row("CPU time (s)", "cpu_s", 1)
     eq = {e: [c.get("equal") for c in catch[e] if "error" not in c] for e in order}
     lines.append("| output = PostgreSQL join | " + " | ".join(
@@ -148,6 +150,9 @@ def build(folder, note=""):
                      f" | {GOALS['throughput_vs_flink']} |")
         lines.append(f"| cdcflow / Flink peak memory | {ratio(c['peak_rss_mb'][0], f['peak_rss_mb'][0])}"
                      f" | {GOALS['memory_vs_flink']} |")
+        if c["peak_pss_mb"][0] is not None and f["peak_pss_mb"][0] is not None:
+            lines.append(f"| cdcflow / Flink peak memory (PSS) | "
+                         f"{ratio(c['peak_pss_mb'][0], f['peak_pss_mb'][0])} | {GOALS['memory_vs_flink']} |")
         lines.append(f"| cdcflow / Flink CPU time | {ratio(c['cpu_s'][0], f['cpu_s'][0])} | – |")
         for rate in rates:
             pr = p99_by_rate[rate]

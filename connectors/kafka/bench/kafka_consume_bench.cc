@@ -5,6 +5,10 @@
 //   decode   the same plus Debezium decoding into rows
 // Usage: kafka_consume_bench [--bootstrap=127.0.0.1:9092] [--topic=cdcflow-bench-orders]
 //        [--events=1000000] [--partitions=3] [--batch=4096] [--reload]
+//        kafka_consume_bench --existing --topic=T1,T2,... [--events=N]
+// --existing reads topics that already hold a backlog (e.g. the real Debezium topics
+// bench/run.sh generates through PostgreSQL -> Debezium) instead of loading synthetic
+// events: it reads their whole content (or the first --events) in both modes.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +17,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "connectors/debezium/decoder.h"
 #include "connectors/kafka/kafka_consumer.h"
 #include "connectors/kafka/kafka_producer.h"
@@ -28,6 +33,8 @@ struct Flags {
   int partitions = 3;
   int batch = 4096;
   bool reload = false;
+  bool existing = false;
+  bool events_given = false;
 };
 
 Flags ParseFlags(int argc, char** argv) {
@@ -41,10 +48,11 @@ Flags ParseFlags(int argc, char** argv) {
     };
     if (const char* v = value("--bootstrap=")) f.bootstrap = v;
     else if (const char* v = value("--topic=")) f.topic = v;
-    else if (const char* v = value("--events=")) f.events = std::atoll(v);
+    else if (const char* v = value("--events=")) f.events = std::atoll(v), f.events_given = true;
     else if (const char* v = value("--partitions=")) f.partitions = std::atoi(v);
     else if (const char* v = value("--batch=")) f.batch = std::atoi(v);
     else if (a == "--reload") f.reload = true;
+    else if (a == "--existing") f.existing = true;
     else {
       std::fprintf(stderr, "unknown flag %s\n", a.c_str());
       std::exit(2);
@@ -57,18 +65,38 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-int64_t Backlog(KafkaClient& client, const Flags& f) {
-  auto count = client.PartitionCount(f.topic, 10000);
-  if (!count.ok()) return -1;
+// Messages held by the topics of `topics` (comma-separated); -1 when one is missing.
+int64_t Backlog(KafkaClient& client, const std::string& topics) {
   int64_t total = 0;
-  for (int p = 0; p < *count; ++p) {
-    int64_t lo = 0, hi = 0;
-    if (rd_kafka_query_watermark_offsets(client.get(), f.topic.c_str(), p, &lo, &hi, 10000)) {
-      return -1;
+  for (absl::string_view t : absl::StrSplit(topics, ',')) {
+    const std::string topic(t);
+    auto count = client.PartitionCount(topic, 10000);
+    if (!count.ok()) return -1;
+    for (int p = 0; p < *count; ++p) {
+      int64_t lo = 0, hi = 0;
+      if (rd_kafka_query_watermark_offsets(client.get(), topic.c_str(), p, &lo, &hi, 10000)) {
+        return -1;
+      }
+      total += hi - lo;
     }
-    total += hi - lo;
   }
   return total;
+}
+int64_t Backlog(KafkaClient& client, const Flags& f) { return Backlog(client, f.topic); }
+
+// --existing: the backlog is what the topics hold; nothing is produced.
+int UseExisting(Flags& f) {
+  auto admin = KafkaClient::Create(RD_KAFKA_PRODUCER, {{"bootstrap.servers", f.bootstrap}});
+  if (!admin.ok()) return std::fprintf(stderr, "%s\n", admin.status().ToString().c_str()), 1;
+  const int64_t have = Backlog(**admin, f.topic);
+  if (have <= 0) {
+    return std::fprintf(stderr, "--existing: topics %s hold no backlog (or are missing) at %s\n",
+                        f.topic.c_str(), f.bootstrap.c_str()), 1;
+  }
+  if (!f.events_given || f.events > have) f.events = have;
+  std::printf("backlog: topics %s hold %lld events; reading %lld\n", f.topic.c_str(),
+              static_cast<long long>(have), static_cast<long long>(f.events));
+  return 0;
 }
 
 int Load(const Flags& f) {
@@ -160,7 +188,7 @@ int Consume(const Flags& f, const char* name, PerBatch per_batch) {
 int main(int argc, char** argv) {
   using namespace cdcflow::kafka;
   Flags f = ParseFlags(argc, argv);
-  if (int rc = Load(f); rc != 0) return rc;
+  if (int rc = f.existing ? UseExisting(f) : Load(f); rc != 0) return rc;
   uint64_t checksum = 0;
   int rc = Consume(f, "raw", [&](const MessageBatch& batch) {
     for (size_t i = 0; i < batch.size(); ++i) {
