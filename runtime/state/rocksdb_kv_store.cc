@@ -1,5 +1,10 @@
 #include "runtime/state/rocksdb_kv_store.h"
 
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 
@@ -112,7 +117,8 @@ RocksDbStoreOptions SharedRocksDbStoreOptions(size_t memory_bytes, double write_
 absl::Status FromRocksDb(const rocksdb::Status& s, std::string_view context) {
   if (s.ok()) return absl::OkStatus();
   const std::string text = s.ToString();
-  if (s.IsNoSpace() || text.find("No space left") != std::string::npos) {
+  if (s.IsNoSpace() || s.subcode() == rocksdb::Status::kSpaceLimit ||
+      text.find("No space left") != std::string::npos) {
     return absl::ResourceExhaustedError(
         absl::StrCat("rocksdb ", Sv(context), ": no space left on device: ", text));
   }
@@ -164,6 +170,9 @@ absl::StatusOr<std::unique_ptr<RocksDbKvStore>> RocksDbKvStore::OpenImpl(
   db_options.create_missing_column_families = !read_only;
   db_options.max_background_jobs = 2;
   db_options.max_open_files = 256;
+  // The local DB is never reopened (a task restarts from a checkpoint), so closing it
+  // need not flush the memtables: less work, and nothing written on a full disk.
+  db_options.avoid_flush_during_shutdown = true;
   if (!read_only) db_options.write_buffer_manager = options.write_buffer_manager;
 
   std::vector<std::string> names;
@@ -182,6 +191,26 @@ absl::StatusOr<std::unique_ptr<RocksDbKvStore>> RocksDbKvStore::OpenImpl(
   } else {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
+    if (options.disk_guard) {
+      store->guard_ = true;
+      store->write_buffer_manager_ = options.write_buffer_manager;
+      uint64_t reserve = 0;
+      if (options.disk_reserve_bytes >= 0) {
+        reserve = static_cast<uint64_t>(options.disk_reserve_bytes);
+      } else {
+        reserve = static_cast<uint64_t>(options.write_buffer_size) *
+                  static_cast<uint64_t>(std::max(options.max_write_buffer_number, 1));
+        if (options.write_buffer_manager != nullptr && options.write_buffer_manager->enabled()) {
+          reserve = std::min<uint64_t>(reserve, options.write_buffer_manager->buffer_size());
+        }
+        reserve = std::max<uint64_t>(reserve, 1 << 20);
+      }
+      store->reserve_bytes_ = reserve;
+      store->check_bytes_ = options.disk_check_bytes;
+      store->check_interval_ns_ = options.disk_check_interval_ms * 1'000'000;
+      // Opening writes a manifest, OPTIONS and LOG: the reserve must be there.
+      if (absl::Status room = store->EnsureSpace(0, SpaceCheck::kFlush); !room.ok()) return room;
+    }
     s = rocksdb::DB::Open(db_options, dir, descriptors, &store->handles_, &db);
   }
   if (!s.ok()) return FromRocksDb(s, absl::StrCat("open ", dir));
@@ -211,6 +240,7 @@ absl::StatusOr<int> RocksDbKvStore::OpenSpace(std::string_view name) {
   if (name == rocksdb::kDefaultColumnFamilyName) {
     return absl::InvalidArgumentError("state name 'default' is reserved");
   }
+  if (absl::Status room = EnsureSpace(0, SpaceCheck::kFlush); !room.ok()) return room;
   rocksdb::ColumnFamilyHandle* handle = nullptr;
   rocksdb::Status s = db_->CreateColumnFamily(cf_options_, std::string(name), &handle);
   if (!s.ok()) return FromRocksDb(s, absl::StrCat("create column family ", Sv(name), " in ", dir_));
@@ -272,6 +302,7 @@ void RocksDbKvStore::SetSpaceHasExpiry(int space) {
 }
 
 absl::Status RocksDbKvStore::Compact() {
+  if (absl::Status room = EnsureSpace(0, SpaceCheck::kCompactAll); !room.ok()) return room;
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   for (size_t i = 0; i < handles_.size(); ++i) {
@@ -292,6 +323,10 @@ std::unique_ptr<KvWriteBatch> RocksDbKvStore::NewWriteBatch() {
 
 absl::Status RocksDbKvStore::Write(KvWriteBatch& batch) {
   auto& rocks_batch = static_cast<RocksWriteBatch&>(batch).batch();
+  if (absl::Status room = EnsureSpace(rocks_batch.GetDataSize(), SpaceCheck::kWrite); !room.ok()) {
+    rocks_batch.Clear();  // like a failed write: the batch is spent
+    return room;
+  }
   absl::Status s = FromRocksDb(db_->Write(write_options_, &rocks_batch),
                                absl::StrCat("write to ", dir_));
   rocks_batch.Clear();
@@ -303,6 +338,8 @@ absl::Status RocksDbKvStore::Checkpoint(const std::string& dir) {
   if (std::filesystem::exists(dir, ec)) {
     return absl::AlreadyExistsError(absl::StrCat("checkpoint directory ", dir, " already exists"));
   }
+  // Flushes the memtables and copies the manifest (the SST files are hard links).
+  if (absl::Status room = EnsureSpace(0, SpaceCheck::kFlush); !room.ok()) return room;
   rocksdb::Checkpoint* raw = nullptr;
   rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
   if (!s.ok()) return FromRocksDb(s, "checkpoint");
@@ -310,6 +347,76 @@ absl::Status RocksDbKvStore::Checkpoint(const std::string& dir) {
   // log_size_for_flush = 0: flush the memtables (there is no WAL to copy).
   return FromRocksDb(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0),
                      absl::StrCat("checkpoint into ", dir));
+}
+
+absl::Status RocksDbKvStore::EnsureSpace(uint64_t incoming, SpaceCheck kind) {
+  if (!guard_) return absl::OkStatus();
+  const int64_t now = absl::GetCurrentTimeNanos();
+  if (kind == SpaceCheck::kWrite && !refused_ && unchecked_bytes_ + incoming <= check_bytes_ &&
+      now - last_check_ns_ < check_interval_ns_) {
+    unchecked_bytes_ += incoming;
+    return absl::OkStatus();
+  }
+  ++disk_checks_;
+  struct statvfs fs;
+  if (statvfs(dir_.c_str(), &fs) != 0) {
+    const int err = errno;
+    return absl::UnavailableError(
+        absl::StrCat("state directory ", dir_, ": cannot read its free space: ", strerror(err)));
+  }
+  DiskSpace space;
+  space.free = static_cast<uint64_t>(fs.f_bavail) * static_cast<uint64_t>(fs.f_frsize);
+  space.reserve = reserve_bytes_;
+  space.incoming = incoming + (kind == SpaceCheck::kWrite ? check_bytes_ : 0);
+  if (db_ != nullptr) {
+    if (write_buffer_manager_ != nullptr && write_buffer_manager_->enabled()) {
+      // Every DB sharing the manager (the task manager's other subtasks) writes to the
+      // same state directory, usually one file system.
+      space.memtables = write_buffer_manager_->memory_usage();
+    } else {
+      uint64_t bytes = 0;
+      if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &bytes)) {
+        space.memtables = bytes;
+      }
+    }
+    // A compaction writes its output before deleting its inputs. L0->L1 compactions
+    // (the ones that follow flushes) rewrite up to all of L0 and L1; at most two run at
+    // once (max_background_jobs = 2).
+    uint64_t top[2] = {0, 0};
+    uint64_t all = 0;
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      rocksdb::ColumnFamilyMetaData meta;
+      db_->GetColumnFamilyMetaData(h, &meta);
+      all += meta.size;
+      uint64_t low = 0;
+      for (const rocksdb::LevelMetaData& level : meta.levels) {
+        if (level.level <= 1) low += level.size;
+      }
+      if (low > top[0]) {
+        top[1] = top[0];
+        top[0] = low;
+      } else if (low > top[1]) {
+        top[1] = low;
+      }
+    }
+    uint64_t pending = 0;
+    db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes,
+                                  &pending);
+    space.compaction =
+        kind == SpaceCheck::kCompactAll ? all : std::max(top[0] + top[1], pending);
+  }
+  disk_space_ = space;
+  refused_ = space.free < space.needed();  // then every write reads the free space again
+  if (refused_) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "state directory ", dir_, ": no space left on device: ", space.free, " bytes free, ",
+        space.needed(), " needed (memtables ", space.memtables, ", incoming ", space.incoming,
+        ", compactions ", space.compaction, ", reserve ", space.reserve,
+        "); refused before RocksDB wrote anything"));
+  }
+  last_check_ns_ = now;
+  unchecked_bytes_ = 0;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<KvStore>> OpenKvSnapshot(const std::string& dir) {

@@ -29,6 +29,33 @@ struct RocksDbStoreOptions {
   std::shared_ptr<rocksdb::WriteBufferManager> write_buffer_manager;
   size_t write_buffer_size = 16 << 20;
   int max_write_buffer_number = 2;
+
+  // Free-space guard: RocksDB must never see ENOSPC (a flush or compaction that fails
+  // mid-file leaves the DB in a state that later aborts an assertion-enabled
+  // librocksdb), so the store refuses to hand it data it may not have room to write.
+  // Before a write batch (rate-limited, see below), an explicit flush, a checkpoint, a
+  // compaction and at open, it reads the free space of its directory's file system
+  // (statvfs) and fails with kResourceExhausted ("state directory <dir>: no space left
+  // on device: <free> bytes free, <needed> needed (...)") when that is less than
+  //   the memtables not yet flushed (of every DB sharing the write buffer manager)
+  //   + the batch + disk_check_bytes (written before the next check)
+  //   + compaction headroom (the two largest column families' L0+L1 bytes, or RocksDB's
+  //     pending-compaction estimate if larger; a full compaction: every SST file)
+  //   + disk_reserve_bytes.
+  // RocksDB never saw the refused data, so the DB stays sound; the task fails and
+  // restarts (a later write succeeds once space is back).
+  //
+  // Slack for what the estimate leaves out (manifests, OPTIONS and LOG files, checkpoint
+  // metadata, other writers on the file system). -1: the memtable budget of one column
+  // family (write_buffer_size * max_write_buffer_number), capped by the write buffer
+  // manager's size, at least 1 MiB. 0: no slack.
+  int64_t disk_reserve_bytes = -1;
+  // false: no guard (RocksDB may then hit ENOSPC; FromRocksDb still maps it).
+  bool disk_guard = true;
+  // Between two free-space reads at most this many bytes of batches go unchecked
+  // (they are counted in what a check requires), and at most this much time passes.
+  size_t disk_check_bytes = 1 << 20;
+  int64_t disk_check_interval_ms = 100;
 };
 
 // The process-wide RocksDB memory (one per task manager / local run): an LRU block
@@ -42,8 +69,8 @@ struct RocksDbStoreOptions {
 RocksDbStoreOptions SharedRocksDbStoreOptions(size_t memory_bytes = kDefaultStateMemoryBytes,
                                               double write_buffer_ratio = kDefaultWriteBufferRatio);
 
-// Converts RocksDB's error space (the one place that does): NoSpace (message
-// "<context>: no space left on device: ...") ->
+// Converts RocksDB's error space (the one place that does): NoSpace and SpaceLimit
+// (message "rocksdb <context>: no space left on device: ...") ->
 // kResourceExhausted, Corruption -> kDataLoss, IOError/Busy -> kUnavailable,
 // InvalidArgument -> kInvalidArgument, NotFound -> kNotFound.
 absl::Status FromRocksDb(const rocksdb::Status& s, std::string_view context);
@@ -74,7 +101,26 @@ class RocksDbKvStore final : public KvStore {
   // A RocksDB checkpoint: SST files hard-linked, memtables flushed first.
   absl::Status Checkpoint(const std::string& dir) override;
 
+  // What the free-space guard last measured (see RocksDbStoreOptions), for tests and
+  // metrics.
+  struct DiskSpace {
+    uint64_t free = 0;        // available to this process (statvfs f_bavail)
+    uint64_t memtables = 0;   // not yet flushed
+    uint64_t incoming = 0;    // the batch being admitted plus disk_check_bytes
+    uint64_t compaction = 0;  // headroom for compactions
+    uint64_t reserve = 0;     // disk_reserve_bytes as resolved
+    uint64_t needed() const { return memtables + incoming + compaction + reserve; }
+  };
+  const DiskSpace& last_disk_space() const { return disk_space_; }
+  // Free-space reads so far (the rest of the writes were admitted by the rate limit).
+  uint64_t disk_checks() const { return disk_checks_; }
+
  private:
+  enum class SpaceCheck { kWrite, kFlush, kCompactAll };
+  // The guard: OK when the file system has room for `incoming` more bytes (see
+  // RocksDbStoreOptions); kWrite is rate-limited, the others always read the free space.
+  absl::Status EnsureSpace(uint64_t incoming, SpaceCheck kind);
+
   RocksDbKvStore(std::string dir, rocksdb::ColumnFamilyOptions cf_options,
                  std::shared_ptr<ExpiringSpaces> expiring)
       : dir_(std::move(dir)), cf_options_(std::move(cf_options)), expiring_(std::move(expiring)) {}
@@ -90,6 +136,18 @@ class RocksDbKvStore final : public KvStore {
   std::vector<std::string> names_;                     // parallel to handles_
   int default_index_ = -1;  // RocksDB's "default" family: kept open, never a state
   rocksdb::WriteOptions write_options_;
+
+  // Free-space guard state.
+  bool guard_ = false;
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffer_manager_;
+  uint64_t reserve_bytes_ = 0;
+  uint64_t check_bytes_ = 0;
+  int64_t check_interval_ns_ = 0;
+  uint64_t unchecked_bytes_ = 0;  // admitted since the last free-space read
+  int64_t last_check_ns_ = 0;
+  bool refused_ = false;  // the last free-space read refused
+  uint64_t disk_checks_ = 0;
+  DiskSpace disk_space_;
 };
 
 }  // namespace cdcflow::state

@@ -100,8 +100,10 @@ absl::StatusOr<std::unique_ptr<state::KeyedStateBackend>> Task::CreateStateBacke
                                     absl::StrCat("vertex-", vertex.id, "-subtask-", setup_.id.subtask);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  return state::KeyedStateBackend::CreateRocksDb(
-      options, dir.string(), state::SharedRocksDbStoreOptions(setup_.options.state_memory_bytes));
+  state::RocksDbStoreOptions rocksdb_options =
+      state::SharedRocksDbStoreOptions(setup_.options.state_memory_bytes);
+  rocksdb_options.disk_reserve_bytes = setup_.options.state_disk_reserve_bytes;
+  return state::KeyedStateBackend::CreateRocksDb(options, dir.string(), rocksdb_options);
 }
 
 absl::Status Task::Instantiate() {

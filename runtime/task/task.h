@@ -83,6 +83,10 @@ struct TaskOptions {
   // RocksDB block cache + memtables shared by every keyed subtask of the process
   // (state::SharedRocksDbStoreOptions; the first task of a process sizes it).
   size_t state_memory_bytes = 64 << 20;
+  // Free space each keyed subtask keeps in state_dir beyond its memtables and
+  // compactions (state::RocksDbStoreOptions::disk_reserve_bytes; -1: derived from the
+  // memtable budget). Writes that would eat into it fail the task (RESOURCE_EXHAUSTED).
+  int64_t state_disk_reserve_bytes = -1;
 };
 
 // What a task needs; every pointer must outlive the task.

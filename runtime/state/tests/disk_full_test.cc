@@ -1,6 +1,8 @@
 // Keyed state on a full disk (label integration; needs root to mount a small tmpfs,
-// as CI runs it): the backend, and a keyed job using it, fail with an error naming
-// the state directory and "no space"; once space is back a new run works.
+// as CI runs it): the store, the backend, and a keyed job using it, fail with an error
+// naming the state directory and "no space" (the free-space guard refuses the write
+// before RocksDB sees it, so RocksDB itself never hits ENOSPC); once space is back the
+// same store, and a new run, work.
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -35,7 +37,7 @@ class DiskFullTest : public ::testing::Test {
     if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root (CI runs this as root)";
     dir_ = absl::StrCat(::testing::TempDir(), "/cdcflow_disk_full_", getpid());
     std::filesystem::create_directories(dir_);
-    ASSERT_EQ(mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=8m"), 0)
+    ASSERT_EQ(mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=16m"), 0)
         << "mount tmpfs on " << dir_ << ": " << strerror(errno);
     mounted_ = true;
   }
@@ -78,18 +80,73 @@ RocksDbStoreOptions SmallMemtables() {
   return o;
 }
 
+// The guard refuses a batch before RocksDB sees it, so the DB stays sound: what was
+// written reads back, and once space is back the same store writes and checkpoints.
+TEST_F(DiskFullTest, StoreRefusesWritesWithoutSpaceAndAcceptsThemOnceSpaceIsBack) {
+  Fill(3 << 20);
+  const std::string db = dir_ + "/store";
+  RocksDbStoreOptions options = SmallMemtables();
+  options.disk_check_bytes = 64 << 10;
+  auto store = RocksDbKvStore::Open(db, options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const int space = *(*store)->OpenSpace("s");
+  std::mt19937_64 rng(3);
+  int written = 0;
+  absl::Status s;
+  for (; written < 8000; ++written) {  // 8 MB: far more than fits
+    auto batch = (*store)->NewWriteBatch();
+    batch->Put(space, absl::StrCat("k", written), Noise(rng));
+    s = (*store)->Write(*batch);
+    if (!s.ok()) break;
+  }
+  ASSERT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr(db));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("no space left on device"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("refused before RocksDB"));
+  EXPECT_GT(written, 100);
+  const RocksDbKvStore::DiskSpace& last = (*store)->last_disk_space();
+  EXPECT_LT(last.free, last.needed());
+  EXPECT_GE(last.reserve, 1u << 20);  // the default: at least 1 MiB
+  // Refused again while the disk stays full; what was admitted reads back.
+  {
+    auto batch = (*store)->NewWriteBatch();
+    batch->Put(space, "late", "v");
+    EXPECT_EQ((*store)->Write(*batch).code(), absl::StatusCode::kResourceExhausted);
+  }
+  std::vector<std::optional<std::string>> values;
+  const std::vector<std::string> keys = {"k0", absl::StrCat("k", written - 1), "late"};
+  ASSERT_TRUE((*store)->MultiGet(space, keys, &values).ok());
+  EXPECT_TRUE(values[0].has_value());
+  EXPECT_TRUE(values[1].has_value());
+  EXPECT_FALSE(values[2].has_value());
+
+  Free();
+  auto batch = (*store)->NewWriteBatch();
+  batch->Put(space, "late", "v");
+  absl::Status again = (*store)->Write(*batch);
+  ASSERT_TRUE(again.ok()) << again;
+  absl::Status checkpoint = (*store)->Checkpoint(dir_ + "/cp");
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint;
+  auto snapshot = OpenKvSnapshot(dir_ + "/cp");
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  ASSERT_TRUE((*snapshot)->MultiGet(*(*snapshot)->OpenSpace("s"), keys, &values).ok());
+  EXPECT_TRUE(values[1].has_value());
+  EXPECT_EQ(values[2], std::optional<std::string>("v"));
+}
+
 TEST_F(DiskFullTest, BackendFailsNamingThePathAndWorksAgainOnceSpaceIsBack) {
-  Fill(1 << 20);
+  Fill(3 << 20);
   const std::string db = dir_ + "/subtask-0";
   KeyedStateOptions options;
   options.cache_bytes = 256 << 10;
   {
     auto b = KeyedStateBackend::CreateRocksDb(options, db, SmallMemtables());
     ASSERT_TRUE(b.ok()) << b.status();
-    absl::Status s = WriteState(**b, 2000);
+    absl::Status s = WriteState(**b, 4000);
     EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
     EXPECT_THAT(std::string(s.message()), HasSubstr(db));
     EXPECT_THAT(std::string(s.message()), HasSubstr("no space"));
+    EXPECT_THAT(std::string(s.message()), HasSubstr("refused before RocksDB"));
   }
   Free();
   // A new run starts from an empty directory (or a checkpoint), like a restarted task.
@@ -144,16 +201,15 @@ absl::Status RunKeyedJob(const std::string& state_dir) {
   return (*run)->Wait();
 }
 
-// Disabled: in about one run of three the installed librocksdb (built with assertions)
-// aborts the process in a background flush after ENOSPC (writable_file_writer.h
-// `sync_without_flush_called_`), so the whole test binary dies. Passes otherwise; run
-// with --gtest_also_run_disabled_tests.
-TEST_F(DiskFullTest, DISABLED_KeyedJobFailsWithAClearErrorAndANewRunWorksOnceSpaceIsBack) {
-  Fill(1 << 20);
+// The job fails mid-run (3 MiB free for 2 MB of state plus the guard's margins: a
+// 1 MiB reserve, 1 MiB of unchecked writes, the memtables and compaction headroom).
+TEST_F(DiskFullTest, KeyedJobFailsWithAClearErrorAndANewRunWorksOnceSpaceIsBack) {
+  Fill(3 << 20);
   absl::Status s = RunKeyedJob(dir_ + "/state");
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
   EXPECT_THAT(std::string(s.message()), HasSubstr(dir_ + "/state/"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("no space"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("refused before RocksDB"));
   Free();
   s = RunKeyedJob(dir_ + "/state");
   EXPECT_TRUE(s.ok()) << s;

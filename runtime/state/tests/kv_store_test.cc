@@ -1,6 +1,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -175,6 +176,73 @@ TEST(KvStoreTest, MemorySnapshotTruncatedOrCorruptIsDataLoss) {
     EXPECT_THAT(std::string(loaded.status().message()), HasSubstr("byte offset"));
   }
   EXPECT_EQ(OpenKvSnapshot(NewTempDir("none")).status().code(), absl::StatusCode::kNotFound);
+}
+
+// ENOSPC that still reaches RocksDB (the guard off or outrun) keeps its clear error.
+TEST(KvStoreTest, RocksDbNoSpaceMapsToResourceExhaustedNamingTheContext) {
+  absl::Status s = FromRocksDb(
+      rocksdb::Status::NoSpace("While appending to file: /state/db/000012.sst",
+                               "No space left on device"),
+      "write to /state/db");
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("write to /state/db: no space left on device"));
+  s = FromRocksDb(rocksdb::Status::SpaceLimit("Max allowed space was reached"), "flush /state/db");
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("flush /state/db: no space left on device"));
+  EXPECT_EQ(FromRocksDb(rocksdb::Status::IOError("boom"), "x").code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST(KvStoreTest, RocksDbGuardRefusesToOpenWhenTheReserveDoesNotFit) {
+  const std::string dir = NewTempDir("guard_open");
+  RocksDbStoreOptions options;
+  options.disk_reserve_bytes = int64_t{1} << 60;  // an exabyte
+  absl::StatusOr<std::unique_ptr<RocksDbKvStore>> store = RocksDbKvStore::Open(dir, options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(store.status().message()),
+              HasSubstr(absl::StrCat("state directory ", dir, ": no space left on device")));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/CURRENT"));  // RocksDB never opened it
+}
+
+// Batches within disk_check_bytes and the interval skip the free-space read; a larger
+// one, a checkpoint and a compaction always read it.
+TEST(KvStoreTest, RocksDbGuardReadsTheFreeSpaceAtMostEveryCheckBytes) {
+  const std::string dir = NewTempDir("guard_rate");
+  RocksDbStoreOptions options;
+  options.disk_reserve_bytes = 0;
+  options.disk_check_bytes = 1 << 20;
+  options.disk_check_interval_ms = 3'600'000;
+  auto store = *RocksDbKvStore::Open(dir, options);
+  const int s = *store->OpenSpace("s");
+  const uint64_t after_open = store->disk_checks();
+  EXPECT_EQ(after_open, 2u);  // Open and OpenSpace
+  std::mt19937_64 rng(1);
+  auto noise = [&](size_t n) {  // what LZ4 cannot shrink much
+    std::string out(n, 'a');
+    for (char& c : out) c = static_cast<char>('a' + rng() % 26);
+    return out;
+  };
+  const std::string value = noise(1000);
+  for (int i = 0; i < 500; ++i) {  // ~0.5 MB
+    auto batch = store->NewWriteBatch();
+    batch->Put(s, absl::StrCat("k", i), value);
+    ASSERT_TRUE(store->Write(*batch).ok());
+  }
+  EXPECT_EQ(store->disk_checks(), after_open);
+  auto big = store->NewWriteBatch();
+  big->Put(s, "big", noise(1 << 20));
+  ASSERT_TRUE(store->Write(*big).ok());
+  EXPECT_EQ(store->disk_checks(), after_open + 1);
+  const RocksDbKvStore::DiskSpace& space = store->last_disk_space();
+  EXPECT_GT(space.memtables, 500u * 1000u);  // the admitted batches
+  EXPECT_GE(space.incoming, (1u << 20) + (1u << 20));  // the batch + the unchecked allowance
+  EXPECT_GE(space.free, space.needed());
+  ASSERT_TRUE(store->Checkpoint(dir + "_cp").ok());
+  EXPECT_EQ(store->disk_checks(), after_open + 2);
+  ASSERT_TRUE(store->Compact().ok());
+  EXPECT_EQ(store->disk_checks(), after_open + 3);
+  EXPECT_GT(store->last_disk_space().compaction, 1u << 20);  // every SST file (flushed above)
 }
 
 TEST(KvStoreTest, PrefixSuccessor) {
