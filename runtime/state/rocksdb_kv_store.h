@@ -43,7 +43,9 @@ struct RocksDbStoreOptions {
   //     pending-compaction estimate if larger; a full compaction: every SST file)
   //   + disk_reserve_bytes.
   // RocksDB never saw the refused data, so the DB stays sound; the task fails and
-  // restarts (a later write succeeds once space is back).
+  // restarts (a later write succeeds once space is back). Not RocksDB's SstFileManager:
+  // it reads the free space only after a NoSpace error has happened, and with one the
+  // DB auto-resumes after ENOSPC, the path that trips librocksdb's assertions.
   //
   // Slack for what the estimate leaves out (manifests, OPTIONS and LOG files, checkpoint
   // metadata, other writers on the file system). -1: the memtable budget of one column

@@ -67,6 +67,31 @@ void BM_RocksDbNoCacheTtl(benchmark::State& state) { GetPut(state, 0, false, 360
 void BM_RocksDbCache64MiBTtl(benchmark::State& state) { GetPut(state, 64 << 20, false, 3600 * 1000); }
 void BM_InMemoryTtl(benchmark::State& state) { GetPut(state, 0, true, 3600 * 1000); }
 
+// The free-space guard's cost per write batch (range(1) puts of 100 bytes over 4
+// states): range(0) == 0 no guard, 1 the default (free space re-read every MiB or
+// 100 ms), 2 re-read on every batch (statvfs + memtable, compaction and per-family
+// level sizes).
+void BM_RocksDbWriteBatchGuard(benchmark::State& state) {
+  const std::string dir = TempDir();
+  RocksDbStoreOptions options;
+  options.disk_guard = state.range(0) != 0;
+  if (state.range(0) == 2) options.disk_check_bytes = 0;
+  auto store = *RocksDbKvStore::Open(dir, options);
+  std::vector<int> spaces;
+  for (int i = 0; i < 4; ++i) spaces.push_back(*store->OpenSpace(absl::StrCat("s", i)));
+  const std::string value(100, 'v');
+  int64_t n = 0;
+  for (auto _ : state) {
+    auto batch = store->NewWriteBatch();
+    for (int64_t i = 0; i < state.range(1); ++i, ++n) batch->Put(spaces[n % 4], absl::StrCat("key", n % 100'000), value);
+    if (!store->Write(*batch).ok()) state.SkipWithError("write failed");
+  }
+  state.counters["checks"] = static_cast<double>(store->disk_checks());
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
+BENCHMARK(BM_RocksDbWriteBatchGuard)->ArgsProduct({{0, 1, 2}, {1, 64}});
 BENCHMARK(BM_RocksDbNoCache)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RocksDbCache64MiB)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RocksDbCache1MiB)->Args({10'000, 0})->Args({1'000'000, 0})->Args({1'000'000, 1})->Unit(benchmark::kMillisecond);
