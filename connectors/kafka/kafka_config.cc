@@ -1,5 +1,6 @@
 #include "connectors/kafka/kafka_config.h"
 
+#include <algorithm>
 #include <regex>
 
 #include "absl/strings/numbers.h"
@@ -300,7 +301,12 @@ KafkaSettings KafkaSinkConfig::ToProducerSettings(const std::string& transaction
       {"acks", "all"},
       {"linger.ms", std::to_string(linger_ms)},
       {"batch.num.messages", std::to_string(batch_num_messages)},
-      {"delivery.timeout.ms", std::to_string(delivery_timeout_ms)},
+      // librdkafka refuses a transactional producer whose delivery timeout exceeds the
+      // transaction timeout (and a record outliving its transaction is useless anyway).
+      {"delivery.timeout.ms",
+       std::to_string(transactional_id.empty()
+                          ? delivery_timeout_ms
+                          : std::min(delivery_timeout_ms, transaction_timeout_ms))},
   };
   if (!transactional_id.empty()) {
     s.emplace_back("transactional.id", transactional_id);

@@ -43,7 +43,8 @@
 //   sink.transaction.pool-size   transactional ids per subtask (default 4, >= 2): the
 //                                open transaction plus the pre-committed ones awaiting Commit
 //   sink.transaction.timeout-ms  transaction.timeout.ms (default 900000, the broker's
-//                                default maximum); must exceed checkpoint interval + commit delay
+//                                default maximum); must exceed checkpoint interval + commit delay;
+//                                also caps the delivery timeout of the transactional producers
 //   properties.<key>
 
 #include <cstdint>

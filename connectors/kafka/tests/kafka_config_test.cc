@@ -153,6 +153,11 @@ TEST(KafkaSinkConfigTest, DeliveryGuarantee) {
   EXPECT_THAT(s, ::testing::Contains(Pair("transactional.id", "orders-job-out-0-1")));
   EXPECT_THAT(s, ::testing::Contains(Pair("transaction.timeout.ms", "60000")));
   EXPECT_THAT(s, ::testing::Contains(Pair("enable.idempotence", "true")));
+  // The delivery timeout (default 120 s) is capped at the transaction timeout: librdkafka
+  // refuses a transactional producer otherwise (every restore of the sink failed).
+  EXPECT_THAT(s, ::testing::Contains(Pair("delivery.timeout.ms", "60000")));
+  auto producer = KafkaClient::Create(RD_KAFKA_PRODUCER, s);
+  EXPECT_TRUE(producer.ok()) << producer.status();
   EXPECT_THAT(eo->ToRecoveryConsumerSettings("g", true),
               ::testing::Contains(Pair("isolation.level", "read_committed")));
 
