@@ -118,7 +118,13 @@ class CommittedReader {
          {"scan.partition-discovery.interval-ms", "0"},
          {"properties.isolation.level", "read_committed"}});
     if (!config.ok()) return config.status();
+    // A topic just created may have no leaders yet (NOT_LEADER_FOR_PARTITION): retry.
     auto consumer = kafka::KafkaConsumer::Create(*config, 0, 1);
+    for (absl::Time deadline = absl::Now() + absl::Seconds(30);
+         !consumer.ok() && absl::IsUnavailable(consumer.status()) && absl::Now() < deadline;) {
+      absl::SleepFor(absl::Milliseconds(200));
+      consumer = kafka::KafkaConsumer::Create(*config, 0, 1);
+    }
     if (!consumer.ok()) return consumer.status();
     consumer_ = std::move(*consumer);
     thread_ = std::thread([this] { Run(); });
