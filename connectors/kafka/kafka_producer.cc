@@ -39,9 +39,9 @@ void KafkaProducer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* o
   auto* self = static_cast<KafkaProducer*>(opaque);
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     ++self->delivered_;
-    if (self->latency_ != nullptr) {
+    if (self->latency_) {
       const int64_t micros = rd_kafka_message_latency(m);
-      if (micros >= 0) self->latency_->Observe(static_cast<double>(micros) * 1e-6);
+      if (micros >= 0) self->latency_(static_cast<double>(micros) * 1e-6);
     }
     if (self->track_offsets_ && m->offset >= 0) {
       std::vector<OffsetRange>& ranges = self->delivered_offsets_[m->partition];

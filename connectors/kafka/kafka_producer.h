@@ -9,6 +9,7 @@
 // served on that thread, inside Produce and Flush).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,7 +18,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "cdcflow/metrics.h"
 #include "connectors/kafka/kafka_client.h"
 
 namespace cdcflow::kafka {
@@ -69,9 +69,10 @@ class KafkaProducer {
   // Records the offset of every acknowledged record (for a producer writing one
   // topic); TakeDeliveredOffsets returns and clears them.
   void set_track_offsets(bool on) { track_offsets_ = on; }
-  // Observes each acknowledged record's produce-to-acknowledgement latency in seconds
-  // (librdkafka's rd_kafka_message_latency); null stops it. Must outlive the producer.
-  void set_latency_histogram(MetricHistogram* h) { latency_ = h; }
+  // Called with each acknowledged record's produce-to-acknowledgement latency in
+  // seconds (librdkafka's rd_kafka_message_latency), on the thread serving delivery
+  // reports; empty: none.
+  void set_latency_observer(std::function<void(double seconds)> f) { latency_ = std::move(f); }
   PartitionOffsets TakeDeliveredOffsets();
 
   absl::Status error() const { return error_; }
@@ -88,7 +89,7 @@ class KafkaProducer {
   std::unique_ptr<KafkaClient> client_;  // destroyed last
   std::map<std::string, TopicPtr, std::less<>> topics_;
   std::string transactional_id_;
-  MetricHistogram* latency_ = nullptr;
+  std::function<void(double seconds)> latency_;
   bool track_offsets_ = false;
   PartitionOffsets delivered_offsets_;
   absl::Status error_;

@@ -201,12 +201,17 @@ absl::StatusOr<std::unique_ptr<KafkaSink>> KafkaSink::Create(const KafkaSinkConf
   auto producer = KafkaProducer::Create(config.ToProducerSettings());
   if (!producer.ok()) return producer.status();
   sink->producer_ = std::move(*producer);
-  sink->producer_->set_latency_histogram(sink->scope_.delivery_latency);
+  sink->producer_->set_latency_observer(sink->LatencyObserver());
   sink->topic_ = sink->producer_->Topic(config.topic);
   return sink;
 }
 
 KafkaSink::~KafkaSink() = default;
+
+std::function<void(double)> KafkaSink::LatencyObserver() const {
+  if (scope_.delivery_latency == nullptr) return nullptr;
+  return [h = scope_.delivery_latency](double seconds) { h->Observe(seconds); };
+}
 
 std::string KafkaSink::TransactionalId(int subtask, int slot) const {
   return absl::StrCat(config_.transactional_id_prefix, "-", scope_.vertex, "-", subtask, "-", slot);
@@ -246,7 +251,7 @@ absl::Status KafkaSink::EnsureFenced() {
     if (!producer.ok()) return Annotate(producer.status(), "fencing lingering transactions");
     slots_[slot].producer = std::move(*producer);
     slots_[slot].producer->set_track_offsets(true);
-    slots_[slot].producer->set_latency_histogram(scope_.delivery_latency);
+    slots_[slot].producer->set_latency_observer(LatencyObserver());
     slots_[slot].topic = slots_[slot].producer->Topic(config_.topic);
   }
   // A fresh start may follow an earlier run with the same prefix: new markers must

@@ -44,6 +44,7 @@
 // Thread-compatible (one subtask thread).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,6 +53,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cdcflow/job.h"  // SinkFactory
+#include "cdcflow/metrics.h"
 #include "cdcflow/row.h"
 #include "cdcflow/sink.h"
 #include "connectors/kafka/kafka_config.h"
@@ -136,6 +138,7 @@ class KafkaSink {
   // The at-least-once producer (null in exactly-once mode).
   KafkaProducer* producer() { return producer_.get(); }
   // <prefix>-<vertex>-<subtask>-<slot>, and the marker group of a subtask.
+  std::function<void(double)> LatencyObserver() const;
   std::string TransactionalId(int subtask, int slot) const;
   std::string MarkerGroup(int subtask) const;
 
