@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "connectors/kafka/kafka_consumer.h"
 #include "connectors/kafka/kafka_producer.h"
 #include "connectors/kafka/kafka_sink.h"
@@ -41,6 +43,18 @@ class KafkaIntegrationTest : public ::testing::Test {
              ::testing::UnitTest::GetInstance()->current_test_info()->name();
     absl::Status created = admin_->CreateTopic(topic_, 3, 30000);
     ASSERT_TRUE(created.ok()) << created << " (is Kafka running at " << Bootstrap() << "?)";
+    // A topic just created may have no partition leaders yet (a fresh broker takes a
+    // moment): wait until a consumer resolves every partition's offsets.
+    auto config = KafkaSourceConfig::Parse(Options());
+    ASSERT_TRUE(config.ok()) << config.status();
+    auto ready = KafkaConsumer::Create(*config, 0, 1);
+    for (absl::Time deadline = absl::Now() + absl::Seconds(30);
+         !ready.ok() && (absl::IsUnavailable(ready.status()) || absl::IsNotFound(ready.status())) &&
+         absl::Now() < deadline;) {
+      absl::SleepFor(absl::Milliseconds(200));
+      ready = KafkaConsumer::Create(*config, 0, 1);
+    }
+    ASSERT_TRUE(ready.ok()) << "topic " << topic_ << " not readable: " << ready.status();
     auto producer = KafkaProducer::Create({{"bootstrap.servers", Bootstrap()},
                                            {"enable.idempotence", "true"},
                                            {"linger.ms", "5"}});
@@ -228,7 +242,8 @@ TEST_F(KafkaIntegrationTest, SourceReadsPartitionsAddedWhileRunning) {
   ASSERT_EQ(splits->size(), 3u);
   ASSERT_TRUE(source.AssignSplits(*splits).ok());
   RowBatch first;
-  ASSERT_TRUE(source.PollBatch(first, 64).ok());
+  auto polled = source.PollBatch(first, 64);
+  ASSERT_TRUE(polled.ok()) << polled.status();
 
   // 3 -> 5 partitions (admin CreatePartitions), then one event into each new one.
   char errstr[512];
