@@ -190,6 +190,9 @@ try {
       await page.locator('#token-btn').click();
       await page.locator('input[type=password]').fill(opt('--token'));
       await page.locator('[data-testid=confirm]').click();
+      // The dialog's promise resolves after the click handler: wait for the save, not race it.
+      await page.waitForFunction(t => localStorage.getItem('cdcflow.token') === t, opt('--token'),
+                                 {timeout: 10000}).catch(() => {});
       assert.equal(await page.evaluate(() => localStorage.getItem('cdcflow.token')), opt('--token'));
     });
   }
