@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -32,25 +31,21 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "cli/cluster_flags.h"
 #include "connectors/kafka/kafka_client.h"
 #include "connectors/kafka/kafka_consumer.h"
 #include "connectors/kafka/kafka_producer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/subprocess.h"
+#include "tests/cluster/cluster_harness.h"
 
 namespace cdcflow {
 namespace {
 
-namespace fs = std::filesystem;
-using ::cdcflow::testing::Subprocess;
+using ::cdcflow::testing::ClusterHarness;
 
-constexpr int kHeartbeatIntervalMs = 200;
-constexpr int kHeartbeatTimeoutMs = 1000;
 constexpr int kCheckpointIntervalMs = 500;
 constexpr int kInputPartitions = 4;
 constexpr int kOutputPartitions = 3;
@@ -217,17 +212,16 @@ class CommittedReader {
   absl::Time last_ = absl::InfinitePast();
 };
 
-class CheckpointClusterKafkaTest : public ::testing::Test {
+class CheckpointClusterKafkaTest : public ClusterHarness {
  protected:
+  CheckpointClusterKafkaTest() : ClusterHarness("cdcflow_checkpoint_cluster_kafka_test_") {}
+
   void SetUp() override {
     brokers_ = Brokers();
     ASSERT_FALSE(brokers_.empty())
         << "CDCFLOW_KAFKA_BROKERS is not set: run through ctest (the local_services fixture)";
-    const char* bin = std::getenv("CDCFLOW_BINARY_DIR");
-    binary_dir_ = bin != nullptr ? bin : CDCFLOW_TEST_BINARY_DIR;
-    cdcflow_ = binary_dir_ + "/bin/cdcflow";
-    dir_ = testing::MakeTempDir("cdcflow_checkpoint_cluster_kafka_test_");
-    ASSERT_FALSE(dir_.empty());
+    ClusterHarness::SetUp();
+    if (HasFatalFailure()) return;
     const std::string run = absl::StrCat(::getpid(), "-", absl::ToUnixMillis(absl::Now()));
     input_ = "cdcflow-kill-in-" + run;
     output_ = "cdcflow-kill-out-" + run;
@@ -244,89 +238,12 @@ class CheckpointClusterKafkaTest : public ::testing::Test {
     producing_ = false;
     if (producer_thread_.joinable()) producer_thread_.join();
     if (reader_ != nullptr) reader_->Stop();
-    task_managers_.clear();
-    job_manager_ = Subprocess();
+    StopProcesses();
     if (admin_ != nullptr) {
       (void)admin_->DeleteTopic(input_, 30000);
       (void)admin_->DeleteTopic(output_, 30000);
     }
-    if (HasFailure()) {
-      for (const auto& entry : fs::directory_iterator(dir_)) {
-        if (entry.path().extension() == ".log") {
-          std::string text = testing::ReadFileOrEmpty(entry.path());
-          if (text.size() > 20000) text = "..." + text.substr(text.size() - 20000);
-          std::cerr << "==== " << entry.path() << "\n" << text << "\n";
-        }
-      }
-    } else {
-      fs::remove_all(dir_);
-    }
-  }
-
-  void StartJobManager() {
-    const std::string port_file = dir_ + "/jm.port";
-    auto p = Subprocess::Start(
-        {cdcflow_, "jobmanager", "--port", "0", "--port-file", port_file,
-         "--heartbeat-interval-ms", std::to_string(kHeartbeatIntervalMs), "--heartbeat-timeout-ms",
-         std::to_string(kHeartbeatTimeoutMs), "--restart-delay-ms", "100", "--restart-attempts",
-         "50", "--rest-port", "-1", "--checkpoint-dir", dir_ + "/checkpoints",
-         "--checkpoint-interval-ms", std::to_string(kCheckpointIntervalMs)},
-        dir_ + "/jobmanager.log");
-    ASSERT_TRUE(p.ok()) << p.status();
-    job_manager_ = std::move(*p);
-    auto bound = testing::WaitForPortFile(port_file, absl::Seconds(20));
-    ASSERT_TRUE(bound.ok()) << bound.status();
-    jm_address_ = absl::StrCat("127.0.0.1:", *bound);
-    stub_ = cli::NewJobManagerStub(jm_address_);
-  }
-
-  // Each start of `name` logs to its own file (<name>-<n>.log).
-  void StartTaskManager(const std::string& name, int slots) {
-    auto p = Subprocess::Start(
-        {cdcflow_, "taskmanager", "--jobmanager", jm_address_, "--slots", std::to_string(slots),
-         "--port", "0", "--id", name, "--plugin-dir", dir_ + "/plugins-" + name, "--state-dir",
-         dir_ + "/state-" + name},
-        absl::StrCat(dir_, "/", name, "-", starts_[name]++, ".log"));
-    ASSERT_TRUE(p.ok()) << p.status();
-    task_managers_[name] = std::move(*p);
-  }
-
-  template <typename Pred>
-  bool WaitFor(Pred pred, absl::Duration timeout, absl::Duration poll = absl::Milliseconds(50)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      if (pred()) return true;
-      absl::SleepFor(poll);
-    }
-    return pred();
-  }
-
-  v1::GetJobStatusResponse Status(const std::string& job) {
-    v1::GetJobStatusRequest get;
-    get.set_job_id(job);
-    v1::GetJobStatusResponse status;
-    if (!stub_->GetJobStatus(cli::NewContext().get(), get, &status).ok()) return {};
-    return status;
-  }
-
-  bool AllRunning(const v1::GetJobStatusResponse& s) {
-    if (s.job().state() != v1::JOB_STATE_RUNNING || s.tasks_size() == 0) return false;
-    for (const auto& t : s.tasks()) {
-      if (t.state() != v1::TASK_STATE_RUNNING) return false;
-    }
-    return true;
-  }
-
-  int Cli(std::vector<std::string> args, std::string* output) {
-    args.insert(args.begin(), cdcflow_);
-    const std::string log = dir_ + "/cli-" + std::to_string(runs_++) + ".log";
-    auto p = Subprocess::Start(args, log);
-    EXPECT_TRUE(p.ok());
-    if (!p.ok()) return -1;
-    auto code = p->Wait(absl::Seconds(120));
-    EXPECT_TRUE(code.ok()) << code.status();
-    *output = testing::ReadFileOrEmpty(log);
-    return code.value_or(-1);
+    ClusterHarness::TearDown();
   }
 
   // Produces inputs from `produced_` on: all of [produced_, until) at once, then (when
@@ -428,9 +345,7 @@ class CheckpointClusterKafkaTest : public ::testing::Test {
     EXPECT_EQ(bad, 0) << "keys whose committed counts/sums are not exactly-once";
   }
 
-  std::string brokers_, binary_dir_, cdcflow_, dir_, input_, output_, jm_address_;
-  int runs_ = 0;
-  std::map<std::string, int> starts_;
+  std::string brokers_, input_, output_;
   std::unique_ptr<kafka::KafkaClient> admin_;
   std::unique_ptr<kafka::KafkaProducer> producer_;
   std::atomic<bool> producing_{true};
@@ -438,9 +353,6 @@ class CheckpointClusterKafkaTest : public ::testing::Test {
   absl::Status produce_status_;  // the producer thread's result
   int64_t produced_ = 0;  // written by the producer thread; read after it joined
   std::unique_ptr<CommittedReader> reader_;
-  Subprocess job_manager_;
-  std::map<std::string, Subprocess> task_managers_;
-  std::unique_ptr<v1::JobManagerService::Stub> stub_;
 };
 
 TEST_F(CheckpointClusterKafkaTest,
@@ -452,31 +364,17 @@ TEST_F(CheckpointClusterKafkaTest,
   absl::Status reading = reader_->Start();
   ASSERT_TRUE(reading.ok()) << reading;
 
-  StartJobManager();
+  StartJobManager(kCheckpointIntervalMs);
   StartTaskManager("tm1", 2);
   StartTaskManager("tm2", 2);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        v1::ListTaskManagersResponse r;
-        return stub_->ListTaskManagers(cli::NewContext().get(), {}, &r).ok() &&
-               r.task_managers_size() == 2;
-      },
-      absl::Seconds(20)))
-      << "the task managers did not register";
+  AwaitTaskManagers(2);
 
-  const std::string log = dir_ + "/run.log";
-  auto run = Subprocess::Start(
-      {cdcflow_, "run", binary_dir_ + "/jobs/kafka_sum.so", "--jobmanager", jm_address_,
-       "--parallelism", "2", "--detach", "--", "brokers=" + brokers_, "input=" + input_,
-       "output=" + output_, "source.scan.partition-discovery.interval-ms=0",
-       "sink.transaction.timeout-ms=60000"},
-      log);
-  ASSERT_TRUE(run.ok()) << run.status();
-  auto code = run->Wait(absl::Seconds(60));
-  ASSERT_TRUE(code.ok() && *code == 0) << testing::ReadFileOrEmpty(log);
-  std::vector<std::string> words = absl::StrSplit(testing::ReadFileOrEmpty(log), ' ');
-  ASSERT_GE(words.size(), 2u) << testing::ReadFileOrEmpty(log);
-  const std::string job = words[1];
+  const std::string job =
+      SubmitDetached("jobs/kafka_sum.so", 2, {},
+                     {"brokers=" + brokers_, "input=" + input_, "output=" + output_,
+                      "source.scan.partition-discovery.interval-ms=0",
+                      "sink.transaction.timeout-ms=60000"});
+  ASSERT_FALSE(job.empty());
 
   producer_thread_ = std::thread([this] { produce_status_ = Produce(-1); });
 

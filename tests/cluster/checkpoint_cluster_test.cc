@@ -10,13 +10,9 @@
 //   - savepoint + cancel, then rescale 2 -> 4 -> 1 from savepoints.
 // The kill test also prints the time from a task manager's kill -9 to the first output
 // of the recovered job (the benchmark figure).
-#include <signal.h>
-
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,153 +23,35 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "cli/cluster_flags.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/cluster/cluster_harness.h"
 #include "tests/testing/subprocess.h"
 
 namespace cdcflow {
 namespace {
 
 namespace fs = std::filesystem;
-using ::cdcflow::testing::Subprocess;
+using ::cdcflow::testing::ClusterHarness;
 
-constexpr int kHeartbeatIntervalMs = 200;
-constexpr int kHeartbeatTimeoutMs = 1000;
-
-class CheckpointClusterTest : public ::testing::Test {
+class CheckpointClusterTest : public ClusterHarness {
  protected:
+  CheckpointClusterTest() : ClusterHarness("cdcflow_checkpoint_cluster_test_") {}
+
   void SetUp() override {
-    const char* bin = std::getenv("CDCFLOW_BINARY_DIR");
-    binary_dir_ = bin != nullptr ? bin : CDCFLOW_TEST_BINARY_DIR;
-    cdcflow_ = binary_dir_ + "/bin/cdcflow";
-    dir_ = testing::MakeTempDir("cdcflow_checkpoint_cluster_test_");
-    ASSERT_FALSE(dir_.empty());
+    ClusterHarness::SetUp();
     out_ = dir_ + "/out";
   }
 
-  void TearDown() override {
-    task_managers_.clear();
-    job_manager_ = Subprocess();
-    if (HasFailure()) {
-      for (const auto& entry : fs::directory_iterator(dir_)) {
-        if (entry.path().extension() == ".log") {
-          std::string text = testing::ReadFileOrEmpty(entry.path());
-          if (text.size() > 20000) text = "..." + text.substr(text.size() - 20000);
-          std::cerr << "==== " << entry.path() << "\n" << text << "\n";
-        }
-      }
-    } else {
-      fs::remove_all(dir_);
-    }
-  }
-
   // `port` 0: any free port (remembered for a restart on the same port).
-  void StartJobManager(int port = 0) {
-    const std::string port_file = dir_ + "/jm.port";
-    fs::remove(port_file);
-    auto p = Subprocess::Start(
-        {cdcflow_, "jobmanager", "--port", std::to_string(port), "--port-file", port_file,
-         "--heartbeat-interval-ms", std::to_string(kHeartbeatIntervalMs), "--heartbeat-timeout-ms",
-         std::to_string(kHeartbeatTimeoutMs), "--restart-delay-ms", "100", "--restart-attempts",
-         "50", "--rest-port", "-1", "--checkpoint-dir", dir_ + "/checkpoints",
-         "--checkpoint-interval-ms", "1000"},
-        dir_ + "/jobmanager.log");
-    ASSERT_TRUE(p.ok()) << p.status();
-    job_manager_ = std::move(*p);
-    auto bound = testing::WaitForPortFile(port_file, absl::Seconds(20));
-    ASSERT_TRUE(bound.ok()) << bound.status();
-    jm_port_ = *bound;
-    jm_address_ = absl::StrCat("127.0.0.1:", *bound);
-    stub_ = cli::NewJobManagerStub(jm_address_);
-  }
-
-  void StartTaskManager(const std::string& name, int slots) {
-    auto p = Subprocess::Start(
-        {cdcflow_, "taskmanager", "--jobmanager", jm_address_, "--slots", std::to_string(slots),
-         "--port", "0", "--id", name, "--plugin-dir", dir_ + "/plugins-" + name, "--state-dir",
-         dir_ + "/state-" + name},
-        dir_ + "/" + name + ".log");
-    ASSERT_TRUE(p.ok()) << p.status();
-    task_managers_[name] = std::move(*p);
-  }
-
-  void Kill(Subprocess& p) {
-    p.Signal(SIGKILL);
-    auto code = p.Wait(absl::Seconds(10));
-    ASSERT_TRUE(code.ok()) << code.status();
-  }
-
-  template <typename Pred>
-  bool WaitFor(Pred pred, absl::Duration timeout, absl::Duration poll = absl::Milliseconds(50)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      if (pred()) return true;
-      absl::SleepFor(poll);
-    }
-    return pred();
-  }
-
-  void AwaitTaskManagers(int n) {
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          v1::ListTaskManagersResponse r;
-          return stub_->ListTaskManagers(cli::NewContext().get(), {}, &r).ok() &&
-                 r.task_managers_size() == n;
-        },
-        absl::Seconds(20)))
-        << n << " task managers did not register";
-  }
+  void StartJobManager(int port = 0) { ClusterHarness::StartJobManager(1000, port); }
 
   // Submits checkpointed_sum (detached); returns the job id.
   std::string Submit(int parallelism, int64_t records, int64_t rate,
                      std::vector<std::string> run_flags = {}) {
-    std::vector<std::string> argv = {cdcflow_, "run", binary_dir_ + "/jobs/checkpointed_sum.so",
-                                     "--jobmanager", jm_address_, "--parallelism",
-                                     std::to_string(parallelism), "--detach"};
-    argv.insert(argv.end(), run_flags.begin(), run_flags.end());
-    for (std::string a : {std::string("--"), absl::StrCat("records=", records),
-                          absl::StrCat("keys=", kKeys), absl::StrCat("rate=", rate),
-                          "output=" + out_}) {
-      argv.push_back(a);
-    }
-    const std::string log = dir_ + "/run-" + std::to_string(runs_++) + ".log";
-    auto p = Subprocess::Start(argv, log);
-    EXPECT_TRUE(p.ok()) << p.status();
-    if (!p.ok()) return "";
-    auto code = p->Wait(absl::Seconds(60));
-    EXPECT_TRUE(code.ok() && *code == 0) << testing::ReadFileOrEmpty(log);
-    std::string text = testing::ReadFileOrEmpty(log);
-    std::vector<std::string> words = absl::StrSplit(text, ' ');
-    EXPECT_GE(words.size(), 2u) << text;
-    return words.size() >= 2 ? words[1] : "";
-  }
-
-  v1::GetJobStatusResponse Status(const std::string& job) {
-    v1::GetJobStatusRequest get;
-    get.set_job_id(job);
-    v1::GetJobStatusResponse status;
-    if (!stub_->GetJobStatus(cli::NewContext().get(), get, &status).ok()) return {};
-    return status;
-  }
-
-  bool AllRunning(const v1::GetJobStatusResponse& s) {
-    if (s.job().state() != v1::JOB_STATE_RUNNING || s.tasks_size() == 0) return false;
-    for (const auto& t : s.tasks()) {
-      if (t.state() != v1::TASK_STATE_RUNNING) return false;
-    }
-    return true;
-  }
-
-  int Cli(std::vector<std::string> args, std::string* output) {
-    args.insert(args.begin(), cdcflow_);
-    const std::string log = dir_ + "/cli-" + std::to_string(runs_++) + ".log";
-    auto p = Subprocess::Start(args, log);
-    EXPECT_TRUE(p.ok());
-    auto code = p->Wait(absl::Seconds(120));
-    EXPECT_TRUE(code.ok()) << code.status();
-    *output = testing::ReadFileOrEmpty(log);
-    return code.value_or(-1);
+    return SubmitDetached("jobs/checkpointed_sum.so", parallelism, run_flags,
+                          {absl::StrCat("records=", records), absl::StrCat("keys=", kKeys),
+                           absl::StrCat("rate=", rate), "output=" + out_});
   }
 
   // Every file name in the output directory.
@@ -230,12 +108,7 @@ class CheckpointClusterTest : public ::testing::Test {
   }
 
   static constexpr int64_t kKeys = 100;
-  std::string binary_dir_, cdcflow_, dir_, out_, jm_address_;
-  int jm_port_ = 0;
-  int runs_ = 0;
-  Subprocess job_manager_;
-  std::map<std::string, Subprocess> task_managers_;
-  std::unique_ptr<v1::JobManagerService::Stub> stub_;
+  std::string out_;
 };
 
 TEST_F(CheckpointClusterTest, TaskManagerKilledFiveTimesKeepsKeyedResultsExact) {
@@ -302,13 +175,7 @@ TEST_F(CheckpointClusterTest, TaskManagerKilledFiveTimesKeepsKeyedResultsExact) 
               << "\n";
   }
   v1::GetJobStatusResponse s;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        s = Status(job);
-        return s.job().state() == v1::JOB_STATE_FINISHED || s.job().state() == v1::JOB_STATE_FAILED;
-      },
-      absl::Seconds(120)));
-  ASSERT_EQ(s.job().state(), v1::JOB_STATE_FINISHED) << s.failure();
+  ASSERT_NO_FATAL_FAILURE(AwaitFinished(job, absl::Seconds(120), &s));
   EXPECT_GE(s.restarts(), 5);
   ExpectExactlyOnce(kRecords);
 }
@@ -341,13 +208,7 @@ TEST_F(CheckpointClusterTest, KilledJobManagerRestartsAndTheJobContinuesFromItsC
       << "the restarted job manager did not recover the job: state " << s.job().state();
   EXPECT_GT(s.job().attempt(), attempt);
   EXPECT_THAT(s.restored_from(), ::testing::HasSubstr(job + "/chk-"));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        s = Status(job);
-        return s.job().state() == v1::JOB_STATE_FINISHED || s.job().state() == v1::JOB_STATE_FAILED;
-      },
-      absl::Seconds(90)));
-  ASSERT_EQ(s.job().state(), v1::JOB_STATE_FINISHED) << s.failure();
+  ASSERT_NO_FATAL_FAILURE(AwaitFinished(job, absl::Seconds(90), &s));
   ExpectExactlyOnce(kRecords);
 }
 
@@ -385,13 +246,7 @@ TEST_F(CheckpointClusterTest, SavepointsRescaleTwoToFourToOneKeepingEveryKeysSta
     ASSERT_FALSE(job.empty());
   }
   v1::GetJobStatusResponse s;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        s = Status(job);
-        return s.job().state() == v1::JOB_STATE_FINISHED || s.job().state() == v1::JOB_STATE_FAILED;
-      },
-      absl::Seconds(90)));
-  ASSERT_EQ(s.job().state(), v1::JOB_STATE_FINISHED) << s.failure();
+  ASSERT_NO_FATAL_FAILURE(AwaitFinished(job, absl::Seconds(90), &s));
   EXPECT_EQ(s.restored_from(), previous_savepoint);
   ExpectExactlyOnce(kRecords);
 
