@@ -1,7 +1,7 @@
 // Exactly-once recovery from a real Kafka topic to a real Kafka topic across processes:
 // a job manager with --checkpoint-dir, two task managers with --state-dir, and the job
-// kafka_sum (tests/cluster/kafka_sum_job.cc: Kafka source -> keyed running sum ->
-// transactional Kafka sink) reading a fresh multi-partition topic that this test keeps
+// keyed_sum with source=kafka (jobs/keyed_sum/keyed_sum.cc: Kafka source -> keyed running
+// sum -> transactional Kafka sink) reading a fresh multi-partition topic that this test keeps
 // producing into while it kills a task manager with SIGKILL five times (each time a
 // replacement with the same id starts at once, as a restarted pod would).
 //
@@ -370,8 +370,8 @@ TEST_F(CheckpointClusterKafkaTest,
   AwaitTaskManagers(2);
 
   const std::string job =
-      SubmitDetached("jobs/kafka_sum.so", 2, {},
-                     {"brokers=" + brokers_, "input=" + input_, "output=" + output_,
+      SubmitDetached("jobs/keyed_sum.so", 2, {},
+                     {"source=kafka", "brokers=" + brokers_, "input=" + input_, "output=" + output_,
                       "source.scan.partition-discovery.interval-ms=0",
                       "sink.transaction.timeout-ms=60000"});
   ASSERT_FALSE(job.empty());

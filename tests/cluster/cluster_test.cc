@@ -215,7 +215,7 @@ TEST_F(ClusterTest, KilledTaskManagerIsNoticedAndTheJobRestartsAndFinishes) {
   const std::string out = dir_ + "/out";
   // 4 subtasks x 1000 rows/s: 8000 rows take about 2 s per attempt.
   constexpr int64_t kRecords = 8000, kKeys = 50;
-  auto run = Run("jobs/throttled_sum.so", 4,
+  auto run = Run("jobs/keyed_sum.so", 4,
                  {absl::StrCat("records=", kRecords), absl::StrCat("keys=", kKeys), "rate=1000",
                   "output=" + out},
                  "run.log");

@@ -13,7 +13,7 @@
   6. once cancelled, the task managers stop exporting the job's series.
 
   python cluster_observability_test.py --cdcflow build/release/bin/cdcflow \
-      --plugin build/release/tests/cluster/throttled_sum.so --work DIR --screenshots DIR
+      --plugin build/release/jobs/keyed_sum.so --work DIR --screenshots DIR
 """
 import argparse
 import json
@@ -99,7 +99,7 @@ def check(cond, message):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cdcflow", required=True)
-    ap.add_argument("--plugin", required=True, help="throttled_sum.so")
+    ap.add_argument("--plugin", required=True, help="keyed_sum.so")
     ap.add_argument("--work", help="directory for logs (temporary when absent)")
     ap.add_argument("--browser-work", required=True, help="run_browser_test.sh's work directory")
     ap.add_argument("--screenshots", required=True)
