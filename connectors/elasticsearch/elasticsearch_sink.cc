@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "cdcflow/sink_metrics.h"
 #include "connectors/kafka/row_json.h"
 #include "nlohmann/json.hpp"
 
@@ -469,13 +470,11 @@ absl::Status ElasticsearchSinkFunction::Open(RuntimeContext& ctx) {
     if (!c.ok()) return c.status();
     *spec.handle = *c;
   }
-  auto errors = group.Counter("cdcflow_sink_errors_total", "Sink calls that failed the sink.",
-                              {{"sink", "elasticsearch"}});
+  auto errors = group.Counter(kSinkErrors, kSinkErrorsHelp, SinkLabels("elasticsearch"));
   if (!errors.ok()) return errors.status();
   counters_.errors = *errors;
-  auto latency = group.Histogram("cdcflow_sink_request_seconds",
-                                 "Latency of one sink request (_bulk, produce).",
-                                 {{"sink", "elasticsearch"}});
+  auto latency = group.Histogram(kSinkRequestLatency, kSinkRequestLatencyHelp,
+                                 SinkLabels("elasticsearch"));
   if (!latency.ok()) return latency.status();
   ElasticsearchSinkOptions options = options_;
   options.observe_request = [h = *latency](double seconds) { h->Observe(seconds); };

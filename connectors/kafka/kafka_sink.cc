@@ -8,6 +8,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "cdcflow/sink_metrics.h"
 
 namespace cdcflow::kafka {
 namespace {
@@ -604,9 +605,8 @@ KafkaSinkStats KafkaSink::stats() const {
 // ---------------------------------------------------------------------------
 
 absl::Status KafkaSinkFunction::Open(RuntimeContext& ctx) {
-  auto latency = ctx.metrics().Histogram("cdcflow_sink_request_seconds",
-                                         "Latency of one sink request (_bulk, produce).",
-                                         {{"sink", "kafka"}});
+  auto latency = ctx.metrics().Histogram(kSinkRequestLatency, kSinkRequestLatencyHelp,
+                                         SinkLabels("kafka"));
   if (!latency.ok()) return latency.status();
   KafkaSinkScope scope{std::string(ctx.operator_name()), ctx.subtask_index(), ctx.parallelism(),
                        *latency};

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "cdcflow/sink_metrics.h"
 #include "runtime/metrics/metrics.h"
 
 namespace cdcflow::metrics {
@@ -19,7 +20,7 @@ inline constexpr std::string_view kLabelTopic = "topic";
 inline constexpr std::string_view kLabelPartition = "partition";
 inline constexpr std::string_view kLabelTaskManager = "taskmanager";
 inline constexpr std::string_view kLabelStatus = "status";
-inline constexpr std::string_view kLabelSink = "sink";
+using ::cdcflow::kLabelSink;  // cdcflow/sink_metrics.h
 
 // Per subtask (labels job, vertex, subtask).
 inline constexpr std::string_view kRecordsIn = "cdcflow_task_records_in_total";
@@ -41,9 +42,10 @@ inline constexpr std::string_view kKafkaEndOffset = "cdcflow_kafka_source_end_of
 inline constexpr std::string_view kKafkaRecords = "cdcflow_kafka_source_records_total";
 inline constexpr std::string_view kKafkaDeadLetters = "cdcflow_kafka_source_dead_letters_total";
 inline constexpr std::string_view kKafkaControlEvents = "cdcflow_kafka_source_control_events_total";
-// Sinks (labels job, vertex, subtask, sink = kafka|elasticsearch|...).
-inline constexpr std::string_view kSinkRequestLatency = "cdcflow_sink_request_seconds";
-inline constexpr std::string_view kSinkErrors = "cdcflow_sink_errors_total";
+// Sinks (labels job, vertex, subtask, sink = kafka|elasticsearch|...): the connectors
+// name them through the SDK (cdcflow/sink_metrics.h).
+using ::cdcflow::kSinkErrors;
+using ::cdcflow::kSinkRequestLatency;
 
 // Job manager (label job; checkpoints also status = completed|failed).
 inline constexpr std::string_view kCheckpoints = "cdcflow_checkpoints_total";
