@@ -223,6 +223,13 @@ absl::Status Build(cdcflow::JobBuilder& job) {
                                      kOrderFields, kShipmentFields};
   cdcflow::JoinSpec with_products{cdcflow::JoinType::kLeft, {kOrderProductId}, {kProductId},
                                   kOrderFields + kShipmentFields, kProductFields};
+  // Every side's rows are unique on their table's primary key, and the first join's
+  // output on (order_id, shipment_id): the joins keep each row under that key (small
+  // state keys, blind inserts) instead of counting whole rows.
+  orders_shipments.left_unique_key = {kOrderId};
+  orders_shipments.right_unique_key = {0};  // shipment_id
+  with_products.left_unique_key = {kOrderId, kShipmentBase};
+  with_products.right_unique_key = {kProductId};
   if (*replay_protection) {
     // Each side's rows are identified by their table's primary key; the joins drop the
     // position columns, so the second join's left side (the first join's output) has none.

@@ -123,48 +123,82 @@ absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
   auto state = CreateState(ctx, &owned_state_);
   if (!state.ok()) return state.status();
   state_ = *std::move(state);
-  auto left = state_->GetMapState("left");
-  if (!left.ok()) return left.status();
-  auto right = state_->GetMapState("right");
-  if (!right.ok()) return right.status();
-  left_ = *left;
-  right_ = *right;
+  // A side with a unique key keeps its rows under another state name: the two layouts
+  // never read each other's entries (a restore after changing the spec starts empty).
+  auto open_side = [&](const std::string& name, std::vector<int> unique_key,
+                       int position, Side* side) -> absl::Status {
+    for (int f : unique_key) {
+      if (f < 0 || f == position) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "join ", std::string(ctx.operator_name()), ": ", name, " unique key field ", f,
+            " is negative or the position column"));
+      }
+    }
+    const std::string state_name =
+        unique_key.empty() ? std::string(name) : absl::StrCat(name, "_by_unique_key");
+    auto rows = state_->GetMapState(state_name);
+    if (!rows.ok()) return rows.status();
+    side->rows = *rows;
+    side->unique_key = std::move(unique_key);
+    return absl::OkStatus();
+  };
+  if (absl::Status s = open_side("left", spec_.left_unique_key, spec_.left_position, &left_);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = open_side("right", spec_.right_unique_key, spec_.right_position, &right_);
+      !s.ok()) {
+    return s;
+  }
   if (absl::Status s = left_filter_.Open(*state_, "left_positions"); !s.ok()) return s;
   return right_filter_.Open(*state_, "right_positions");
 }
 
-int64_t ChangelogJoinOperator::Apply(MapState* side, const Row& row, int delta) {
-  std::span<const Value> map_key(row.fields);
-  const Row* held = side->Get(map_key);
-  int64_t before = held == nullptr ? 0 : held->fields[0].as_int64();
-  if (delta < 0 && before == 0) return -1;
-  int64_t after = before + delta;
-  if (after == 0) {
-    side->Remove(map_key);
-  } else {
-    side->Put(map_key, CountRow(after));
+bool ChangelogJoinOperator::Apply(Side& side, const Row& row, bool accumulate) {
+  if (!side.unique_key.empty()) {
+    scratch_key_.clear();
+    for (int f : side.unique_key) scratch_key_.push_back(row.fields[f]);
+    if (accumulate) {
+      side.rows->Put(scratch_key_, row);  // blind: nothing is read
+      return true;
+    }
+    if (side.rows->Get(scratch_key_) == nullptr) return false;
+    side.rows->Remove(scratch_key_);
+    return true;
   }
-  return before;
+  std::span<const Value> map_key(row.fields);
+  const Row* held = side.rows->Get(map_key);
+  const int64_t before = held == nullptr ? 0 : held->fields[0].as_int64();
+  if (!accumulate && before == 0) return false;
+  const int64_t after = before + (accumulate ? 1 : -1);
+  if (after == 0) {
+    side.rows->Remove(map_key);
+  } else {
+    side.rows->Put(map_key, CountRow(after));
+  }
+  return true;
 }
 
-void ChangelogJoinOperator::Collect(MapState* side, std::vector<Row>* rows) {
+void ChangelogJoinOperator::Collect(Side& side, std::vector<Held>* rows) {
   rows->clear();
-  side->ForEach([&](std::span<const Value> map_key, const Row& count) {
-    Row row;
-    row.fields.assign(map_key.begin(), map_key.end());
-    for (int64_t i = 1; i < count.fields[0].as_int64(); ++i) rows->push_back(row);
-    rows->push_back(std::move(row));
+  const bool counted = side.unique_key.empty();
+  side.rows->ForEach([&](std::span<const Value> map_key, const Row& value) {
+    if (counted) {
+      rows->push_back(Held{map_key, value.fields[0].as_int64()});
+    } else {
+      rows->push_back(Held{value.fields, 1});
+    }
   });
 }
 
-Row ChangelogJoinOperator::Join(const Row& left, const Row* right) const {
+Row ChangelogJoinOperator::Join(std::span<const Value> left, std::span<const Value> right) const {
   Row out;
-  out.fields.reserve(left.fields.size() + spec_.right_arity);
-  out.fields.insert(out.fields.end(), left.fields.begin(), left.fields.end());
-  if (right != nullptr) {
-    out.fields.insert(out.fields.end(), right->fields.begin(), right->fields.end());
+  out.fields.reserve(left.size() + spec_.right_arity);
+  out.fields.insert(out.fields.end(), left.begin(), left.end());
+  if (!right.empty()) {
+    out.fields.insert(out.fields.end(), right.begin(), right.end());
   } else {
-    out.fields.resize(left.fields.size() + spec_.right_arity);
+    out.fields.resize(left.size() + spec_.right_arity);
   }
   return out;
 }
@@ -178,10 +212,12 @@ void ChangelogJoinOperator::Emit(Row row, RowKind kind, int64_t ts, Collector& o
 absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Collector& out) {
   const bool is_left = input == 0;
   const std::vector<int>& keys = is_left ? spec_.left_keys : spec_.right_keys;
-  MapState* mine = is_left ? left_ : right_;
-  MapState* other = is_left ? right_ : left_;
+  Side& mine = is_left ? left_ : right_;
+  Side& other = is_left ? right_ : left_;
+  const std::vector<int>& unique_key = mine.unique_key;
   PositionFilter& filter = is_left ? left_filter_ : right_filter_;
   const bool outer = spec_.type == JoinType::kLeft;
+  const std::span<const Value> none;
   for (size_t i = 0; i < batch.size(); ++i) {
     Row& row = batch.mutable_row(i);
     const int64_t ts = batch.timestamp(i);
@@ -195,38 +231,51 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
       ++stats_.stale_changes;
       continue;
     }
+    for (int f : unique_key) {
+      if (static_cast<size_t>(f) >= row.fields.size()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "join ", is_left ? "left" : "right", " input: unique key field ", f,
+            " is outside a row of ", row.fields.size(), " fields: ", row.ToString()));
+      }
+    }
     const RowKind kind = row.kind;
     const bool accumulate = IsAccumulate(kind);
     row.kind = RowKind::kInsert;  // state holds rows without their kind
-    const size_t mine_before = (!is_left && outer) ? mine->Size() : 0;
-    if (Apply(mine, row, accumulate ? 1 : -1) < 0) {
+    const size_t mine_before = (!is_left && outer) ? mine.rows->Size() : 0;
+    if (!Apply(mine, row, accumulate)) {
       ++stats_.absent_retractions;
       continue;
     }
+    const size_t mine_after = (!is_left && outer && !accumulate) ? mine.rows->Size() : 1;
+    // `others_` points into the state: no state access until it has been emitted.
     Collect(other, &others_);
     if (is_left) {
       if (others_.empty()) {
         if (outer) {
-          Emit(Join(row, nullptr), accumulate ? RowKind::kInsert : RowKind::kDelete, ts, out);
+          Emit(Join(row.fields, none), accumulate ? RowKind::kInsert : RowKind::kDelete, ts, out);
         }
         continue;
       }
-      for (const Row& r : others_) Emit(Join(row, &r), kind, ts, out);
+      for (const Held& r : others_) {
+        for (int64_t n = 0; n < r.count; ++n) Emit(Join(row.fields, r.fields), kind, ts, out);
+      }
       continue;
     }
     // A right row. In a left join, the first right row of a key replaces the
     // null-padded left rows, and removing the last one brings them back.
     const bool first_match = outer && accumulate && mine_before == 0;
-    const bool last_match = outer && !accumulate && mine->Size() == 0;
-    for (const Row& left : others_) {
-      if (first_match) {
-        Emit(Join(left, nullptr), RowKind::kDelete, ts, out);
-        Emit(Join(left, &row), RowKind::kInsert, ts, out);
-      } else if (last_match) {
-        Emit(Join(left, &row), RowKind::kDelete, ts, out);
-        Emit(Join(left, nullptr), RowKind::kInsert, ts, out);
-      } else {
-        Emit(Join(left, &row), kind, ts, out);
+    const bool last_match = outer && !accumulate && mine_after == 0;
+    for (const Held& left : others_) {
+      for (int64_t n = 0; n < left.count; ++n) {
+        if (first_match) {
+          Emit(Join(left.fields, none), RowKind::kDelete, ts, out);
+          Emit(Join(left.fields, row.fields), RowKind::kInsert, ts, out);
+        } else if (last_match) {
+          Emit(Join(left.fields, row.fields), RowKind::kDelete, ts, out);
+          Emit(Join(left.fields, none), RowKind::kInsert, ts, out);
+        } else {
+          Emit(Join(left.fields, row.fields), kind, ts, out);
+        }
       }
     }
   }
@@ -291,7 +340,7 @@ absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Coll
     live = rows_->Get();
     if (accumulate) {
       live.push_back(row);
-      rows_->Update(live);
+      rows_->Update(std::move(live));
       Emit(std::move(row), RowKind::kUpdateAfter, ts, out);
       continue;
     }
@@ -310,12 +359,17 @@ absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Coll
     }
     const bool was_visible = std::next(it) == live.end();
     live.erase(it);
-    rows_->Update(live);
-    if (!was_visible) continue;
+    if (!was_visible) {
+      rows_->Update(std::move(live));
+      continue;
+    }
     if (live.empty()) {
+      rows_->Update(std::move(live));
       Emit(std::move(row), RowKind::kDelete, ts, out);
     } else {
-      Emit(live.back(), RowKind::kUpdateAfter, ts, out);
+      Row visible = live.back();
+      rows_->Update(std::move(live));
+      Emit(std::move(visible), RowKind::kUpdateAfter, ts, out);
     }
   }
   return state_->status();

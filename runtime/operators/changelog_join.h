@@ -3,13 +3,15 @@
 //
 // State layout (one KeyedStateBackend per subtask, keyed by the join key or the
 // materializer's key): the join keeps a MapState per side from the full row to its
-// multiplicity, the materializer a ListState of the key's live rows in arrival order.
+// multiplicity (for a side with a unique key: from that key to the row), the
+// materializer a ListState of the key's live rows in arrival order.
 // Inside a task the state is the task's keyed backend for the vertex (RocksDB when the
 // task has a state dir), checkpointed and rescaled with it (checkpoint::KeyedStateAccess);
 // elsewhere (tests) a private in-memory backend. Task-thread only, like every Operator.
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "cdcflow/changelog.h"
@@ -64,22 +66,36 @@ class ChangelogJoinOperator final : public Operator {
   const ChangelogStats& stats() const { return stats_; }
 
  private:
-  // Adds (delta > 0) or removes one copy of `row` on `side`; returns the previous
-  // multiplicity, or -1 when a removal found no copy.
-  int64_t Apply(MapState* side, const Row& row, int delta);
-  // Every row held on `side` for the current key, each repeated by its multiplicity.
-  void Collect(MapState* side, std::vector<Row>* rows);
-  Row Join(const Row& left, const Row* right) const;
+  // One input's rows for the current join key. Without a unique key: a MapState from
+  // the whole row to its multiplicity; with one: from the unique key to the row.
+  struct Side {
+    MapState* rows = nullptr;
+    std::vector<int> unique_key;  // empty: rows are counted
+  };
+  // A row held by the other side, pointing into its state: valid until the next
+  // state access.
+  struct Held {
+    std::span<const Value> fields;
+    int64_t count;  // multiplicity (1 with a unique key)
+  };
+
+  // Adds (accumulate) or removes one copy of `row` on `side`; false when a removal
+  // found nothing to remove.
+  bool Apply(Side& side, const Row& row, bool accumulate);
+  // Every row held on `side` for the current key.
+  void Collect(Side& side, std::vector<Held>* rows);
+  Row Join(std::span<const Value> left, std::span<const Value> right) const;
   void Emit(Row row, RowKind kind, int64_t ts, Collector& out);
 
   JoinSpec spec_;
   std::unique_ptr<state::KeyedStateBackend> owned_state_;  // without a task backend
   state::KeyedStateBackend* state_ = nullptr;
-  MapState* left_ = nullptr;
-  MapState* right_ = nullptr;
+  Side left_;
+  Side right_;
   PositionFilter left_filter_;
   PositionFilter right_filter_;
-  std::vector<Row> others_;  // scratch: the other side's rows for the current key
+  std::vector<Held> others_;      // scratch: the other side's rows for the current key
+  std::vector<Value> scratch_key_;  // scratch: a unique key
   ChangelogStats stats_;
 };
 

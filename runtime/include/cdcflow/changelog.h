@@ -49,6 +49,19 @@ struct JoinSpec {
   // replayed insert of a deleted row is refused).
   std::vector<int> left_row_key;
   std::vector<int> right_row_key;
+
+  // Unique keys (optional; Flink's "input side has a unique key"): the fields that
+  // identify a row of a side at any time, e.g. its table's primary key (positions in
+  // the input row, never the position column). With one, the side's state maps that
+  // key to the row instead of the whole row to its multiplicity: state keys of a few
+  // bytes instead of the whole row, an insert is a blind write and an update rewrites
+  // one entry. The side's changelog must then retract a key's row before adding its
+  // next one (as every Debezium changelog does: -U before +U); an addition for a key
+  // already held replaces its row without retracting the old one downstream.
+  // The output of a join of two unique-keyed sides is unique on both keys together
+  // (a left join's padded rows have nulls for the right key).
+  std::vector<int> left_unique_key;
+  std::vector<int> right_unique_key;
 };
 
 // An equi-join of input 0 (left) and input 1 (right). Output rows are the left fields

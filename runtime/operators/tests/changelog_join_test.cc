@@ -122,7 +122,8 @@ TEST_F(ChangelogJoinTest, KeyOutsideTheRowIsAnErrorNamingIt) {
 // as the last column, rows identified by their first field) and, once converged, a
 // random prefix of the changelog and then all of it is replayed (Debezium after a
 // connector restart): nothing may come out and every replayed change is counted.
-void RunRandomChangelogs(RuntimeContext& ctx, bool positions) {
+// With `unique_keys`, both sides keep their rows under their primary key (field 0).
+void RunRandomChangelogs(RuntimeContext& ctx, bool positions, bool unique_keys = false) {
   for (uint32_t seed = 1; seed <= 20; ++seed) {
     std::mt19937 rng(seed);
     JoinSpec spec = Spec(JoinType::kLeft);
@@ -131,6 +132,10 @@ void RunRandomChangelogs(RuntimeContext& ctx, bool positions) {
       spec.right_position = 3;
       spec.left_row_key = {0};
       spec.right_row_key = {0};
+    }
+    if (unique_keys) {
+      spec.left_unique_key = {0};
+      spec.right_unique_key = {0};
     }
     ChangelogJoinOperator join(spec);
     ASSERT_TRUE(join.Open(ctx).ok());
@@ -242,6 +247,45 @@ TEST_F(ChangelogJoinTest, RandomChangelogsConvergeToTheJoinOfTheFinalTables) {
 
 TEST_F(ChangelogJoinTest, ReplayedChangesWithOldPositionsAreDroppedAndCounted) {
   RunRandomChangelogs(ctx_, /*positions=*/true);
+}
+
+TEST_F(ChangelogJoinTest, RandomChangelogsConvergeWithUniqueKeys) {
+  RunRandomChangelogs(ctx_, /*positions=*/false, /*unique_keys=*/true);
+}
+
+TEST_F(ChangelogJoinTest, ReplayedChangesAreDroppedWithUniqueKeys) {
+  RunRandomChangelogs(ctx_, /*positions=*/true, /*unique_keys=*/true);
+}
+
+TEST_F(ChangelogJoinTest, UniqueKeySideReplacesByKeyAndCountsAbsentRetractions) {
+  JoinSpec spec = Spec(JoinType::kLeft);
+  spec.left_unique_key = {0};
+  spec.right_unique_key = {0};
+  ChangelogJoinOperator join(spec);
+  ASSERT_TRUE(join.Open(ctx_).ok());
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kInsert, {I(1), S("bike")})), (Lines{"+I[1, bike, null, null, null]"}));
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kInsert, {I(10), I(1), S("Berlin")})),
+            (Lines{"-D[1, bike, null, null, null]", "+I[1, bike, 10, 1, Berlin]"}));
+  // An update: the old row out, the new one in, one entry per key throughout.
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kUpdateBefore, {I(1), S("bike")})),
+            (Lines{"-U[1, bike, 10, 1, Berlin]"}));
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kUpdateAfter, {I(1), S("car")})),
+            (Lines{"+U[1, car, 10, 1, Berlin]"}));
+  // The shipment's key is held once: its deletion brings the padded order back.
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kDelete, {I(10), I(1), S("Berlin")})),
+            (Lines{"-D[1, car, 10, 1, Berlin]", "+I[1, car, null, null, null]"}));
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kDelete, {I(10), I(1), S("Berlin")})), Lines{});
+  EXPECT_EQ(join.stats().absent_retractions, 1u);
+}
+
+TEST_F(ChangelogJoinTest, UniqueKeyOnThePositionColumnIsAnError) {
+  JoinSpec spec = Spec(JoinType::kInner);
+  spec.left_position = 2;
+  spec.left_unique_key = {2};
+  ChangelogJoinOperator join(spec);
+  absl::Status s = join.Open(ctx_);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("left unique key field 2"), std::string::npos) << s;
 }
 
 Value B(std::string v) { return Value::Bin(std::move(v)); }
