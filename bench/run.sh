@@ -9,6 +9,9 @@
 #   --events N      backlog size (default 2000000); an existing larger backlog is reused as is,
 #                   a smaller one is topped up through PostgreSQL -> Debezium
 #   --cdcflow-job-args "k=v ..."  extra job arguments of cdcflow's order_enrichment
+#   --cdcflow-task-managers N --cdcflow-slots S  cdcflow's workers (default 1 task manager
+#                   with 2 slots: one worker process, as Flink's MiniCluster; 2 and 1 spread
+#                   the job over two processes and its shuffles over the network exchange)
 #   --profile E     perf record of engine E's processes for 20 s of its catch-up; the report
 #                   goes to the results folder (profile-<run>.txt)
 #   --backlog NAME  a backlog set of its own (database bench_NAME, topics NAME.public.*), so that
@@ -53,6 +56,7 @@ while (($#)); do
     --note) note=$2; shift 2 ;;
     --results-sub) results_sub=$2; shift 2 ;;
     --cdcflow-job-args) harness_args+=("$1=$2"); shift 2 ;;
+    --cdcflow-task-managers | --cdcflow-slots) harness_args+=("$1" "$2"); shift 2 ;;
     --events | --repeat | --rate | --live-seconds | --profile | --backlog) harness_args+=("$1" "$2"); shift 2 ;;
     --generate-only) engines=""; generate_only=1; harness_args+=("$1"); shift ;;
     --no-live | --no-recovery | --no-catch-up) harness_args+=("$1"); shift ;;

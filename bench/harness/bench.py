@@ -304,10 +304,11 @@ class Flink(Engine):
 
 
 class Cdcflow(Engine):
-    """cdcflow: a job manager and two task managers (one slot each) running
-    jobs/order_enrichment with parallelism 2, submitted with `cdcflow run --jobmanager`.
-    A worker kill is a kill -9 of one task manager, which is then restarted (as a supervisor
-    would); the job manager restarts the job."""
+    """cdcflow: a job manager and --cdcflow-task-managers task managers with --cdcflow-slots
+    slots each (default: one with two slots, like Flink's MiniCluster: one worker process)
+    running jobs/order_enrichment with parallelism 2, submitted with `cdcflow run
+    --jobmanager`. A worker kill is a kill -9 of the last task manager, which is then
+    restarted (as a supervisor would); the job manager restarts the job."""
     name = "cdcflow"
 
     def __init__(self, args, workdir):
@@ -317,14 +318,15 @@ class Cdcflow(Engine):
     def _tm(self, i):
         port = self.port_base + 1 + i
         argv = [self.args.cdcflow_bin, "taskmanager", "--jobmanager", f"127.0.0.1:{self.port_base}",
-                "--slots", "1", "--port", str(port), "--id", f"bench-tm{i}",
+                "--slots", str(self.args.cdcflow_slots), "--port", str(port), "--id", f"bench-tm{i}",
                 "--plugin-dir", os.path.join(self.workdir, f"{self.run_id}-tm{i}", "plugins"),
                 "--state-dir", os.path.join(self.workdir, f"{self.run_id}-tm{i}", "state")]
         return Launched(argv, os.path.join(self.workdir, f"{self.run_id}-tm{i}.log"))
 
     def launch(self, topics, output, run_id):
         self.run_id = run_id
-        self.scratch = [os.path.join(self.workdir, f"{run_id}-tm{i}") for i in (0, 1)]
+        tms = range(self.args.cdcflow_task_managers)
+        self.scratch = [os.path.join(self.workdir, f"{run_id}-tm{i}") for i in tms]
         port_file = os.path.join(self.workdir, f"{run_id}-jm.port")
         jm_argv = [self.args.cdcflow_bin, "jobmanager", "--port", str(self.port_base),
                    "--port-file", port_file, "--rest-port", str(self.port_base + 10)]
@@ -344,7 +346,7 @@ class Cdcflow(Engine):
             if not jm.alive() or time.time() > deadline:
                 raise RuntimeError(f"cdcflow job manager did not start; see {jm.log_path}")
             time.sleep(0.1)
-        self.tms = [self._tm(0), self._tm(1)]
+        self.tms = [self._tm(i) for i in tms]
         self.procs += self.tms
         job_args = [f"bootstrap_servers={self.args.bootstrap}", f"orders_topic={topics[0]}",
                     f"shipments_topic={topics[1]}", f"products_topic={topics[2]}",
@@ -356,12 +358,13 @@ class Cdcflow(Engine):
         self.procs.append(Launched(argv, os.path.join(self.workdir, f"{run_id}-run.log")))
 
     def kill_worker(self):
-        tm = self.tms[1]
+        last = len(self.tms) - 1
+        tm = self.tms[last]
         tm.kill(signal.SIGKILL)
         tm.proc.wait()
-        self.tms[1] = self._tm(1)
-        self.procs.append(self.tms[1])
-        log("cdcflow: killed task manager 1 and started it again")
+        self.tms[last] = self._tm(last)
+        self.procs.append(self.tms[last])
+        log(f"cdcflow: killed task manager {last} and started it again")
 
 
 # --- the backlog ---------------------------------------------------------------------------
@@ -896,6 +899,9 @@ def main(argv):
     p.add_argument("--cdcflow-job")
     p.add_argument("--cdcflow-job-args", default="")
     p.add_argument("--cdcflow-port-base", type=int, default=36123)
+    p.add_argument("--cdcflow-task-managers", type=int, default=1,
+                   help="task manager processes (default 1, like Flink's one-JVM MiniCluster)")
+    p.add_argument("--cdcflow-slots", type=int, default=2, help="slots per task manager")
     p.add_argument("--profile", default="", help="engines to profile with perf during catch-up")
     p.add_argument("--profile-seconds", type=int, default=20)
     p.add_argument("--start-timeout", type=float, default=120)

@@ -60,6 +60,15 @@ def ratio(a, b, digits=2, percent=False):
     return f"{r * 100:.0f} %" if percent else f"{r:.{digits}f}×"
 
 
+def cdcflow_workers(runs):
+    """cdcflow's task managers and slots in the last run (runs before the options: 2 x 1)."""
+    args = runs[-1]["args"]
+    tms = args.get("cdcflow_task_managers", 2)
+    slots = args.get("cdcflow_slots", 1)
+    return (f"{tms} task manager{'s' if tms != 1 else ''} ({slots} slot{'s' if slots != 1 else ''}"
+            f"{' each' if tms != 1 else ''})")
+
+
 def build(folder, note=""):
     runs = load(folder)
     engines = []
@@ -184,8 +193,9 @@ def build(folder, note=""):
         f"{machine['kernel']}; shared with other engineers' builds (load average "
         f"{la0[0]:.1f} at the start, {la1[0]:.1f} at the end of the last run): figures are noisy, "
         "compare within one run.",
-        f"- cdcflow {machine['git']}, release build, jobs/order_enrichment, job manager + 2 task "
-        "managers (1 slot each, RocksDB state under --state-dir), parallelism 2.",
+        f"- cdcflow {machine['git']}, release build, jobs/order_enrichment, job manager + "
+        + cdcflow_workers(runs) + " (RocksDB state under --state-dir), parallelism 2, "
+        "checkpoints every 10 s.",
         f"- Apache Flink {machine['flink']} (Maven Central jars, local MiniCluster in one JVM, "
         "-Xmx" + str(runs[-1]['args'].get('flink_heap', '?')) + "), Flink SQL with the "
         "debezium-json format and upsert-kafka, RocksDB state backend, parallelism 2, checkpoints "
