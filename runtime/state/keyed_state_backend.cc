@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "runtime/record/row_codec.h"
 #include "runtime/state/mem_kv_store.h"
+#include "runtime/state/state_key.h"
 
 namespace cdcflow::state {
 namespace {
@@ -607,8 +608,8 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     const std::string& prefix = key();
     const int64_t now = has_ttl() ? Now() : 0;
     absl::Status decode_status;
-    absl::Status s = store().Scan(
-        space_, prefix, PrefixSuccessor(prefix), [&](std::string_view k, std::string_view v) {
+    absl::Status s = store().ScanPrefix(
+        space_, prefix, [&](std::string_view k, std::string_view v) {
           if (!decode_status.ok()) return;
           std::string_view encoded_key = k.substr(prefix.size());
           // A cached entry (written, deleted or read) is at least as new as the store's.
@@ -675,7 +676,7 @@ class TimerTable final : public KeyedStateBackend::Table {
     auto it = timers_.begin();
     const int64_t t = TimerTime(*it);
     if (t > until) return false;
-    std::string_view encoded = std::string_view(*it).substr(8 + 2);  // time, key group
+    std::string_view encoded = std::string_view(*it).substr(8 + kStateKeyHeaderBytes);  // time
     key->fields.clear();
     size_t offset = 0;
     if (absl::Status s = record::DecodeValues(encoded, &offset, &key->fields); !s.ok()) {
@@ -767,11 +768,22 @@ absl::StatusOr<std::unique_ptr<KeyedStateBackend>> KeyedStateBackend::CreateRock
   return Create(options, std::move(*store), /*unbounded_cache=*/false);
 }
 
-void KeyedStateBackend::EncodeKey(const Key& key, uint64_t key_hash, std::string* out) const {
+void KeyedStateBackend::EncodeKey(const Key& key, uint64_t key_hash, std::string* out) {
   const int32_t group = KeyGroupOf(key_hash, options_.max_parallelism);
+  const size_t start = out->size();
   out->push_back(static_cast<char>((group >> 8) & 0xff));
   out->push_back(static_cast<char>(group & 0xff));
+  out->append(2, '\0');
   record::AppendValues(key.fields, out);
+  size_t n = out->size() - start - kStateKeyHeaderBytes;
+  if (n > kMaxStateKeyBytes) {
+    RecordError(absl::InvalidArgumentError(absl::StrCat(
+        "a state key encodes to ", n, " bytes, more than the ", kMaxStateKeyBytes,
+        " a keyed state accepts (key by fewer or shorter fields)")));
+    n = kMaxStateKeyBytes;
+  }
+  (*out)[start + 2] = static_cast<char>((n >> 8) & 0xff);
+  (*out)[start + 3] = static_cast<char>(n & 0xff);
 }
 
 void KeyedStateBackend::SetCurrentKey(const Key& key, uint64_t key_hash) {

@@ -3,10 +3,12 @@
 // cdcflow/state.h (and operator.h's KeyedValueState) for the keys this subtask owns.
 //
 // Layout: every state name is a key space of a KvStore (a RocksDB column family);
-// a key is  [key group, u16 big-endian][varint n][n values, row codec]  and a map
-// entry appends  [varint m][m map-key values]. The key group comes first so that a
-// key-group range is one contiguous key range: snapshots are restored filtered to the
-// range a subtask owns after rescaling (Flink's KeyGroupRangeAssignment).
+// a key is  [key group, u16 big-endian][u16 byte length][the key's values, row codec]
+// (runtime/state/state_key.h) and a map entry appends  [varint m][m map-key values].
+// The key group comes first so that a key-group range is one contiguous key range:
+// snapshots are restored filtered to the range a subtask owns after rescaling (Flink's
+// KeyGroupRangeAssignment). The byte length lets RocksDB's Bloom filters cover a map's
+// entries by their common prefix (an absent map costs no data-block read).
 //
 // In front of the store sits a size-bounded write-back cache of decoded entries
 // ("Where the time goes" in ARCHITECTURE.md): hits cost a hash lookup, writes are
@@ -163,7 +165,9 @@ class KeyedStateBackend {
   absl::StatusOr<Handle*> GetTable(std::string_view name, int kind, const StateTtlConfig& ttl);
   class TimerTable* Timers(TimeDomain domain);
   int64_t NowMs() const;
-  void EncodeKey(const Key& key, uint64_t key_hash, std::string* out) const;
+  // Appends the store-key prefix of `key` (runtime/state/state_key.h); a key too long
+  // for it is recorded as the sticky error.
+  void EncodeKey(const Key& key, uint64_t key_hash, std::string* out);
   void RecordError(const absl::Status& s);
   // Flushes and empties the cache when it exceeds its budget.
   void MaybeEvict();

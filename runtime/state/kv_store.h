@@ -44,6 +44,11 @@ class KvStore {
   // means no upper bound. The views are valid during the call only.
   virtual absl::Status Scan(int space, std::string_view begin, std::string_view end,
                             absl::FunctionRef<void(std::string_view, std::string_view)> fn) = 0;
+  // Calls fn for every key that starts with `prefix`, a whole state-key prefix
+  // (runtime/state/state_key.h): a store may use prefix Bloom filters to skip files.
+  virtual absl::Status ScanPrefix(
+      int space, std::string_view prefix,
+      absl::FunctionRef<void(std::string_view, std::string_view)> fn) = 0;
 
   // Marks `space` as holding values that start with an expiry (u64 ms, big-endian):
   // a store may drop them once expired (RocksDB: in compaction). Default: keeps them.

@@ -133,6 +133,12 @@ absl::Status MemKvStore::Scan(int space, std::string_view begin, std::string_vie
   return absl::OkStatus();
 }
 
+absl::Status MemKvStore::ScanPrefix(
+    int space, std::string_view prefix,
+    absl::FunctionRef<void(std::string_view, std::string_view)> fn) {
+  return Scan(space, prefix, PrefixSuccessor(prefix), fn);
+}
+
 std::unique_ptr<KvWriteBatch> MemKvStore::NewWriteBatch() {
   return std::make_unique<MemWriteBatch>();
 }

@@ -96,6 +96,8 @@ class RocksDbKvStore final : public KvStore {
                         std::vector<std::optional<std::string>>* values) override;
   absl::Status Scan(int space, std::string_view begin, std::string_view end,
                     absl::FunctionRef<void(std::string_view, std::string_view)> fn) override;
+  absl::Status ScanPrefix(int space, std::string_view prefix,
+                          absl::FunctionRef<void(std::string_view, std::string_view)> fn) override;
   void SetSpaceHasExpiry(int space) override;
   absl::Status Compact() override;
   std::unique_ptr<KvWriteBatch> NewWriteBatch() override;

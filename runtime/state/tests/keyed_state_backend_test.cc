@@ -198,6 +198,15 @@ TYPED_TEST(KeyedStateBackendTest, KeyOutsideTheRangeFailsTheBackend) {
   EXPECT_THAT(std::string(b->status().message()), HasSubstr("outside this subtask's range [0, 63]"));
 }
 
+TYPED_TEST(KeyedStateBackendTest, KeyTooLongForTheStoreKeyFailsTheBackendNamingTheSize) {
+  auto b = this->Make(KeyedStateOptions{});
+  Key key;
+  key.fields.push_back(Value::Str(std::string(70000, 'x')));
+  b->SetCurrentKey(key);
+  EXPECT_EQ(b->status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(b->status().message()), HasSubstr("more than the 65535"));
+}
+
 // Fills a backend that owns `range` with the keys in [0, n) that fall in it.
 void Fill(KeyedStateBackend& b, int64_t n) {
   KeyedValueState* value = *b.GetValueState("value");

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "runtime/state/mem_kv_store.h"
 #include "runtime/state/rocksdb_kv_store.h"
+#include "runtime/state/state_key.h"
 
 namespace cdcflow::state {
 namespace {
@@ -71,6 +72,80 @@ void ExerciseStore(KvStore& store) {
   ASSERT_LT(cb, static_cast<int>(names.size()));
   EXPECT_EQ(ScanAll(**copy, ca), ScanAll(store, a, "k"));
   EXPECT_EQ(ScanAll(**copy, cb), ScanAll(store, b));
+}
+
+// A store key with a state-key prefix (state_key.h): [group][n][fields] + suffix.
+std::string StateKey(int group, std::string_view fields, std::string_view suffix = "") {
+  std::string k;
+  k.push_back(static_cast<char>(group >> 8));
+  k.push_back(static_cast<char>(group & 0xff));
+  k.push_back(static_cast<char>(fields.size() >> 8));
+  k.push_back(static_cast<char>(fields.size() & 0xff));
+  k.append(fields);
+  k.append(suffix);
+  return k;
+}
+
+std::vector<std::string> PrefixKeys(KvStore& store, int space, std::string_view prefix) {
+  std::vector<std::string> out;
+  absl::Status s = store.ScanPrefix(space, prefix, [&](std::string_view k, std::string_view) {
+    out.emplace_back(k);
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  return out;
+}
+
+// Prefix scans return exactly the entries of one state key, wherever they are (the
+// memtable, flushed files), never those of a key whose fields extend it, and nothing
+// for keys without entries.
+void ExercisePrefixScans(KvStore& store, bool flush_between) {
+  const int m = *store.OpenSpace("map");
+  auto batch = store.NewWriteBatch();
+  for (int i = 0; i < 200; ++i) {
+    batch->Put(m, StateKey(7, absl::StrCat("k", i), "\x01a"), "v");
+    batch->Put(m, StateKey(7, absl::StrCat("k", i), "\x01b"), "v");
+  }
+  batch->Put(m, StateKey(7, "ab"), "whole key");
+  ASSERT_TRUE(store.Write(*batch).ok());
+  if (flush_between) ASSERT_TRUE(store.Compact().ok());
+  batch = store.NewWriteBatch();
+  batch->Put(m, StateKey(7, "abc", "\x01x"), "longer fields");
+  batch->Put(m, StateKey(8, "ab", "\x01y"), "other group");
+  batch->Put(m, StateKey(7, "k5", "\x01c"), "v");
+  batch->Delete(m, StateKey(7, "k5", "\x01a"));
+  ASSERT_TRUE(store.Write(*batch).ok());
+  EXPECT_EQ(PrefixKeys(store, m, StateKey(7, "k5")),
+            (std::vector<std::string>{StateKey(7, "k5", "\x01b"), StateKey(7, "k5", "\x01c")}));
+  EXPECT_EQ(PrefixKeys(store, m, StateKey(7, "k199")).size(), 2u);
+  EXPECT_EQ(PrefixKeys(store, m, StateKey(7, "ab")), std::vector<std::string>{StateKey(7, "ab")});
+  EXPECT_EQ(PrefixKeys(store, m, StateKey(8, "ab")).size(), 1u);
+  EXPECT_TRUE(PrefixKeys(store, m, StateKey(7, "k200")).empty());
+  EXPECT_TRUE(PrefixKeys(store, m, StateKey(9, "k5")).empty());
+}
+
+TEST(KvStoreTest, PrefixScansMemoryStore) {
+  MemKvStore store;
+  ExercisePrefixScans(store, false);
+}
+
+TEST(KvStoreTest, PrefixScansRocksDbStore) {
+  for (bool flush : {false, true}) {
+    absl::StatusOr<std::unique_ptr<RocksDbKvStore>> store =
+        RocksDbKvStore::Open(NewTempDir("prefix"), RocksDbStoreOptions());
+    ASSERT_TRUE(store.ok()) << store.status();
+    ExercisePrefixScans(**store, flush);
+    // Only a whole state-key prefix can be scanned by prefix.
+    absl::Status s = (*store)->ScanPrefix(*(*store)->OpenSpace("map"), StateKey(7, "k5").substr(0, 5),
+                                          [](std::string_view, std::string_view) {});
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  }
+}
+
+TEST(KvStoreTest, StateKeyPrefixLength) {
+  EXPECT_EQ(StateKeyPrefixLength(StateKey(1, "abc", "map key")), 7u);
+  EXPECT_EQ(StateKeyPrefixLength(StateKey(1, "")), 4u);
+  EXPECT_EQ(StateKeyPrefixLength(StateKey(1, "abc").substr(0, 6)), 0u);  // announces more
+  EXPECT_EQ(StateKeyPrefixLength("ab"), 0u);
 }
 
 TEST(KvStoreTest, MemoryStore) {
