@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cdcflow/sink_metrics.h"
+#include "connectors/kafka/checksummed_codec.h"
 
 namespace cdcflow::kafka {
 namespace {
@@ -23,65 +24,14 @@ constexpr int kAbortTimeoutMs = 5000;
 constexpr std::string_view kMagic = "CKS";
 constexpr uint8_t kVersion = 1;
 
-uint32_t Crc32(std::string_view data) {
-  static const std::array<uint32_t, 256> table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char ch : data) crc = table[(crc ^ ch) & 0xFF] ^ (crc >> 8);
-  return crc ^ 0xFFFFFFFFu;
-}
+using codec::Crc32;
+using codec::Put;
+using codec::PutString;
 
-template <typename T>
-void Put(std::string* out, T v) {
-  using U = std::make_unsigned_t<T>;
-  U u = static_cast<U>(v);
-  for (size_t i = 0; i < sizeof(T); ++i) out->push_back(static_cast<char>((u >> (8 * i)) & 0xFF));
-}
-
-void PutString(std::string* out, std::string_view s) {
-  Put<uint32_t>(out, static_cast<uint32_t>(s.size()));
-  out->append(s);
-}
-
-class Reader {
+// Reads a KafkaSinkState.
+class Reader : public codec::Reader {
  public:
-  explicit Reader(std::string_view data) : data_(data) {}
-  template <typename T>
-  absl::Status Get(std::string_view field, T* v) {
-    if (data_.size() - pos_ < sizeof(T)) return Truncated(field);
-    using U = std::make_unsigned_t<T>;
-    U u = 0;
-    for (size_t i = 0; i < sizeof(T); ++i) {
-      u |= static_cast<U>(static_cast<unsigned char>(data_[pos_ + i])) << (8 * i);
-    }
-    pos_ += sizeof(T);
-    *v = static_cast<T>(u);
-    return absl::OkStatus();
-  }
-  absl::Status String(std::string_view field, std::string* v) {
-    uint32_t n = 0;
-    if (absl::Status s = Get(field, &n); !s.ok()) return s;
-    if (data_.size() - pos_ < n) return Truncated(field);
-    v->assign(data_.substr(pos_, n));
-    pos_ += n;
-    return absl::OkStatus();
-  }
-  bool done() const { return pos_ == data_.size(); }
-
- private:
-  absl::Status Truncated(std::string_view field) const {
-    return absl::DataLossError(absl::StrCat("kafka sink state: truncated at byte ", pos_,
-                                            " reading ", absl::string_view(field.data(), field.size())));
-  }
-  std::string_view data_;
-  size_t pos_ = 0;
+  explicit Reader(std::string_view data) : codec::Reader(data, "kafka sink state") {}
 };
 
 #define CDCFLOW_RETURN_IF_ERROR(expr)         \
