@@ -74,10 +74,14 @@ enum class DeadLetterPolicy { kFail, kDeadLetter };
 // (librdkafka's queued.max.messages.kbytes; the consumer's one queue is shared by all its
 // partitions, and may be overshot by one fetch) and one fetch response is at most
 // kSourceFetchMaxBytes (fetch.max.bytes; each partition's part stays bounded by
-// fetch.message.max.bytes, 1 MiB). 16 MiB is ~0.1 s of the fastest consume measured
-// here (bench/): enough to keep the task busy, a quarter of librdkafka's default.
-// Both can be overridden with properties.queued.max.messages.kbytes / properties.fetch.max.bytes.
-inline constexpr int kSourcePrefetchKbytes = 16 * 1024;
+// fetch.message.max.bytes, 1 MiB). The prefetch must hold about one second of the task's
+// consumption: librdkafka 2.0 (Debian's) stops fetching for a fixed 1000 ms whenever the
+// queue reaches the limit (2.1 added fetch.queue.backoff.ms), so a task that consumes
+// slower than the broker serves (every catch-up) starves for the rest of that second.
+// 1 M-event catch-up (bench/, ~3.5 kB events): 16 MiB 19.5 k events/s, 32 MiB 27 k,
+// 64 MiB 41 k (librdkafka's own default). Both can be overridden with
+// properties.queued.max.messages.kbytes / properties.fetch.max.bytes.
+inline constexpr int kSourcePrefetchKbytes = 64 * 1024;
 inline constexpr int kSourceFetchMaxBytes = 16 << 20;
 
 struct KafkaSourceConfig {

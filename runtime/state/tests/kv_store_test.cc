@@ -107,7 +107,9 @@ void ExercisePrefixScans(KvStore& store, bool flush_between) {
   }
   batch->Put(m, StateKey(7, "ab"), "whole key");
   ASSERT_TRUE(store.Write(*batch).ok());
-  if (flush_between) ASSERT_TRUE(store.Compact().ok());
+  if (flush_between) {
+    ASSERT_TRUE(store.Compact().ok());
+  }
   batch = store.NewWriteBatch();
   batch->Put(m, StateKey(7, "abc", "\x01x"), "longer fields");
   batch->Put(m, StateKey(8, "ab", "\x01y"), "other group");
