@@ -313,18 +313,7 @@ absl::Status RocksDbKvStore::Scan(int space, std::string_view begin, std::string
                                   absl::FunctionRef<void(std::string_view, std::string_view)> fn) {
   rocksdb::ReadOptions options;
   options.total_order_seek = true;  // a range, not one prefix: the prefix filters do not apply
-  rocksdb::Slice upper;
-  if (!end.empty()) {
-    upper = ToSlice(end);
-    options.iterate_upper_bound = &upper;
-  }
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, handles_[space]));
-  for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
-    const rocksdb::Slice k = it->key();
-    const rocksdb::Slice v = it->value();
-    fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()));
-  }
-  return FromRocksDb(it->status(), absl::StrCat("scan ", names_[space], " of ", dir_));
+  return Iterate(space, options, begin, end, fn);
 }
 
 absl::Status RocksDbKvStore::ScanPrefix(
@@ -338,11 +327,19 @@ absl::Status RocksDbKvStore::ScanPrefix(
   rocksdb::ReadOptions options;
   // Seeks skip every memtable and SST file whose prefix Bloom filter rules the prefix out.
   options.prefix_same_as_start = true;
-  const std::string end = PrefixSuccessor(prefix);
-  rocksdb::Slice upper = ToSlice(end);
-  if (!end.empty()) options.iterate_upper_bound = &upper;
+  return Iterate(space, options, prefix, PrefixSuccessor(prefix), fn);
+}
+
+absl::Status RocksDbKvStore::Iterate(
+    int space, rocksdb::ReadOptions options, std::string_view begin, std::string_view end,
+    absl::FunctionRef<void(std::string_view, std::string_view)> fn) {
+  rocksdb::Slice upper;
+  if (!end.empty()) {
+    upper = ToSlice(end);
+    options.iterate_upper_bound = &upper;
+  }
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, handles_[space]));
-  for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
+  for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
     const rocksdb::Slice k = it->key();
     const rocksdb::Slice v = it->value();
     fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()));

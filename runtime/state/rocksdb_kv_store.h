@@ -124,6 +124,10 @@ class RocksDbKvStore final : public KvStore {
   // The guard: OK when the file system has room for `incoming` more bytes (see
   // RocksDbStoreOptions); kWrite is rate-limited, the others always read the free space.
   absl::Status EnsureSpace(uint64_t incoming, SpaceCheck kind);
+  // Calls fn for every key in [begin, end) (no upper bound when `end` is empty).
+  absl::Status Iterate(int space, rocksdb::ReadOptions options, std::string_view begin,
+                       std::string_view end,
+                       absl::FunctionRef<void(std::string_view, std::string_view)> fn);
 
   RocksDbKvStore(std::string dir, rocksdb::ColumnFamilyOptions cf_options,
                  std::shared_ptr<ExpiringSpaces> expiring)
