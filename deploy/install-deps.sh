@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev librdkafka-dev libcurl4-openssl-dev libabsl-dev libgtest-dev libgmock-dev
-  libsimdjson-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev libssl-dev
+  libsimdjson-dev nlohmann-json3-dev libcli11-dev libbenchmark-dev libssl-dev libjemalloc-dev
   postgresql-15 postgresql-client-15 kcat
   openjdk-17-jre-headless maven python3 python3-psycopg2 procps iproute2 jq
   libcpp-httplib-dev chromium python3-venv
