@@ -35,17 +35,29 @@ Row CountRow(int64_t n) {
 
 }  // namespace
 
-absl::StatusOr<Key> KeyOf(const Row& row, const std::vector<int>& fields) {
-  Key key;
-  key.fields.reserve(fields.size());
+namespace {
+
+// Replaces *out with the fields of `row` at `fields`; an error names the position
+// outside the row.
+absl::Status CopyFields(const Row& row, const std::vector<int>& fields, std::vector<Value>* out) {
+  out->clear();
+  out->reserve(fields.size());
   for (int f : fields) {
     if (f < 0 || static_cast<size_t>(f) >= row.fields.size()) {
       return absl::InvalidArgumentError(absl::StrCat("key field ", f, " is outside a row of ",
                                                      row.fields.size(), " fields: ",
                                                      row.ToString()));
     }
-    key.fields.push_back(row.fields[f]);
+    out->push_back(row.fields[f]);
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Key> KeyOf(const Row& row, const std::vector<int>& fields) {
+  Key key;
+  if (absl::Status s = CopyFields(row, fields, &key.fields); !s.ok()) return s;
   return key;
 }
 
@@ -154,16 +166,15 @@ absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
   return right_filter_.Open(*state_, "right_positions");
 }
 
-bool ChangelogJoinOperator::Apply(Side& side, const Row& row, bool accumulate) {
+bool ChangelogJoinOperator::Apply(Side& side, const Row& row, std::span<const Value> unique_key,
+                                  bool accumulate) {
   if (!side.unique_key.empty()) {
-    scratch_key_.clear();
-    for (int f : side.unique_key) scratch_key_.push_back(row.fields[f]);
     if (accumulate) {
-      side.rows->Put(scratch_key_, row);  // blind: nothing is read
+      side.rows->Put(unique_key, row);  // blind: nothing is read
       return true;
     }
-    if (side.rows->Get(scratch_key_) == nullptr) return false;
-    side.rows->Remove(scratch_key_);
+    if (side.rows->Get(unique_key) == nullptr) return false;
+    side.rows->Remove(unique_key);
     return true;
   }
   std::span<const Value> map_key(row.fields);
@@ -214,7 +225,6 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
   const std::vector<int>& keys = is_left ? spec_.left_keys : spec_.right_keys;
   Side& mine = is_left ? left_ : right_;
   Side& other = is_left ? right_ : left_;
-  const std::vector<int>& unique_key = mine.unique_key;
   PositionFilter& filter = is_left ? left_filter_ : right_filter_;
   const bool outer = spec_.type == JoinType::kLeft;
   const std::span<const Value> none;
@@ -231,18 +241,17 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
       ++stats_.stale_changes;
       continue;
     }
-    for (int f : unique_key) {
-      if (static_cast<size_t>(f) >= row.fields.size()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "join ", is_left ? "left" : "right", " input: unique key field ", f,
-            " is outside a row of ", row.fields.size(), " fields: ", row.ToString()));
+    if (!mine.unique_key.empty()) {
+      if (absl::Status s = CopyFields(row, mine.unique_key, &unique_key_); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("join ", is_left ? "left" : "right",
+                                                   " input: unique ", s.message()));
       }
     }
     const RowKind kind = row.kind;
     const bool accumulate = IsAccumulate(kind);
     row.kind = RowKind::kInsert;  // state holds rows without their kind
     const size_t mine_before = (!is_left && outer) ? mine.rows->Size() : 0;
-    if (!Apply(mine, row, accumulate)) {
+    if (!Apply(mine, row, unique_key_, accumulate)) {
       ++stats_.absent_retractions;
       continue;
     }

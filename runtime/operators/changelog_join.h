@@ -79,9 +79,10 @@ class ChangelogJoinOperator final : public Operator {
     int64_t count;  // multiplicity (1 with a unique key)
   };
 
-  // Adds (accumulate) or removes one copy of `row` on `side`; false when a removal
+  // Adds (accumulate) or removes one copy of `row` on `side` (held under `unique_key`,
+  // the values of the side's unique key fields, when it has one); false when a removal
   // found nothing to remove.
-  bool Apply(Side& side, const Row& row, bool accumulate);
+  bool Apply(Side& side, const Row& row, std::span<const Value> unique_key, bool accumulate);
   // Every row held on `side` for the current key.
   void Collect(Side& side, std::vector<Held>* rows);
   Row Join(std::span<const Value> left, std::span<const Value> right) const;
@@ -95,7 +96,7 @@ class ChangelogJoinOperator final : public Operator {
   PositionFilter left_filter_;
   PositionFilter right_filter_;
   std::vector<Held> others_;      // scratch: the other side's rows for the current key
-  std::vector<Value> scratch_key_;  // scratch: a unique key
+  std::vector<Value> unique_key_;  // scratch: the current row's unique key values
   ChangelogStats stats_;
 };
 

@@ -186,7 +186,8 @@ absl::StatusOr<std::unique_ptr<RocksDbKvStore>> RocksDbKvStore::OpenImpl(
   // filters (SST and memtable) hold prefixes besides whole keys, so a map's entries
   // (ScanPrefix) and a single entry (MultiGet) of a key that holds nothing are ruled out
   // without searching a memtable or reading a data block; that is most first reads of
-  // a join. Keys without the prefix (timers) are outside the extractor's domain.
+  // a join. Timer keys start with their time, not with the prefix: their filter entries
+  // mean nothing, which is harmless because timers are only read by total-order Scans.
   cf_options.prefix_extractor = std::make_shared<StateKeyPrefixExtractor>();
   cf_options.memtable_prefix_bloom_size_ratio = 0.05;
   cf_options.memtable_whole_key_filtering = true;

@@ -278,6 +278,22 @@ TEST_F(ChangelogJoinTest, UniqueKeySideReplacesByKeyAndCountsAbsentRetractions) 
   EXPECT_EQ(join.stats().absent_retractions, 1u);
 }
 
+TEST_F(ChangelogJoinTest, UniqueKeyOutsideTheRowIsAnErrorNamingTheInput) {
+  JoinSpec spec = Spec(JoinType::kInner);
+  spec.right_unique_key = {7};
+  ChangelogJoinOperator join(spec);
+  ASSERT_TRUE(join.Open(ctx_).ok());
+  RowBatch in;
+  in.Append(R(RowKind::kInsert, {I(10), I(1), S("Berlin")}));
+  RowBatch out_batch;
+  Collector out(&out_batch);
+  absl::Status s = join.ProcessBatch(1, in, out);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("join right input: unique key field 7 is outside a row of 3 fields"),
+            std::string::npos)
+      << s;
+}
+
 TEST_F(ChangelogJoinTest, UniqueKeyOnThePositionColumnIsAnError) {
   JoinSpec spec = Spec(JoinType::kInner);
   spec.left_position = 2;
