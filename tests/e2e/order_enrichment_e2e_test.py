@@ -381,10 +381,11 @@ class Case:
         self.procs = []
 
     # -- load and compare --------------------------------------------------------------------
-    def load(self, ticks, seed, background=False):
+    def load(self, ticks, seed, background=False, rate=0):
+        """RATE ticks per second; 0: as fast as the database goes."""
         argv = [lp.PYTHON, os.path.join(REPO, "deploy", "producers", "load_orders.py"),
                 "--dsn", lp.pg_dsn(self.orders_db), "--products-dsn", lp.pg_dsn(self.products_db),
-                "--rate", "0", "--count", str(ticks), "--seed", str(seed), *MIX]
+                "--rate", str(rate), "--count", str(ticks), "--seed", str(seed), *MIX]
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if background:
             return proc
@@ -450,8 +451,13 @@ def run(case_name):
             log(f"moved the keys of {n_orders} orders and {n_shipments} shipments (+100000)")
             case.load(TICKS // 2, seed=72)
         elif case_name == "connect-restart":
-            producer = case.load(TICKS, seed=81, background=True)
+            # Paced to last ~8 s: unthrottled, a fast machine wrote everything (and Debezium
+            # had sent and committed it) before the kill, leaving nothing to replay.
+            producer = case.load(TICKS, seed=81, background=True, rate=TICKS / 8)
             time.sleep(3)
+            if producer.poll() is not None:
+                raise AssertionError("the producer finished before Kafka Connect was killed: "
+                                     "the case would test no replay")
             # A graceful stop commits Debezium's offsets (nothing to replay): the worker dies
             # first, as in a crash, with up to a second of events sent but not committed.
             pid_file = os.path.join(lp.env("CDCFLOW_LOCAL_DIR"), "run", "connect.pid")
