@@ -323,6 +323,10 @@ absl::Status KafkaConsumer::MessageError(const rd_kafka_message_t* m) {
   return status;
 }
 
+void KafkaConsumer::Wakeup() {
+  if (queue_ != nullptr) rd_kafka_queue_yield(queue_.get());
+}
+
 absl::Status KafkaConsumer::Poll(MessageBatch* batch, int max_records, int max_wait_ms) {
   batch->Clear();
   if (queue_ == nullptr || max_records <= 0) return absl::OkStatus();

@@ -111,6 +111,9 @@ class KafkaConsumer {
   // Transient broker errors are retried by librdkafka and not returned.
   absl::Status Poll(MessageBatch* batch) { return Poll(batch, max_batch_, max_wait_ms_); }
   absl::Status Poll(MessageBatch* batch, int max_records, int max_wait_ms);
+  // Thread-safe: makes a Poll blocked waiting for the first record return now (or the
+  // next Poll, if none is blocked).
+  void Wakeup();
 
   // Adds partitions to the running assignment (partition discovery), each read
   // from its earliest offset; partitions already assigned are ignored. Looks the

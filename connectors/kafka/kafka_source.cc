@@ -44,7 +44,14 @@ KafkaDebeziumSource::KafkaDebeziumSource(KafkaSourceConfig config,
 
 KafkaDebeziumSource::~KafkaDebeziumSource() {
   batch_.Clear();
+  absl::MutexLock lock(&consumer_mu_);
   consumer_.reset();
+}
+
+void KafkaDebeziumSource::Wakeup() {
+  wakeup_.store(true, std::memory_order_release);
+  absl::MutexLock lock(&consumer_mu_);
+  if (consumer_ != nullptr) consumer_->Wakeup();
 }
 
 absl::Status KafkaDebeziumSource::Open(RuntimeContext& ctx) {
@@ -107,6 +114,7 @@ absl::Status KafkaDebeziumSource::StartConsumer() {
                                                restored_ ? &*restored_ : nullptr)
           : KafkaConsumer::Create(config_, 0, 1, restored_ ? &*restored_ : nullptr);
   if (!consumer.ok()) return consumer.status();
+  absl::MutexLock lock(&consumer_mu_);
   consumer_ = std::move(*consumer);
   return absl::OkStatus();
 }
@@ -126,6 +134,7 @@ absl::StatusOr<PollResult> KafkaDebeziumSource::PollBatch(RowBatch& out, size_t 
   int max_records = static_cast<int>(
       std::clamp<size_t>(max_rows / 2, 1, static_cast<size_t>(config_.max_batch_records)));
   int wait_ms = std::min(config_.max_batch_wait_ms, 100);  // the runtime's limit
+  if (wakeup_.exchange(false, std::memory_order_acq_rel)) wait_ms = 0;
   if (absl::Status s = consumer_->Poll(&batch_, max_records, wait_ms); !s.ok()) return s;
   records_ += static_cast<int64_t>(batch_.size());
   if (stats_listener_ || metrics_) {
@@ -259,7 +268,10 @@ absl::Status KafkaDebeziumSource::NotifyCheckpointComplete(int64_t checkpoint_id
 
 absl::Status KafkaDebeziumSource::Close() {
   batch_.Clear();
-  consumer_.reset();
+  {
+    absl::MutexLock lock(&consumer_mu_);
+    consumer_.reset();
+  }
   absl::Status s = dlq_ != nullptr ? dlq_->Flush(10000) : absl::OkStatus();
   dlq_.reset();
   return s;

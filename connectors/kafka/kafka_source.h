@@ -33,6 +33,7 @@
 //
 // Thread-compatible: the runtime calls it from the subtask's thread only.
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "cdcflow/job.h"  // SourceFactory
 #include "cdcflow/source.h"
 #include "connectors/debezium/decoder.h"
@@ -89,6 +91,7 @@ class KafkaDebeziumSource final : public SplitSource {
   absl::Status AssignSplits(std::vector<SourceSplit> splits) override;
   absl::Status RestorePosition(std::string_view position) override;
   absl::StatusOr<PollResult> PollBatch(RowBatch& out, size_t max_rows) override;
+  void Wakeup() override;
   absl::StatusOr<std::string> SnapshotPosition(int64_t checkpoint_id) override;
   // Commits the checkpoint's offsets to the consumer group (monitoring only).
   absl::Status NotifyCheckpointComplete(int64_t checkpoint_id) override;
@@ -124,7 +127,11 @@ class KafkaDebeziumSource final : public SplitSource {
   std::vector<TopicPartition> assigned_;
   bool assigned_set_ = false;
   std::optional<KafkaPositions> restored_;
-  std::unique_ptr<KafkaConsumer> consumer_;  // created at the first poll (after restore)
+  // Created at the first poll (after restore). Set and reset under consumer_mu_, which
+  // Wakeup (another thread) holds while it uses it.
+  std::unique_ptr<KafkaConsumer> consumer_;
+  absl::Mutex consumer_mu_;
+  std::atomic<bool> wakeup_{false};  // a Wakeup that came before the consumer existed
   MessageBatch batch_;                       // declared after consumer_: cleared first
   debezium::Event event_;
   std::map<int64_t, KafkaPositions> pending_commits_;  // by checkpoint id

@@ -144,7 +144,13 @@ class KeyedStateBackend::Table {
   virtual void PrefetchKeys(std::span<const std::string> keys) {}
 
  protected:
-  void BeforeAccess() { backend_->MaybeEvict(); }
+  void BeforeAccess() { backend_->MaintainCache(); }
+  // Marks a cache entry dirty, counting it for the write-back.
+  void MarkDirty(bool& dirty) {
+    if (dirty) return;
+    dirty = true;
+    ++backend_->dirty_entries_;
+  }
   const std::string& key() const { return backend_->current_key_; }
   KvStore& store() { return *backend_->store_; }
   KeyedStateStats& stats() { return backend_->stats_; }
@@ -185,8 +191,12 @@ void KeyedStateBackend::RecordError(const absl::Status& s) {
   if (status_.ok() && !s.ok()) status_ = s;
 }
 
-void KeyedStateBackend::MaybeEvict() {
-  if (unbounded_cache_ || cached_bytes_ <= options_.cache_bytes) return;
+void KeyedStateBackend::MaintainCache() {
+  if (unbounded_cache_) return;
+  if (options_.write_back_entries > 0 && dirty_entries_ >= options_.write_back_entries) {
+    if (!Flush().ok()) return;
+  }
+  if (cached_bytes_ <= options_.cache_bytes) return;
   if (!Flush().ok()) return;  // keep everything in memory; the task fails on status()
   ++stats_.evictions;
   for (auto& table : tables_) table->EvictCold();
@@ -303,7 +313,7 @@ class SingleTable : public KeyedStateBackend::Table {
     slot.value = std::move(value);
     slot.bytes = slot.value.has_value() ? EstimateBytes(*slot.value) : 0;
     AddBytes(slot.bytes);
-    slot.dirty = true;
+    MarkDirty(slot.dirty);
   }
 
   void Fill(Slot& slot, const std::optional<std::string>& encoded) {
@@ -353,7 +363,7 @@ class ListTable final : public SingleTable<std::vector<Row>>, public ListState {
     slot.bytes += bytes;
     AddBytes(bytes);
     slot.expires = NewExpiry();  // a write renews the whole list
-    slot.dirty = true;
+    MarkDirty(slot.dirty);
   }
   void Update(std::vector<Row> rows) override {
     if (rows.empty()) {
@@ -403,7 +413,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     AddItemBytes(slot, item.bytes);
     item.value = std::move(value);
     item.expires = NewExpiry();
-    item.dirty = true;
+    MarkDirty(item.dirty);
   }
   void Remove(std::span<const Value> map_key) override {
     MapSlot& slot = Slot();
@@ -417,7 +427,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     // Not cached and the map not loaded: delete blindly (at the next flush).
     MapItem& item = slot.items[scratch_];
     item.key.assign(map_key.begin(), map_key.end());
-    item.dirty = true;
+    MarkDirty(item.dirty);
     AddItemBytes(slot, EntryBytes(scratch_, item.key));
   }
   void ForEach(absl::FunctionRef<void(std::span<const Value>, const Row&)> fn) override {
@@ -534,7 +544,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     SubItemBytes(slot, item.bytes);
     item.bytes = 0;
     item.value.reset();
-    item.dirty = true;
+    MarkDirty(item.dirty);
     if (slot.live > 0) --slot.live;
   }
   void EncodeMapKey(std::span<const Value> map_key) {
@@ -586,7 +596,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
       return nullptr;
     }
     if (has_ttl() && item.expires <= Now()) {
-      item.dirty = true;  // expired: deleted at the next flush, never returned
+      MarkDirty(item.dirty);  // expired: deleted at the next flush, never returned
       AddItemBytes(slot, EntryBytes(scratch_, item.key));
     } else {
       item.bytes = EstimateBytes(row);
@@ -622,7 +632,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
           decode_status = DecodeStored(v, &row, &item.expires);
           if (!decode_status.ok()) return;
           if (has_ttl() && item.expires <= now) {
-            item.dirty = true;  // expired: deleted at the next flush, never returned
+            MarkDirty(item.dirty);  // expired: deleted at the next flush, never returned
             AddItemBytes(slot, EntryBytes(encoded_key, item.key));
             slot.items.emplace(std::string(encoded_key), std::move(item));
             return;
@@ -905,6 +915,7 @@ absl::Status KeyedStateBackend::Flush() {
   if (!status_.ok()) return status_;
   std::unique_ptr<KvWriteBatch> batch = store_->NewWriteBatch();
   for (auto& table : tables_) table->CollectDirty(*batch);
+  dirty_entries_ = 0;
   if (batch->Count() == 0) return absl::OkStatus();
   ++stats_.flushes;
   RecordError(store_->Write(*batch));
@@ -975,6 +986,7 @@ absl::Status KeyedStateBackend::Restore(std::span<const std::string> snapshot_di
   // Entries cached before the restore would shadow restored ones.
   for (auto& table : tables_) table->Invalidate();
   cached_bytes_ = 0;
+  dirty_entries_ = 0;
   return absl::OkStatus();
 }
 

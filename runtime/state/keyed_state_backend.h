@@ -13,7 +13,8 @@
 // In front of the store sits a size-bounded write-back cache of decoded entries
 // ("Where the time goes" in ARCHITECTURE.md): hits cost a hash lookup, writes are
 // blind (no read), dirty entries reach the store in one WriteBatch on Flush (at each
-// checkpoint) or when the cache exceeds its budget (then it is flushed and emptied),
+// checkpoint, whenever KeyedStateOptions::write_back_entries have accumulated) or when
+// the cache exceeds its budget (then it is flushed and emptied),
 // and Prefetch reads a batch's misses with one MultiGet per state.
 //
 // TTL (StateTtlConfig, per state name): an entry (a map entry for map state, the
@@ -75,6 +76,11 @@ struct KeyedStateOptions {
   // Budget of the write-back cache in (estimated) bytes of decoded state. 0 writes
   // every change through at the next state call; the in-memory backend ignores it.
   size_t cache_bytes = 64 << 20;
+  // Dirty entries are written back to the store (one WriteBatch, the entries stay
+  // cached) as soon as this many have accumulated, not only at the next checkpoint or
+  // eviction: the flush a checkpoint does on the task thread, a pause of the whole
+  // stream, stays small. Fewer writes are coalesced; 0: only at checkpoints/evictions.
+  size_t write_back_entries = 4096;
   // Milliseconds for TTL expiry; null: the system clock.
   std::function<int64_t()> clock_ms;
 };
@@ -169,8 +175,10 @@ class KeyedStateBackend {
   // for it is recorded as the sticky error.
   void EncodeKey(const Key& key, uint64_t key_hash, std::string* out);
   void RecordError(const absl::Status& s);
-  // Flushes and empties the cache when it exceeds its budget.
-  void MaybeEvict();
+  // Before each state access: writes the dirty entries back once there are
+  // write_back_entries of them, and flushes and empties the cache when it exceeds its
+  // budget.
+  void MaintainCache();
 
   KeyedStateOptions options_;
   std::unique_ptr<KvStore> store_;
@@ -182,6 +190,7 @@ class KeyedStateBackend {
   absl::Status status_;
   KeyedStateStats stats_;
   size_t cached_bytes_ = 0;
+  size_t dirty_entries_ = 0;  // cache entries changed since the last Flush
 };
 
 }  // namespace cdcflow::state

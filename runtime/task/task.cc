@@ -128,7 +128,10 @@ absl::Status Task::Instantiate() {
         if (vid != chain.vertices.front() || !lv.source) {
           return Annotate(absl::InternalError("source is not at the head of its chain"), vid);
         }
-        source_ = lv.source();
+        {
+          std::lock_guard lock(source_mu_);
+          source_ = lv.source();
+        }
         if (source_ == nullptr) return missing("source");
         is_source_ = true;
         source_ctx_ = std::move(ctx);
@@ -288,7 +291,7 @@ absl::Status Task::Run() {
   }
   if (status.ok()) status = close;
   // Destroy user objects on the task thread, before the plugin can go away.
-  source_.reset();
+  DestroySource();
   for (ChainOp& op : ops_) {
     op.sink = nullptr;
     op.op.reset();
@@ -401,6 +404,19 @@ absl::Status Task::EndOfInput() {
   const int32_t tail = setup_.plan->chains[setup_.id.chain].vertices.back();
   for (auto& out : outputs_) CDCFLOW_TASK_RETURN_IF_ERROR(Annotate(out->EmitEndOfStream(), tail));
   return absl::OkStatus();
+}
+
+void Task::WakeSource() {
+  std::lock_guard lock(source_mu_);
+  if (source_ != nullptr) source_->Wakeup();
+}
+
+void Task::DestroySource() {
+  std::unique_ptr<SourceFunction> source;
+  {
+    std::lock_guard lock(source_mu_);
+    source = std::move(source_);
+  }
 }
 
 absl::Status Task::RunSource() {

@@ -10,10 +10,14 @@
 // ("task 'sum' subtask 1/4: ..."). Operators are closed in every case.
 //
 // Checkpoints (CHECKPOINT_DESIGN.md §3): a source task takes TriggerCheckpoint(n)
-// between two polls: it snapshots the source position and the chain, then sends barrier
-// n downstream. A task with inputs aligns barrier n (a channel that delivered it is not
-// read until every channel did; an ended channel counts as delivered), snapshots, then
-// forwards it. The synchronous part (positions, operator state, sink PrepareCommit,
+// between two polls (the trigger wakes a poll waiting for input): it sends barrier n
+// downstream, then snapshots the source position and the chain. A task with inputs
+// aligns barrier n (a channel that delivered it is not read until every channel did; an
+// ended channel counts as delivered), forwards it, then snapshots. Forwarding first (as
+// Flink does) lets the stages downstream align and snapshot while this one does: the
+// pause a checkpoint puts into the stream is the slowest stage's, not the sum of all
+// (nothing is processed between the two, so the snapshot is still the state at the
+// barrier; a snapshot that fails declines the checkpoint). The synchronous part (positions, operator state, sink PrepareCommit,
 // keyed backend Flush + RocksDB checkpoint into a staging dir) runs on the task thread;
 // uploading into the checkpoint storage and the ack to the CheckpointListener run on
 // the UploadPool. NotifyCheckpointComplete(n) makes the task thread call
@@ -146,7 +150,10 @@ class Task {
   absl::Status Run();
   // Thread-safe; Run returns kCancelled soon after. Blocked channel I/O is unblocked
   // by cancelling the ChannelFactory (the runner does both).
-  void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  void Cancel() {
+    cancelled_.store(true, std::memory_order_relaxed);
+    WakeSource();
+  }
 
   // Thread-safe. Source tasks take the trigger between two polls; other tasks ignore it
   // (barriers reach them through their inputs). A task that is not running (finished,
@@ -219,6 +226,9 @@ class Task {
   // Snapshots the chain for checkpoint `id` and hands the upload to the uploader;
   // returns an error only for failures that must fail the task.
   absl::Status SnapshotChain(int64_t id, int64_t alignment_ns);
+  // Thread-safe: SourceFunction::Wakeup, so that a poll waiting for input returns.
+  void WakeSource();
+  void DestroySource();
   absl::Status EmitBarrier(int64_t id);
   void Decline(int64_t id, absl::Status reason);
   std::string StagingDir() const;
@@ -265,7 +275,10 @@ class Task {
   std::vector<std::deque<exchange::ChannelMessage>> held_;  // per blocked channel
   std::deque<exchange::ChannelMessage> replay_;             // released, processed first
   std::vector<std::pair<int32_t, metrics::SubtaskMetrics>> vertex_metrics_;
+  // Created by Instantiate, destroyed on the task thread; source_mu_ guards both against
+  // WakeSource (other threads).
   std::unique_ptr<SourceFunction> source_;
+  std::mutex source_mu_;
   std::unique_ptr<Context> source_ctx_;
   std::vector<ChainOp> ops_;
   std::vector<std::unique_ptr<exchange::EdgeOutput>> outputs_;

@@ -19,9 +19,12 @@ std::string Task::NewBackendUuid() {
 }
 
 void Task::TriggerCheckpoint(int64_t checkpoint_id, bool savepoint) {
-  absl::MutexLock lock(&control_mu_);
-  control_.triggers.emplace_back(checkpoint_id, savepoint);
-  has_control_.store(true, std::memory_order_release);
+  {
+    absl::MutexLock lock(&control_mu_);
+    control_.triggers.emplace_back(checkpoint_id, savepoint);
+    has_control_.store(true, std::memory_order_release);
+  }
+  WakeSource();
 }
 
 void Task::NotifyCheckpointComplete(int64_t checkpoint_id) {
@@ -135,7 +138,7 @@ absl::Status Task::RunFinishedOnRestore() {
     if (!status.ok()) break;
     status = Annotate(out->EmitEndOfStream(), tail);
   }
-  source_.reset();
+  DestroySource();
   for (ChainOp& op : ops_) {
     op.sink = nullptr;
     op.op.reset();
@@ -165,8 +168,8 @@ absl::Status Task::HandleControl() {
     for (const auto& [id, savepoint] : control.triggers) {
       if (id <= last_barrier_) continue;  // aborted before we got to it, or a duplicate
       last_barrier_ = id;
-      CDCFLOW_TASK_RETURN_IF_ERROR(SnapshotChain(id, 0));
       CDCFLOW_TASK_RETURN_IF_ERROR(EmitBarrier(id));
+      CDCFLOW_TASK_RETURN_IF_ERROR(SnapshotChain(id, 0));
     }
   }
   if (control.completed > committed_) {
@@ -364,8 +367,8 @@ absl::Status Task::MaybeFinishAlignment() {
   const int64_t alignment_ns = absl::GetCurrentTimeNanos() - align_start_ns_;
   last_barrier_ = id;
   CancelAlignment();  // unblocks; the released messages follow the barrier
-  CDCFLOW_TASK_RETURN_IF_ERROR(SnapshotChain(id, alignment_ns));
-  return EmitBarrier(id);
+  CDCFLOW_TASK_RETURN_IF_ERROR(EmitBarrier(id));
+  return SnapshotChain(id, alignment_ns);
 }
 
 }  // namespace cdcflow::task

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <set>
+#include <thread>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -111,6 +112,26 @@ TEST(KafkaConsumerTest, StartsFromLatest) {
   ASSERT_EQ(records.size(), 3u);
   EXPECT_EQ(records[0].value, "new0");
   EXPECT_EQ(records[0].offset, 10);
+}
+
+// Wakeup (a checkpoint trigger, from another thread) ends a Poll waiting for input.
+TEST(KafkaConsumerTest, WakeupEndsAPollWaitingForInput) {
+  MockKafka kafka;
+  kafka.CreateTopic("t", 1);
+  auto consumer = MakeConsumer(kafka.SourceOptions("t"));
+  ASSERT_NE(consumer, nullptr);
+  std::thread waker([&] {
+    absl::SleepFor(absl::Milliseconds(200));
+    consumer->Wakeup();
+  });
+  MessageBatch batch;
+  // Ten minutes without the wakeup: the test times out.
+  ASSERT_TRUE(consumer->Poll(&batch, 10, 600'000).ok());
+  waker.join();
+  EXPECT_EQ(batch.size(), 0u);
+  // Records still come through afterwards.
+  ASSERT_TRUE(kafka.ProduceMany("t", 0, 3, "v"));
+  EXPECT_EQ(PollRecords(*consumer, 3).size(), 3u);
 }
 
 TEST(KafkaConsumerTest, StartsFromSpecificOffsetsAndEarliestForUnlisted) {

@@ -43,6 +43,12 @@ class CDCFLOW_API SourceFunction {
   // Must not block longer than about 100 ms, so cancellation and checkpoint barriers
   // are not held up: return kIdle instead.
   virtual absl::StatusOr<PollResult> PollBatch(RowBatch& out, size_t max_rows) = 0;
+  // Called from another thread when the runtime needs the task thread back (a
+  // checkpoint trigger, cancellation): a PollBatch blocked waiting for input should
+  // return soon (kIdle is fine). Thread-safe; may come at any time of the source's
+  // life, also before Open and after Close. Without it a trigger waits for the poll's
+  // timeout, and every barrier's alignment downstream (blocked input) with it.
+  virtual void Wakeup() {}
   // The read position as opaque bytes (e.g. Kafka offsets per partition), taken
   // between two PollBatch calls when checkpoint `checkpoint_id` passes this source.
   virtual absl::StatusOr<std::string> SnapshotPosition(int64_t checkpoint_id) {

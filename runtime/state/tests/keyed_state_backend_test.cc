@@ -1,4 +1,5 @@
 #include "runtime/state/keyed_state_backend.h"
+#include "runtime/state/mem_kv_store.h"
 
 #include <atomic>
 #include <filesystem>
@@ -50,6 +51,14 @@ struct RocksDbSmallCache {
   }
 };
 
+// Dirty entries written back every 3 changes, between checkpoints.
+struct RocksDbWriteBack {
+  static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> Make(KeyedStateOptions o) {
+    o.write_back_entries = 3;
+    return KeyedStateBackend::CreateRocksDb(o, NewTempDir("db"));
+  }
+};
+
 template <typename Factory>
 class KeyedStateBackendTest : public ::testing::Test {
  protected:
@@ -60,7 +69,8 @@ class KeyedStateBackendTest : public ::testing::Test {
   }
 };
 
-using Backends = ::testing::Types<InMemory, RocksDbCached, RocksDbNoCache, RocksDbSmallCache>;
+using Backends =
+    ::testing::Types<InMemory, RocksDbCached, RocksDbNoCache, RocksDbSmallCache, RocksDbWriteBack>;
 TYPED_TEST_SUITE(KeyedStateBackendTest, Backends);
 
 TYPED_TEST(KeyedStateBackendTest, ValueStateIsPerKey) {
@@ -528,6 +538,72 @@ TEST(KeyedStateBackendMapTest, BigMapPointAccessStaysWithinTheCacheBudget) {
   (*b)->SetCurrentKey(K(2));
   EXPECT_EQ(map->Size(), 1u);
   EXPECT_TRUE((*b)->status().ok()) << (*b)->status();
+}
+
+size_t CountEntries(KvStore& store, std::string_view space) {
+  size_t n = 0;
+  const std::vector<std::string> names = store.SpaceNames();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] != space) continue;
+    EXPECT_TRUE(store.Scan(static_cast<int>(i), "", "", [&](std::string_view, std::string_view) {
+      ++n;
+    }).ok());
+  }
+  return n;
+}
+
+// The write-back keeps the flush a checkpoint does small: changes reach the store once
+// write_back_entries of them are dirty, without a Flush, and stay cached.
+TEST(KeyedStateBackendWriteBackTest, DirtyEntriesReachTheStoreBetweenCheckpoints) {
+  auto store = std::make_unique<MemKvStore>();
+  MemKvStore* raw = store.get();
+  KeyedStateOptions options;
+  options.write_back_entries = 100;
+  auto b = KeyedStateBackend::Create(options, std::move(store), /*unbounded_cache=*/false);
+  ASSERT_TRUE(b.ok()) << b.status();
+  KeyedValueState* count = *(*b)->GetValueState("count");
+  MapState* map = *(*b)->GetMapState("map");
+  for (int64_t k = 0; k < 1000; ++k) {
+    (*b)->SetCurrentKey(K(k));
+    count->Put(Value::Int64(k));
+    const Value map_key = Value::Int64(1);
+    map->Put(std::span<const Value>(&map_key, 1), Row{RowKind::kInsert, {Value::Int64(k)}});
+  }
+  ASSERT_TRUE((*b)->status().ok()) << (*b)->status();
+  // 2000 changes: written back every 100 dirty entries, the last few still dirty.
+  EXPECT_GE((*b)->stats().flushes, 19u);
+  EXPECT_EQ((*b)->stats().evictions, 0u);
+  EXPECT_GE(CountEntries(*raw, "count"), 900u);
+  EXPECT_GE(CountEntries(*raw, "map"), 900u);
+  // Still served from the cache: no reads from the store.
+  const uint64_t misses = (*b)->stats().misses;
+  for (int64_t k = 0; k < 1000; ++k) {
+    (*b)->SetCurrentKey(K(k));
+    ASSERT_NE(count->Get(), nullptr);
+    EXPECT_EQ(count->Get()->as_int64(), k);
+  }
+  EXPECT_EQ((*b)->stats().misses, misses);
+  ASSERT_TRUE((*b)->Flush().ok());
+  EXPECT_EQ(CountEntries(*raw, "count"), 1000u);
+  EXPECT_EQ(CountEntries(*raw, "map"), 1000u);
+}
+
+TEST(KeyedStateBackendWriteBackTest, ZeroWritesBackOnlyOnFlush) {
+  auto store = std::make_unique<MemKvStore>();
+  MemKvStore* raw = store.get();
+  KeyedStateOptions options;
+  options.write_back_entries = 0;
+  auto b = KeyedStateBackend::Create(options, std::move(store), /*unbounded_cache=*/false);
+  ASSERT_TRUE(b.ok()) << b.status();
+  KeyedValueState* count = *(*b)->GetValueState("count");
+  for (int64_t k = 0; k < 1000; ++k) {
+    (*b)->SetCurrentKey(K(k));
+    count->Put(Value::Int64(k));
+  }
+  EXPECT_EQ((*b)->stats().flushes, 0u);
+  EXPECT_EQ(CountEntries(*raw, "count"), 0u);
+  ASSERT_TRUE((*b)->Flush().ok());
+  EXPECT_EQ(CountEntries(*raw, "count"), 1000u);
 }
 
 TEST(KeyGroupsTest, RangesPartitionTheKeyGroups) {

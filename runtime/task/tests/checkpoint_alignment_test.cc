@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -237,6 +239,81 @@ TEST_F(AlignmentTest, NewerBarrierOvertakingAnAlignmentDeclinesIt) {
   std::optional<v1::TaskCheckpointAck> ack2 = listener_.AwaitAck(2);
   ASSERT_TRUE(ack2.has_value());
   EXPECT_EQ(Snapshot(*ack2), "1:b1,0:a1");
+}
+
+// A source waiting for input that only Wakeup (or a minute) ends.
+class WaitingSource : public SourceFunction {
+ public:
+  WaitingSource(std::atomic<int>* polls, std::atomic<int>* wakeups)
+      : polls_(polls), wakeups_(wakeups) {}
+  absl::StatusOr<PollResult> PollBatch(RowBatch&, size_t) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    polls_->fetch_add(1);
+    cv_.wait_for(lock, std::chrono::minutes(1), [&] { return woken_; });
+    woken_ = false;
+    PollResult r;
+    r.status = PollStatus::kIdle;
+    return r;
+  }
+  void Wakeup() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      woken_ = true;
+    }
+    wakeups_->fetch_add(1);
+    cv_.notify_all();
+  }
+
+ private:
+  std::atomic<int>* polls_;
+  std::atomic<int>* wakeups_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool woken_ = false;
+};
+
+// A checkpoint trigger wakes a source that waits for input, instead of waiting for the
+// poll's timeout (which would hold up the alignment of every task downstream); so does
+// cancellation.
+TEST(SourceWakeupTest, TriggerAndCancelWakeAWaitingPoll) {
+  std::atomic<int> polls{0};
+  std::atomic<int> wakeups{0};
+  JobBuilder job(JobArgs(), 1);
+  job.Source("waiting",
+             [&] { return std::make_unique<WaitingSource>(&polls, &wakeups); })
+      .SinkTo("out", [] { return std::make_unique<NullSink>(); });
+  auto graph = graph::Finalize(job);
+  ASSERT_TRUE(graph.ok()) << graph.status();
+  graph::JobGraphSpec spec = graph->Spec();
+  graph::ExecutionPlan plan = graph::BuildExecutionPlan(spec);
+  exchange::LocalChannelFactory channels(spec, plan);
+  const std::string root = absl::StrCat(::testing::TempDir(), "/source_wakeup_", getpid());
+  fs::remove_all(root);
+  auto storage = *checkpoint::CheckpointStorage::Create(root, "job");
+  FakeListener listener;
+  JobArgs args;
+  TaskSetup setup;
+  setup.graph = &*graph;
+  setup.spec = &spec;
+  setup.plan = &plan;
+  setup.id = {0, 0};
+  setup.args = &args;
+  setup.channels = &channels;
+  setup.checkpoint_listener = &listener;
+  setup.checkpoint_storage = storage.get();
+  auto task = Task::Create(setup);
+  ASSERT_TRUE(task.ok()) << task.status();
+  absl::Status status;
+  std::thread thread([&] { status = (*task)->Run(); });
+  ASSERT_TRUE(Eventually([&] { return polls.load() >= 1; }));  // the poll is waiting
+  (*task)->TriggerCheckpoint(1, false);
+  EXPECT_TRUE(listener.AwaitAck(1).has_value()) << "the trigger waited for the poll";
+  EXPECT_GE(wakeups.load(), 1);
+  (*task)->Cancel();
+  channels.Cancel();
+  thread.join();  // a minute without the wakeup: the test times out
+  EXPECT_TRUE(absl::IsCancelled(status)) << status;
+  EXPECT_GE(wakeups.load(), 2);
 }
 
 }  // namespace
