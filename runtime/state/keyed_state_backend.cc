@@ -1,5 +1,6 @@
 #include "runtime/state/keyed_state_backend.h"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -112,6 +113,12 @@ int64_t TimerTime(std::string_view key) {
 constexpr std::string_view kTimerSpacePrefix = "__timers_";
 constexpr const char* kTimerSpaces[] = {"__timers_event", "__timers_processing"};
 
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string KeyGroupPrefix(int32_t key_group) {
   std::string s(2, '\0');
   s[0] = static_cast<char>((key_group >> 8) & 0xff);
@@ -193,7 +200,8 @@ void KeyedStateBackend::RecordError(const absl::Status& s) {
 
 void KeyedStateBackend::MaintainCache() {
   if (unbounded_cache_) return;
-  if (options_.write_back_entries > 0 && dirty_entries_ >= options_.write_back_entries) {
+  if (options_.write_back_entries > 0 && dirty_entries_ >= options_.write_back_entries &&
+      SteadyNowNs() - last_flush_ns_ >= options_.write_back_interval_ms * 1'000'000) {
     if (!Flush().ok()) return;
   }
   if (cached_bytes_ <= options_.cache_bytes) return;
@@ -745,7 +753,10 @@ class TimerTable final : public KeyedStateBackend::Table {
 
 KeyedStateBackend::KeyedStateBackend(const KeyedStateOptions& options,
                                      std::unique_ptr<KvStore> store, bool unbounded_cache)
-    : options_(options), store_(std::move(store)), unbounded_cache_(unbounded_cache) {}
+    : options_(options),
+      store_(std::move(store)),
+      unbounded_cache_(unbounded_cache),
+      last_flush_ns_(SteadyNowNs()) {}
 
 KeyedStateBackend::~KeyedStateBackend() = default;
 
@@ -916,6 +927,7 @@ absl::Status KeyedStateBackend::Flush() {
   std::unique_ptr<KvWriteBatch> batch = store_->NewWriteBatch();
   for (auto& table : tables_) table->CollectDirty(*batch);
   dirty_entries_ = 0;
+  last_flush_ns_ = SteadyNowNs();
   if (batch->Count() == 0) return absl::OkStatus();
   ++stats_.flushes;
   RecordError(store_->Write(*batch));

@@ -77,10 +77,15 @@ struct KeyedStateOptions {
   // every change through at the next state call; the in-memory backend ignores it.
   size_t cache_bytes = 64 << 20;
   // Dirty entries are written back to the store (one WriteBatch, the entries stay
-  // cached) as soon as this many have accumulated, not only at the next checkpoint or
-  // eviction: the flush a checkpoint does on the task thread, a pause of the whole
-  // stream, stays small. Fewer writes are coalesced; 0: only at checkpoints/evictions.
+  // cached) once at least write_back_entries have accumulated and write_back_interval_ms
+  // have passed since the last write-back, not only at the next checkpoint or eviction:
+  // the flush a checkpoint does on the task thread, a pause of the whole stream, then
+  // holds about one interval's changes instead of one checkpoint interval's. The
+  // interval keeps the cost low: each write-back looks at every cached entry, and
+  // writes coalesced in the cache are written once. 0 entries: only at checkpoints and
+  // evictions.
   size_t write_back_entries = 4096;
+  int64_t write_back_interval_ms = 1000;
   // Milliseconds for TTL expiry; null: the system clock.
   std::function<int64_t()> clock_ms;
 };
@@ -191,6 +196,7 @@ class KeyedStateBackend {
   KeyedStateStats stats_;
   size_t cached_bytes_ = 0;
   size_t dirty_entries_ = 0;  // cache entries changed since the last Flush
+  int64_t last_flush_ns_ = 0;  // steady clock
 };
 
 }  // namespace cdcflow::state

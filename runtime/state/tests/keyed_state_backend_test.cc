@@ -55,6 +55,7 @@ struct RocksDbSmallCache {
 struct RocksDbWriteBack {
   static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> Make(KeyedStateOptions o) {
     o.write_back_entries = 3;
+    o.write_back_interval_ms = 0;
     return KeyedStateBackend::CreateRocksDb(o, NewTempDir("db"));
   }
 };
@@ -559,6 +560,7 @@ TEST(KeyedStateBackendWriteBackTest, DirtyEntriesReachTheStoreBetweenCheckpoints
   MemKvStore* raw = store.get();
   KeyedStateOptions options;
   options.write_back_entries = 100;
+  options.write_back_interval_ms = 0;
   auto b = KeyedStateBackend::Create(options, std::move(store), /*unbounded_cache=*/false);
   ASSERT_TRUE(b.ok()) << b.status();
   KeyedValueState* count = *(*b)->GetValueState("count");
@@ -588,11 +590,19 @@ TEST(KeyedStateBackendWriteBackTest, DirtyEntriesReachTheStoreBetweenCheckpoints
   EXPECT_EQ(CountEntries(*raw, "map"), 1000u);
 }
 
-TEST(KeyedStateBackendWriteBackTest, ZeroWritesBackOnlyOnFlush) {
+// Write-backs are at least write_back_interval_ms apart (catch-up: more coalescing,
+// fewer looks at the whole cache); 0 entries turns them off.
+class KeyedStateBackendWriteBackLimitTest : public ::testing::TestWithParam<std::pair<size_t, int64_t>> {};
+INSTANTIATE_TEST_SUITE_P(OffOrAnHourApart, KeyedStateBackendWriteBackLimitTest,
+                         ::testing::Values(std::pair<size_t, int64_t>{0, 0},
+                                           std::pair<size_t, int64_t>{100, 3'600'000}));
+
+TEST_P(KeyedStateBackendWriteBackLimitTest, WritesBackOnlyOnFlush) {
   auto store = std::make_unique<MemKvStore>();
   MemKvStore* raw = store.get();
   KeyedStateOptions options;
-  options.write_back_entries = 0;
+  options.write_back_entries = GetParam().first;
+  options.write_back_interval_ms = GetParam().second;
   auto b = KeyedStateBackend::Create(options, std::move(store), /*unbounded_cache=*/false);
   ASSERT_TRUE(b.ok()) << b.status();
   KeyedValueState* count = *(*b)->GetValueState("count");
