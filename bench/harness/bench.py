@@ -321,6 +321,7 @@ class Cdcflow(Engine):
                 "--slots", str(self.args.cdcflow_slots), "--port", str(port), "--id", f"bench-tm{i}",
                 "--plugin-dir", os.path.join(self.workdir, f"{self.run_id}-tm{i}", "plugins"),
                 "--state-dir", os.path.join(self.workdir, f"{self.run_id}-tm{i}", "state")]
+        argv += shlex.split(self.args.cdcflow_tm_args)
         return Launched(argv, os.path.join(self.workdir, f"{self.run_id}-tm{i}.log"))
 
     def launch(self, topics, output, run_id):
@@ -898,6 +899,7 @@ def main(argv):
     p.add_argument("--cdcflow-bin")
     p.add_argument("--cdcflow-job")
     p.add_argument("--cdcflow-job-args", default="")
+    p.add_argument("--cdcflow-tm-args", default="", help="extra task manager flags")
     p.add_argument("--cdcflow-port-base", type=int, default=36123)
     p.add_argument("--cdcflow-task-managers", type=int, default=1,
                    help="task manager processes (default 1, like Flink's one-JVM MiniCluster)")
