@@ -87,6 +87,8 @@ absl::StatusOr<KafkaSourceConfig> KafkaSourceConfig::Parse(const KafkaOptions& o
       s = ParseInt<int>(key, value, 1, &c.max_batch_records);
     } else if (key == "scan.batch.max-wait-ms") {
       s = ParseInt<int>(key, value, 0, &c.max_batch_wait_ms);
+    } else if (key == "scan.read-ahead.bytes") {
+      s = ParseInt<int64_t>(key, value, 0, &c.read_ahead_bytes);
     } else if (key == "scan.partition-discovery.interval-ms") {
       s = ParseInt<int64_t>(key, value, 0, &c.partition_discovery_interval_ms);
     } else if (key == "metadata.timeout-ms") {

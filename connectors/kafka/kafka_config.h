@@ -70,18 +70,21 @@ struct TopicPartition {
 enum class StartMode { kEarliest, kLatest, kTimestamp, kSpecificOffsets };
 enum class DeadLetterPolicy { kFail, kDeadLetter };
 
-// Memory of a source's consumer: it prefetches at most kSourcePrefetchKbytes of messages
-// (librdkafka's queued.max.messages.kbytes; the consumer's one queue is shared by all its
-// partitions, and may be overshot by one fetch) and one fetch response is at most
-// kSourceFetchMaxBytes (fetch.max.bytes; each partition's part stays bounded by
-// fetch.message.max.bytes, 1 MiB). The prefetch must hold about one second of the task's
-// consumption: librdkafka 2.0 (Debian's) stops fetching for a fixed 1000 ms whenever the
-// queue reaches the limit (2.1 added fetch.queue.backoff.ms), so a task that consumes
-// slower than the broker serves (every catch-up) starves for the rest of that second.
-// 1 M-event catch-up (bench/, ~3.5 kB events): 16 MiB 19.5 k events/s, 32 MiB 27 k,
-// 64 MiB 41 k (librdkafka's own default). Both can be overridden with
-// properties.queued.max.messages.kbytes / properties.fetch.max.bytes.
-inline constexpr int kSourcePrefetchKbytes = 64 * 1024;
+// Memory of a source's consumer. librdkafka stops fetching a partition whose queue has
+// reached queued.max.messages.kbytes and looks again only when its broker thread wakes
+// for something else, or after a second (2.0, Debian's; 2.1 made it
+// fetch.queue.backoff.ms, 1 s by default): a small queue starves every consumer that is
+// slower than the broker (every catch-up; 1M-event bench: 16 MiB 19.5 k events/s, 32 MiB
+// 27 k, 64 MiB 41 k). So KafkaConsumer keeps a read-ahead of its own: each Poll takes
+// what librdkafka has fetched, fetching is paused once the read-ahead holds
+// `read_ahead_bytes` (scan.read-ahead.bytes) and resumed, which wakes librdkafka's
+// fetcher at once, when a quarter of it is left. librdkafka's queue limit
+// (kSourcePrefetchKbytes) is only a backstop for a task that does not poll for a while,
+// and one fetch response is at most kSourceFetchMaxBytes (fetch.max.bytes; each
+// partition's part is bounded by max.partition.fetch.bytes, 1 MiB). Both can be overridden
+// with properties.queued.max.messages.kbytes / properties.fetch.max.bytes.
+inline constexpr int64_t kSourceReadAheadBytes = 8 << 20;
+inline constexpr int kSourcePrefetchKbytes = 8 * 1024;
 inline constexpr int kSourceFetchMaxBytes = 16 << 20;
 
 struct KafkaSourceConfig {
@@ -94,6 +97,7 @@ struct KafkaSourceConfig {
   std::map<TopicPartition, int64_t> start_offsets;
   int max_batch_records = 2048;
   int max_batch_wait_ms = 100;
+  int64_t read_ahead_bytes = kSourceReadAheadBytes;  // see kSourceReadAheadBytes; 0: none
   int metadata_timeout_ms = 10000;
   int64_t partition_discovery_interval_ms = 30000;  // 0: off
   DeadLetterPolicy dead_letter_policy = DeadLetterPolicy::kFail;

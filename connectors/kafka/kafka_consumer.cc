@@ -107,7 +107,8 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
   auto client = KafkaClient::Create(RD_KAFKA_CONSUMER, config.ToConsumerSettings());
   if (!client.ok()) return client.status();
   std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer(
-      std::move(*client), config.max_batch_records, config.max_batch_wait_ms));
+      std::move(*client), config.max_batch_records, config.max_batch_wait_ms,
+      config.read_ahead_bytes));
 
   auto topics = ResolveTopics(*consumer->client_, config);
   if (!topics.ok()) return topics.status();
@@ -129,7 +130,8 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::CreateForPartition
   auto client = KafkaClient::Create(RD_KAFKA_CONSUMER, config.ToConsumerSettings());
   if (!client.ok()) return client.status();
   std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer(
-      std::move(*client), config.max_batch_records, config.max_batch_wait_ms));
+      std::move(*client), config.max_batch_records, config.max_batch_wait_ms,
+      config.read_ahead_bytes));
   std::sort(partitions.begin(), partitions.end());
   partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
   if (!partitions.empty()) {
@@ -293,6 +295,8 @@ absl::Status KafkaConsumer::AddPartitions(std::vector<TopicPartition> partitions
 }
 
 KafkaConsumer::~KafkaConsumer() {
+  for (rd_kafka_message_t* m : ahead_) rd_kafka_message_destroy(m);
+  ahead_.clear();
   if (client_ != nullptr) rd_kafka_assign(client_->get(), nullptr);
   queue_.reset();
   topics_.clear();
@@ -324,21 +328,96 @@ absl::Status KafkaConsumer::MessageError(const rd_kafka_message_t* m) {
 }
 
 void KafkaConsumer::Wakeup() {
+  woken_.store(true, std::memory_order_release);
   if (queue_ != nullptr) rd_kafka_queue_yield(queue_.get());
+}
+
+namespace {
+constexpr int kMaxWakeRequests = 4;
+constexpr int kWakeRequestTimeoutMs = 100;
+
+int64_t MessageBytes(const rd_kafka_message_t* m) {
+  return static_cast<int64_t>(m->len + m->key_len);
+}
+}  // namespace
+
+bool KafkaConsumer::TakeFetched() {
+  rd_kafka_message_t* taken[1024];
+  for (;;) {
+    const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), 0, taken, std::size(taken));
+    if (n < 0) return false;
+    for (ssize_t i = 0; i < n; ++i) {
+      ahead_.push_back(taken[i]);
+      ahead_bytes_ += MessageBytes(taken[i]);
+    }
+    if (static_cast<size_t>(n) < std::size(taken)) return true;
+  }
+}
+
+void KafkaConsumer::AdjustFetching() {
+  rd_kafka_t* rk = client_->get();
+  // Right after TakeFetched: librdkafka's queue was just emptied (a pause makes it drop
+  // what is queued), and a take of a full librdkafka queue (it may have stopped
+  // fetching, see kSourceReadAheadBytes) always pauses, so that the resume wakes it.
+  if (paused_ == nullptr && ahead_bytes_ >= read_ahead_limit_ && !assignment_.empty()) {
+    PartitionListPtr list = NewPartitionList(static_cast<int>(assignment_.size()));
+    for (const TopicPartition& tp : assignment_) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+    }
+    // Per-partition errors (a partition not assigned) cannot happen: these are ours.
+    (void)rd_kafka_pause_partitions(rk, list.get());
+    paused_ = std::move(list);
+  } else if (paused_ != nullptr && ahead_bytes_ <= read_ahead_limit_ / 4) {
+    (void)rd_kafka_resume_partitions(rk, paused_.get());
+    // librdkafka handles the resume on its main thread and does not wake the broker
+    // thread that fetches: that one looks again when something else wakes it, or after
+    // a second. A request to the partition's leader wakes it now; the watermark query
+    // is the cheapest (one small round trip). A few partitions are enough: the leaders
+    // of a subtask's partitions are usually few.
+    for (int i = 0; i < paused_->cnt && i < kMaxWakeRequests; ++i) {
+      int64_t low = -1, high = -1;
+      (void)rd_kafka_query_watermark_offsets(rk, paused_->elems[i].topic,
+                                             paused_->elems[i].partition, &low, &high,
+                                             kWakeRequestTimeoutMs);
+    }
+    paused_.reset();
+  }
 }
 
 absl::Status KafkaConsumer::Poll(MessageBatch* batch, int max_records, int max_wait_ms) {
   batch->Clear();
   if (queue_ == nullptr || max_records <= 0) return absl::OkStatus();
   std::vector<rd_kafka_message_t*>& msgs = batch->messages_;
-  msgs.resize(static_cast<size_t>(max_records));
-  ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), 0, msgs.data(), msgs.size());
-  if (n == 0 && max_wait_ms > 0) {
-    rd_kafka_message_t* first = rd_kafka_consume_queue(queue_.get(), max_wait_ms);
-    if (first != nullptr) {
-      msgs[0] = first;
-      n = 1 + rd_kafka_consume_batch_queue(queue_.get(), 0, msgs.data() + 1, msgs.size() - 1);
+  ssize_t n = 0;
+  if (read_ahead_limit_ <= 0) {  // straight from librdkafka's queue
+    msgs.resize(static_cast<size_t>(max_records));
+    n = rd_kafka_consume_batch_queue(queue_.get(), 0, msgs.data(), msgs.size());
+    if (n == 0 && max_wait_ms > 0 && !woken_.exchange(false, std::memory_order_acq_rel)) {
+      rd_kafka_message_t* first = rd_kafka_consume_queue(queue_.get(), max_wait_ms);
+      if (first != nullptr) {
+        msgs[0] = first;
+        n = 1 + rd_kafka_consume_batch_queue(queue_.get(), 0, msgs.data() + 1, msgs.size() - 1);
+      }
     }
+  } else {
+    bool ok = TakeFetched();
+    if (ok && ahead_.empty() && max_wait_ms > 0 &&
+        !woken_.exchange(false, std::memory_order_acq_rel)) {
+      rd_kafka_message_t* first = rd_kafka_consume_queue(queue_.get(), max_wait_ms);
+      if (first != nullptr) {
+        ahead_.push_back(first);
+        ahead_bytes_ += MessageBytes(first);
+        ok = TakeFetched();
+      }
+    }
+    AdjustFetching();  // pause when full
+    const size_t take = std::min(ahead_.size(), static_cast<size_t>(max_records));
+    msgs.assign(ahead_.begin(), ahead_.begin() + static_cast<ptrdiff_t>(take));
+    ahead_.erase(ahead_.begin(), ahead_.begin() + static_cast<ptrdiff_t>(take));
+    for (rd_kafka_message_t* m : msgs) ahead_bytes_ -= MessageBytes(m);
+    n = static_cast<ssize_t>(take);
+    AdjustFetching();  // resume when low
+    if (!ok && n == 0) n = -1;
   }
   if (n < 0) {
     msgs.clear();
@@ -376,7 +455,7 @@ absl::Status KafkaConsumer::Poll(MessageBatch* batch, int max_records, int max_w
 }
 
 size_t KafkaConsumer::buffered() const {
-  return queue_ == nullptr ? 0 : rd_kafka_queue_length(queue_.get());
+  return ahead_.size() + (queue_ == nullptr ? 0 : rd_kafka_queue_length(queue_.get()));
 }
 
 KafkaPositions KafkaConsumer::Positions() const {

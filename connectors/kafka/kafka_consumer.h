@@ -3,10 +3,18 @@
 // assigns to one source subtask (rd_kafka_assign; never group rebalancing), in
 // batches, and tracks per-partition positions that checkpoints own.
 //
+// Read-ahead (see kSourceReadAheadBytes): each Poll moves what librdkafka has fetched
+// into the consumer's own queue; fetching is paused while that holds
+// KafkaSourceConfig::read_ahead_bytes and resumed at a quarter of it. A pause makes
+// librdkafka drop what it fetched after the last record handed to the consumer's queue
+// and fetch it again after the resume, so nothing is lost or repeated.
+//
 // Thread-compatible: one thread polls; Positions()/Stats() must be called from
 // that thread (between polls), which is where a checkpoint barrier is handled.
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -122,8 +130,11 @@ class KafkaConsumer {
 
   // Next offsets of the assigned partitions after the records handed out so far.
   KafkaPositions Positions() const;
-  // Records (and events) fetched and waiting in librdkafka's queue for Poll.
+  // Records (and events) fetched and waiting for Poll (read-ahead and librdkafka's queue).
   size_t buffered() const;
+  // Key + value bytes in the read-ahead, and whether fetching is paused for it.
+  int64_t read_ahead_bytes() const { return ahead_bytes_; }
+  bool fetch_paused() const { return paused_ != nullptr; }
   // Offsets, last known high watermark and lag per assigned partition (cheap:
   // uses the watermarks from fetch responses, no request).
   std::vector<PartitionStats> Stats() const;
@@ -145,13 +156,22 @@ class KafkaConsumer {
     rd_kafka_topic_t* rkt = nullptr;  // librdkafka's handle, for fast matching
     int64_t next_offset = 0;
   };
-  KafkaConsumer(std::unique_ptr<KafkaClient> client, int max_batch, int max_wait_ms)
-      : client_(std::move(client)), max_batch_(max_batch), max_wait_ms_(max_wait_ms) {}
+  KafkaConsumer(std::unique_ptr<KafkaClient> client, int max_batch, int max_wait_ms,
+                int64_t read_ahead_bytes)
+      : client_(std::move(client)),
+        max_batch_(max_batch),
+        max_wait_ms_(max_wait_ms),
+        read_ahead_limit_(read_ahead_bytes) {}
   static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Start(
       const KafkaSourceConfig& config, std::unique_ptr<KafkaConsumer> consumer,
       const KafkaPositions* restored);
   PartitionState* StateFor(const rd_kafka_message_t* m);
   absl::Status MessageError(const rd_kafka_message_t* m);
+  // Moves everything librdkafka has fetched into ahead_ (without waiting); false on a
+  // librdkafka error.
+  bool TakeFetched();
+  // Pauses fetching when the read-ahead is full, resumes it when it has run low.
+  void AdjustFetching();
 
   std::unique_ptr<KafkaClient> client_;  // destroyed last
   // One held reference per assigned topic: librdkafka hands out the same
@@ -163,6 +183,11 @@ class KafkaConsumer {
   PartitionState* last_state_ = nullptr;
   int max_batch_;
   int max_wait_ms_;
+  int64_t read_ahead_limit_;  // 0: no read-ahead (librdkafka's queue only)
+  std::atomic<bool> woken_{false};  // Wakeup: the next Poll does not wait
+  std::deque<rd_kafka_message_t*> ahead_;  // owned; handed out by Poll in order
+  int64_t ahead_bytes_ = 0;
+  PartitionListPtr paused_;  // the partitions paused for the read-ahead, null: none
 };
 
 // Resolves `config`'s topics: the named ones (each must exist), or every topic

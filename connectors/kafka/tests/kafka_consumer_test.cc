@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "connectors/kafka/tests/mock_kafka.h"
@@ -169,6 +170,68 @@ TEST(KafkaConsumerTest, TimestampAfterEveryRecordStartsAtTheEnd) {
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[0].value, "late0");
   EXPECT_EQ(records[0].offset, 5);
+}
+
+// The read-ahead pauses fetching when full and resumes it when low: the records still
+// come out exactly once and in order (a pause drops what librdkafka fetched beyond the
+// read-ahead and fetches it again), and the consumer holds no more than the read-ahead
+// plus librdkafka's (here tiny) queue.
+TEST(KafkaConsumerTest, ReadAheadPausesAndResumesWithoutLossOrRepeat) {
+  MockKafka kafka;
+  kafka.CreateTopic("t", 1);
+  const std::string big(500, 'x');
+  // Ten records per produce call: small record batches, so that the fetch limits below
+  // bound what one fetch brings (a fetch returns whole record batches).
+  auto produce = [&](int first_chunk, int chunks) {
+    for (int c = first_chunk; c < first_chunk + chunks; ++c) {
+      ASSERT_TRUE(kafka.ProduceMany("t", 0, 10, absl::StrCat(big, c, "_")));
+    }
+  };
+  produce(0, 200);
+  KafkaOptions options = kafka.SourceOptions("t");
+  options["scan.read-ahead.bytes"] = "16384";
+  options["properties.queued.max.messages.kbytes"] = "64";
+  options["properties.max.partition.fetch.bytes"] = "4096";
+  auto consumer = MakeConsumer(options);
+  ASSERT_NE(consumer, nullptr);
+  int64_t next = 0;
+  int64_t most = 0;
+  int pauses = 0;
+  bool was_paused = false;
+  bool produced_more = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  MessageBatch batch;
+  while (next < 4000 && absl::Now() < deadline) {
+    if (!consumer->fetch_paused() && consumer->read_ahead_bytes() == 0 && next < 3900) {
+      // Fetching: let librdkafka bring more than the read-ahead holds (40 x ~500 bytes),
+      // so that the next Poll takes it and pauses.
+      const absl::Time until = absl::Now() + absl::Seconds(5);
+      while (consumer->buffered() < 40 && absl::Now() < until) {
+        absl::SleepFor(absl::Milliseconds(1));
+      }
+    }
+    ASSERT_TRUE(consumer->Poll(&batch, 7, 100).ok());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      ASSERT_EQ(batch[i].offset(), next) << "lost or repeated";
+      ASSERT_EQ(batch[i].value(), absl::StrCat(big, next / 10, "_", next % 10));
+      ++next;
+    }
+    most = std::max(most, consumer->read_ahead_bytes());
+    if (consumer->fetch_paused() && !was_paused) ++pauses;
+    was_paused = consumer->fetch_paused();
+    if (next >= 1000 && !produced_more) {  // more input arrives while reading
+      produce(200, 200);
+      produced_more = true;
+    }
+  }
+  EXPECT_EQ(next, 4000);
+  EXPECT_GT(pauses, 1);
+  // The read-ahead, plus what librdkafka's queue held when it was taken, plus a fetch.
+  EXPECT_LE(most, 16384 + 64 * 1024 + 8192);
+  EXPECT_EQ(consumer->Positions().Get({"t", 0}), 4000);
+  // Nothing more (no record fetched twice).
+  ASSERT_TRUE(consumer->Poll(&batch, 100, 300).ok());
+  EXPECT_EQ(batch.size(), 0u);
 }
 
 TEST(KafkaConsumerTest, BatchesRespectMaxSize) {
