@@ -899,7 +899,12 @@ def main(argv):
     p.add_argument("--cdcflow-bin")
     p.add_argument("--cdcflow-job")
     p.add_argument("--cdcflow-job-args", default="")
-    p.add_argument("--cdcflow-tm-args", default="", help="extra task manager flags")
+    # cdcflow's memory for this job, as -Xmx1g (--flink-heap) is Flink's: write-back
+    # caches of 8 MiB per keyed subtask and 32 MiB of RocksDB (block cache + memtables)
+    # per process, half the task manager's defaults; as fast on the 1M-event backlog
+    # (45.5 k events/s, 35.8 CPU s) and 269 instead of 339 MB peak RSS.
+    p.add_argument("--cdcflow-tm-args", default="--state-cache-mb 8 --state-memory-mb 32",
+                   help="task manager flags")
     p.add_argument("--cdcflow-port-base", type=int, default=36123)
     p.add_argument("--cdcflow-task-managers", type=int, default=1,
                    help="task manager processes (default 1, like Flink's one-JVM MiniCluster)")

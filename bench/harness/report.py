@@ -65,8 +65,9 @@ def cdcflow_workers(runs):
     args = runs[-1]["args"]
     tms = args.get("cdcflow_task_managers", 2)
     slots = args.get("cdcflow_slots", 1)
+    flags = args.get("cdcflow_tm_args", "")
     return (f"{tms} task manager{'s' if tms != 1 else ''} ({slots} slot{'s' if slots != 1 else ''}"
-            f"{' each' if tms != 1 else ''})")
+            f"{' each' if tms != 1 else ''}{', ' + flags if flags else ''})")
 
 
 def build(folder, note=""):
