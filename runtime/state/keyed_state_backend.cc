@@ -113,6 +113,9 @@ int64_t TimerTime(std::string_view key) {
 constexpr std::string_view kTimerSpacePrefix = "__timers_";
 constexpr const char* kTimerSpaces[] = {"__timers_event", "__timers_processing"};
 
+// Between two looks at the clock while write-back waits for its interval.
+constexpr size_t kWriteBackCheckEvery = 1024;
+
 int64_t SteadyNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -200,9 +203,12 @@ void KeyedStateBackend::RecordError(const absl::Status& s) {
 
 void KeyedStateBackend::MaintainCache() {
   if (unbounded_cache_) return;
-  if (options_.write_back_entries > 0 && dirty_entries_ >= options_.write_back_entries &&
-      SteadyNowNs() - last_flush_ns_ >= options_.write_back_interval_ms * 1'000'000) {
-    if (!Flush().ok()) return;
+  if (options_.write_back_entries > 0 && dirty_entries_ >= write_back_check_at_) {
+    if (SteadyNowNs() - last_flush_ns_ >= options_.write_back_interval_ms * 1'000'000) {
+      if (!Flush().ok()) return;
+    } else {
+      write_back_check_at_ = dirty_entries_ + kWriteBackCheckEvery;  // not the clock per access
+    }
   }
   if (cached_bytes_ <= options_.cache_bytes) return;
   if (!Flush().ok()) return;  // keep everything in memory; the task fails on status()
@@ -756,6 +762,7 @@ KeyedStateBackend::KeyedStateBackend(const KeyedStateOptions& options,
     : options_(options),
       store_(std::move(store)),
       unbounded_cache_(unbounded_cache),
+      write_back_check_at_(options.write_back_entries),
       last_flush_ns_(SteadyNowNs()) {}
 
 KeyedStateBackend::~KeyedStateBackend() = default;
@@ -927,6 +934,7 @@ absl::Status KeyedStateBackend::Flush() {
   std::unique_ptr<KvWriteBatch> batch = store_->NewWriteBatch();
   for (auto& table : tables_) table->CollectDirty(*batch);
   dirty_entries_ = 0;
+  write_back_check_at_ = options_.write_back_entries;
   last_flush_ns_ = SteadyNowNs();
   if (batch->Count() == 0) return absl::OkStatus();
   ++stats_.flushes;
@@ -999,6 +1007,7 @@ absl::Status KeyedStateBackend::Restore(std::span<const std::string> snapshot_di
   for (auto& table : tables_) table->Invalidate();
   cached_bytes_ = 0;
   dirty_entries_ = 0;
+  write_back_check_at_ = options_.write_back_entries;
   return absl::OkStatus();
 }
 

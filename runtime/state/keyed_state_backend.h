@@ -196,6 +196,7 @@ class KeyedStateBackend {
   KeyedStateStats stats_;
   size_t cached_bytes_ = 0;
   size_t dirty_entries_ = 0;  // cache entries changed since the last Flush
+  size_t write_back_check_at_;  // dirty_entries_ at which to look at the clock again
   int64_t last_flush_ns_ = 0;  // steady clock
 };
 
