@@ -67,6 +67,15 @@ while (($#)); do
 done
 has() { [[ ",$engines," == *",$1,"* ]]; }
 
+mkdir -p "$state"
+# One run at a time: runs share the servers, the work dir and the topic names (a run
+# deletes the topics an interrupted run left behind, which would be another's).
+exec 9>"$state/run.lock"
+if ! flock -n 9; then
+  log "another benchmark run holds $state/run.lock; waiting for it"
+  flock 9
+fi
+
 # --- tools --------------------------------------------------------------------------------
 if [[ ! -x $venv/bin/python ]] || ! "$venv/bin/python" -c 'import confluent_kafka, matplotlib, psycopg2' 2>/dev/null; then
   log "creating the venv $venv (confluent-kafka, matplotlib, psycopg2-binary)"
@@ -111,8 +120,9 @@ fi
 
 # --- servers ------------------------------------------------------------------------------
 mkdir -p "$state"
-bash "$repo/deploy/local/services.sh" start postgres kafka connect
-bash "$repo/deploy/local/connectors.sh" register cdcflow-orders cdcflow-products
+# (The servers must not inherit the lock: they outlive the run.)
+bash "$repo/deploy/local/services.sh" start postgres kafka connect 9>&-
+bash "$repo/deploy/local/connectors.sh" register cdcflow-orders cdcflow-products 9>&-
 
 # --- run ----------------------------------------------------------------------------------
 day=$(date -u +%F)
