@@ -127,14 +127,16 @@ class Collector(threading.Thread):
 # --- processes ---------------------------------------------------------------------------------
 
 class Sampler(threading.Thread):
-    """Samples every process of a session (the engine and all its children): the peak of the
-    summed resident set size, the peak of the summed proportional set size (PSS: pages shared
-    between processes, e.g. one binary's code mapped by several, counted once overall), and CPU
-    seconds (user + system, children that exited included)."""
+    """Samples every process of an engine's sessions (each started process and all its
+    children): the peak over time of the summed resident set size, the same for the summed
+    proportional set size (PSS: pages shared between processes, e.g. one binary's code mapped
+    by several, counted once overall), and CPU seconds (user + system, children that exited
+    included). One sampler per engine, so that processes that never run at the same time (a
+    short-lived client, a worker and its replacement after a kill) do not add up."""
 
-    def __init__(self, sid, period=0.2):
+    def __init__(self, sids, period=0.2):
         super().__init__(daemon=True)
-        self.sid = sid
+        self.sids = set(sids)
         self.period = period
         self.peak_rss = 0
         self.peak_pss = 0
@@ -151,7 +153,7 @@ class Sampler(threading.Thread):
                 with open(f"/proc/{name}/stat") as f:
                     stat = f.read()
                 fields = stat[stat.rindex(")") + 2:].split()
-                if int(fields[3]) != self.sid:  # field 6: session id
+                if int(fields[3]) not in self.sids:  # field 6: session id
                     continue
                 pid = int(name)
                 self.cpu[pid] = sum(int(x) for x in fields[11:15])
@@ -168,6 +170,10 @@ class Sampler(threading.Thread):
         self.peak_rss = max(self.peak_rss, rss)
         self.peak_pss = max(self.peak_pss, pss)
         return rss
+
+    def add(self, sids):
+        """Also samples these sessions (a restarted worker's)."""
+        self.sids = self.sids | set(sids)
 
     def run(self):
         while not self.stop_flag:
@@ -519,9 +525,8 @@ def catch_up(engine, kafka, args, run_id, events, expected, backlog):
         collector.start()
     t_launch = time.time()
     engine.launch(list(backlog.topics), output, run_id)
-    samplers = [Sampler(sid) for sid in engine.sessions()]
-    for s in samplers:
-        s.start()
+    sampler = Sampler(engine.sessions())
+    sampler.start()
     try:
         if not engine.writes_output:
             r = engine.result()
@@ -567,12 +572,8 @@ def catch_up(engine, kafka, args, run_id, events, expected, backlog):
             log(f"{engine.name}: output vs PostgreSQL: {diff}")
     finally:
         engine.stop()
-        peak, cpu, pss = 0, 0.0, 0
-        for s in samplers:
-            p, c = s.stop()
-            peak += p
-            cpu += c
-            pss += s.peak_pss
+        peak, cpu = sampler.stop()
+        pss = sampler.peak_pss
         if collector:
             collector.stop()
             kafka.delete([output])
@@ -584,11 +585,9 @@ def catch_up(engine, kafka, args, run_id, events, expected, backlog):
 
 def start_profile(engine, args, run_id):
     """perf record (call graphs) of every process of the engine, for args.profile_seconds."""
-    pids = []
-    for sid in engine.sessions():
-        s = Sampler(sid)
-        s.sample()
-        pids += sorted(s.pids_seen)
+    s = Sampler(engine.sessions())
+    s.sample()
+    pids = sorted(s.pids_seen)
     data = os.path.join(args.workdir, f"perf-{run_id}.data")
     log(f"profiling {engine.name} (pids {pids}) for {args.profile_seconds} s")
     return subprocess.Popen(["perf", "record", "-F", "499", "-o", data, "-p",
@@ -730,9 +729,8 @@ def live(engine, kafka, args, run_id, rate, backlog):
     collector = Collector(args.bootstrap, output)
     collector.start()
     engine.launch(topics, output, run_id)
-    samplers = [Sampler(sid) for sid in engine.sessions()]
-    for s in samplers:
-        s.start()
+    sampler = Sampler(engine.sessions())
+    sampler.start()
     result = {"engine": engine.name, "run": run_id, "rate": rate}
     try:
         # Warm-up: a trickle until the first output shows the engine is running.
@@ -753,11 +751,7 @@ def live(engine, kafka, args, run_id, rate, backlog):
             sent += replay.run(rate, 5)
             state["killed_ms"] = now_ms()
             engine.kill_worker()
-            for sid in engine.sessions():
-                if all(s.sid != sid for s in samplers):
-                    s = Sampler(sid)
-                    s.start()
-                    samplers.append(s)
+            sampler.add(engine.sessions())
             sent += replay.run(rate, args.recovery_seconds)
         # Drain: until the output is quiet, and after a kill until the restarted engine has
         # written again (a JVM restart under load takes a while).
@@ -803,12 +797,8 @@ def live(engine, kafka, args, run_id, rate, backlog):
         log(f"{engine.name} live output vs the join of its replayed input: {result['diff']}")
     finally:
         engine.stop()
-        peak, cpu, pss = 0, 0.0, 0
-        for s in samplers:
-            p, c = s.stop()
-            peak += p
-            cpu += c
-            pss += s.peak_pss
+        peak, cpu = sampler.stop()
+        pss = sampler.peak_pss
         collector.stop()
         replay.close()
         kafka.delete(topics + [output])
