@@ -176,8 +176,12 @@ KafkaSettings KafkaSourceConfig::ToConsumerSettings() const {
       {"auto.offset.reset", "error"},
       {"topic.metadata.refresh.interval.ms", "30000"},
       // Bounded prefetch (librdkafka's defaults let one consumer hold 64 MiB of fetched
-      // messages, and a fetch response up to 50 MiB): see kSourcePrefetchKbytes.
-      {"queued.max.messages.kbytes", absl::StrCat(kSourcePrefetchKbytes)},
+      // messages, and a fetch response up to 50 MiB): see kSourceReadAheadBytes. Not more
+      // than the read-ahead, so that taking a full librdkafka queue always pauses (and the
+      // resume wakes the fetcher that stopped on it).
+      {"queued.max.messages.kbytes",
+       absl::StrCat(read_ahead_bytes > 0 ? std::max<int64_t>(1, read_ahead_bytes >> 10)
+                                         : kSourcePrefetchKbytes)},
       {"fetch.max.bytes", absl::StrCat(kSourceFetchMaxBytes)},
   };
   s.insert(s.end(), properties.begin(), properties.end());

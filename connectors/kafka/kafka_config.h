@@ -77,14 +77,16 @@ enum class DeadLetterPolicy { kFail, kDeadLetter };
 // slower than the broker (every catch-up; 1M-event bench: 16 MiB 19.5 k events/s, 32 MiB
 // 27 k, 64 MiB 41 k). So KafkaConsumer keeps a read-ahead of its own: each Poll takes
 // what librdkafka has fetched, fetching is paused once the read-ahead holds
-// `read_ahead_bytes` (scan.read-ahead.bytes) and resumed, which wakes librdkafka's
-// fetcher at once, when a quarter of it is left. librdkafka's queue limit
-// (kSourcePrefetchKbytes) is only a backstop for a task that does not poll for a while,
-// and one fetch response is at most kSourceFetchMaxBytes (fetch.max.bytes; each
+// `read_ahead_bytes` (scan.read-ahead.bytes) and resumed when a quarter of it is left,
+// with a request to the leader that wakes librdkafka's fetcher at once (the resume
+// alone does not). librdkafka's queue limit is the
+// read-ahead too, a backstop for a task that does not poll for a while (a take of a full
+// queue pauses, so its resume wakes the fetcher), or kSourcePrefetchKbytes without a
+// read-ahead; one fetch response is at most kSourceFetchMaxBytes (fetch.max.bytes; each
 // partition's part is bounded by max.partition.fetch.bytes, 1 MiB). Both can be overridden
 // with properties.queued.max.messages.kbytes / properties.fetch.max.bytes.
 inline constexpr int64_t kSourceReadAheadBytes = 8 << 20;
-inline constexpr int kSourcePrefetchKbytes = 8 * 1024;
+inline constexpr int kSourcePrefetchKbytes = 64 * 1024;
 inline constexpr int kSourceFetchMaxBytes = 16 << 20;
 
 struct KafkaSourceConfig {

@@ -31,7 +31,8 @@
 // i % parallelism rule); a topic that appeared later goes by AssignSubtask (a
 // stable hash of its name). Only for sources whose splits the runtime assigned.
 //
-// Thread-compatible: the runtime calls it from the subtask's thread only.
+// Thread-compatible: the runtime calls it from the subtask's thread only, except Wakeup
+// (any thread).
 
 #include <atomic>
 #include <functional>

@@ -17,7 +17,8 @@
 // Flink does) lets the stages downstream align and snapshot while this one does: the
 // pause a checkpoint puts into the stream is the slowest stage's, not the sum of all
 // (nothing is processed between the two, so the snapshot is still the state at the
-// barrier; a snapshot that fails declines the checkpoint). The synchronous part (positions, operator state, sink PrepareCommit,
+// barrier; a snapshot that fails still fails the task, and the checkpoint never
+// completes). The synchronous part (positions, operator state, sink PrepareCommit,
 // keyed backend Flush + RocksDB checkpoint into a staging dir) runs on the task thread;
 // uploading into the checkpoint storage and the ack to the CheckpointListener run on
 // the UploadPool. NotifyCheckpointComplete(n) makes the task thread call
@@ -228,6 +229,7 @@ class Task {
   absl::Status SnapshotChain(int64_t id, int64_t alignment_ns);
   // Thread-safe: SourceFunction::Wakeup, so that a poll waiting for input returns.
   void WakeSource();
+  // Destroys the source (task thread) outside source_mu_, after a WakeSource in progress.
   void DestroySource();
   absl::Status EmitBarrier(int64_t id);
   void Decline(int64_t id, absl::Status reason);

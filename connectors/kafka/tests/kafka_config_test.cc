@@ -60,6 +60,25 @@ TEST(KafkaSourceConfigTest, BoundsPrefetchMemoryUnlessOverridden) {
   EXPECT_EQ(last->second, "1024");
 }
 
+// librdkafka's queue limit follows the read-ahead (a take of a full queue must reach the
+// read-ahead and pause, so that the resume wakes the fetcher), and is librdkafka's own
+// 64 MiB without one.
+TEST(KafkaSourceConfigTest, LibrdkafkaQueueFollowsTheReadAhead) {
+  auto big = KafkaSourceConfig::Parse(
+      {{"bootstrap.servers", "h:1"}, {"topics", "t"}, {"scan.read-ahead.bytes", "33554432"}});
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_THAT(big->ToConsumerSettings(),
+              ::testing::Contains(Pair("queued.max.messages.kbytes", "32768")));
+  auto none = KafkaSourceConfig::Parse(
+      {{"bootstrap.servers", "h:1"}, {"topics", "t"}, {"scan.read-ahead.bytes", "0"}});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_THAT(none->ToConsumerSettings(),
+              ::testing::Contains(Pair("queued.max.messages.kbytes", "65536")));
+  auto bad = KafkaSourceConfig::Parse(
+      {{"bootstrap.servers", "h:1"}, {"topics", "t"}, {"scan.read-ahead.bytes", "-1"}});
+  EXPECT_FALSE(bad.ok());
+}
+
 TEST(KafkaSourceConfigTest, RejectsBadOptionsNamingThem) {
   struct Case {
     KafkaOptions options;

@@ -592,7 +592,8 @@ TEST(KeyedStateBackendWriteBackTest, DirtyEntriesReachTheStoreBetweenCheckpoints
 
 // Write-backs are at least write_back_interval_ms apart (catch-up: more coalescing,
 // fewer looks at the whole cache); 0 entries turns them off.
-class KeyedStateBackendWriteBackLimitTest : public ::testing::TestWithParam<std::pair<size_t, int64_t>> {};
+class KeyedStateBackendWriteBackLimitTest
+    : public ::testing::TestWithParam<std::pair<size_t, int64_t>> {};
 INSTANTIATE_TEST_SUITE_P(OffOrAnHourApart, KeyedStateBackendWriteBackLimitTest,
                          ::testing::Values(std::pair<size_t, int64_t>{0, 0},
                                            std::pair<size_t, int64_t>{100, 3'600'000}));
