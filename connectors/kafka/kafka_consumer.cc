@@ -341,6 +341,11 @@ int64_t MessageBytes(const rd_kafka_message_t* m) {
 }
 }  // namespace
 
+rd_kafka_message_t* KafkaConsumer::WaitForRecord(int max_wait_ms) {
+  if (max_wait_ms <= 0 || woken_.exchange(false, std::memory_order_acq_rel)) return nullptr;
+  return rd_kafka_consume_queue(queue_.get(), max_wait_ms);
+}
+
 bool KafkaConsumer::TakeFetched() {
   rd_kafka_message_t* taken[1024];
   for (;;) {
@@ -392,8 +397,8 @@ absl::Status KafkaConsumer::Poll(MessageBatch* batch, int max_records, int max_w
   if (read_ahead_limit_ <= 0) {  // straight from librdkafka's queue
     msgs.resize(static_cast<size_t>(max_records));
     n = rd_kafka_consume_batch_queue(queue_.get(), 0, msgs.data(), msgs.size());
-    if (n == 0 && max_wait_ms > 0 && !woken_.exchange(false, std::memory_order_acq_rel)) {
-      rd_kafka_message_t* first = rd_kafka_consume_queue(queue_.get(), max_wait_ms);
+    if (n == 0) {
+      rd_kafka_message_t* first = WaitForRecord(max_wait_ms);
       if (first != nullptr) {
         msgs[0] = first;
         n = 1 + rd_kafka_consume_batch_queue(queue_.get(), 0, msgs.data() + 1, msgs.size() - 1);
@@ -401,9 +406,8 @@ absl::Status KafkaConsumer::Poll(MessageBatch* batch, int max_records, int max_w
     }
   } else {
     bool ok = TakeFetched();
-    if (ok && ahead_.empty() && max_wait_ms > 0 &&
-        !woken_.exchange(false, std::memory_order_acq_rel)) {
-      rd_kafka_message_t* first = rd_kafka_consume_queue(queue_.get(), max_wait_ms);
+    if (ok && ahead_.empty()) {
+      rd_kafka_message_t* first = WaitForRecord(max_wait_ms);
       if (first != nullptr) {
         ahead_.push_back(first);
         ahead_bytes_ += MessageBytes(first);

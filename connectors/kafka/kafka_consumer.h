@@ -167,6 +167,9 @@ class KafkaConsumer {
       const KafkaPositions* restored);
   PartitionState* StateFor(const rd_kafka_message_t* m);
   absl::Status MessageError(const rd_kafka_message_t* m);
+  // The first record (or event) librdkafka delivers within `max_wait_ms`; null after
+  // that, or at once when a Wakeup came since the last wait.
+  rd_kafka_message_t* WaitForRecord(int max_wait_ms);
   // Moves everything librdkafka has fetched into ahead_ (without waiting); false on a
   // librdkafka error.
   bool TakeFetched();

@@ -49,9 +49,12 @@ KafkaDebeziumSource::~KafkaDebeziumSource() {
 }
 
 void KafkaDebeziumSource::Wakeup() {
-  wakeup_.store(true, std::memory_order_release);
   absl::MutexLock lock(&consumer_mu_);
-  if (consumer_ != nullptr) consumer_->Wakeup();
+  if (consumer_ != nullptr) {
+    consumer_->Wakeup();
+  } else {
+    wakeup_pending_ = true;
+  }
 }
 
 absl::Status KafkaDebeziumSource::Open(RuntimeContext& ctx) {
@@ -116,6 +119,8 @@ absl::Status KafkaDebeziumSource::StartConsumer() {
   if (!consumer.ok()) return consumer.status();
   absl::MutexLock lock(&consumer_mu_);
   consumer_ = std::move(*consumer);
+  if (wakeup_pending_) consumer_->Wakeup();
+  wakeup_pending_ = false;
   return absl::OkStatus();
 }
 
@@ -134,7 +139,6 @@ absl::StatusOr<PollResult> KafkaDebeziumSource::PollBatch(RowBatch& out, size_t 
   int max_records = static_cast<int>(
       std::clamp<size_t>(max_rows / 2, 1, static_cast<size_t>(config_.max_batch_records)));
   int wait_ms = std::min(config_.max_batch_wait_ms, 100);  // the runtime's limit
-  if (wakeup_.exchange(false, std::memory_order_acq_rel)) wait_ms = 0;
   if (absl::Status s = consumer_->Poll(&batch_, max_records, wait_ms); !s.ok()) return s;
   records_ += static_cast<int64_t>(batch_.size());
   if (stats_listener_ || metrics_) {

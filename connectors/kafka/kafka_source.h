@@ -34,7 +34,6 @@
 // Thread-compatible: the runtime calls it from the subtask's thread only, except Wakeup
 // (any thread).
 
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -132,7 +131,7 @@ class KafkaDebeziumSource final : public SplitSource {
   // Wakeup (another thread) holds while it uses it.
   std::unique_ptr<KafkaConsumer> consumer_;
   absl::Mutex consumer_mu_;
-  std::atomic<bool> wakeup_{false};  // a Wakeup that came before the consumer existed
+  bool wakeup_pending_ = false;  // under consumer_mu_: a Wakeup before the consumer existed
   MessageBatch batch_;                       // declared after consumer_: cleared first
   debezium::Event event_;
   std::map<int64_t, KafkaPositions> pending_commits_;  // by checkpoint id

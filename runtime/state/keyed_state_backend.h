@@ -13,8 +13,9 @@
 // In front of the store sits a size-bounded write-back cache of decoded entries
 // ("Where the time goes" in ARCHITECTURE.md): hits cost a hash lookup, writes are
 // blind (no read), dirty entries reach the store in one WriteBatch on Flush (at each
-// checkpoint, whenever KeyedStateOptions::write_back_entries have accumulated) or when
-// the cache exceeds its budget (then it is flushed and emptied),
+// checkpoint, and between checkpoints once KeyedStateOptions::write_back_entries have
+// accumulated and write_back_interval_ms have passed) or when the cache exceeds its
+// budget (then it is flushed and emptied),
 // and Prefetch reads a batch's misses with one MultiGet per state.
 //
 // TTL (StateTtlConfig, per state name): an entry (a map entry for map state, the
@@ -181,8 +182,8 @@ class KeyedStateBackend {
   void EncodeKey(const Key& key, uint64_t key_hash, std::string* out);
   void RecordError(const absl::Status& s);
   // Before each state access: writes the dirty entries back once there are
-  // write_back_entries of them, and flushes and empties the cache when it exceeds its
-  // budget.
+  // write_back_entries of them and write_back_interval_ms have passed since the last
+  // Flush, and flushes and empties the cache when it exceeds its budget.
   void MaintainCache();
 
   KeyedStateOptions options_;

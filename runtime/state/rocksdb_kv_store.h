@@ -66,8 +66,8 @@ struct RocksDbStoreOptions {
 // once they exceed `write_buffer_ratio` of it. So state memory stays about
 // `memory_bytes` whatever the number of subtasks and states (plus index/filter blocks,
 // held by the open table readers: ~1.5 bytes per stored key, and the keyed backends'
-// own write-back caches, KeyedStateOptions::cache_bytes). The first call creates them; a later call with
-// another size resizes them (every DB of a process shares one budget).
+// own write-back caches, KeyedStateOptions::cache_bytes). The first call creates them;
+// a later call with another size resizes them (every DB of a process shares one budget).
 RocksDbStoreOptions SharedRocksDbStoreOptions(size_t memory_bytes = kDefaultStateMemoryBytes,
                                               double write_buffer_ratio = kDefaultWriteBufferRatio);
 
