@@ -7,6 +7,17 @@
 
 namespace cdcflow::exchange {
 
+namespace {
+
+// The time Pop orders a message by: its first row's timestamp; kNoTimestamp (first)
+// for control messages (barriers, watermarks, end of stream) and empty batches.
+int64_t OrderTime(const ChannelMessage& m) {
+  if (m.kind != MessageKind::kBatch || m.batch.empty()) return kNoTimestamp;
+  return m.batch.timestamp(0);
+}
+
+}  // namespace
+
 InputGate::InputGate(int32_t num_channels, size_t capacity)
     : num_channels_(num_channels),
       channel_capacity_(std::max<size_t>(1, capacity / static_cast<size_t>(std::max(1, num_channels)))),
@@ -20,10 +31,11 @@ absl::Status InputGate::Push(ChannelMessage message) {
     return absl::InvalidArgumentError(
         absl::StrCat("message for channel ", c, " of a gate with ", num_channels_, " channels"));
   }
+  const int64_t time = OrderTime(message);
   std::unique_lock<std::mutex> lock(mu_);
   not_full_[c].wait(lock, [&] { return cancelled_ || queues_[c].size() < channel_capacity_; });
   if (cancelled_) return absl::CancelledError("exchange cancelled");
-  queues_[c].push_back(std::move(message));
+  queues_[c].push_back(Queued{std::move(message), time});
   ++total_;
   const bool deliverable = !blocked_[c];
   if (deliverable) ++available_;
@@ -42,19 +54,22 @@ absl::StatusOr<bool> InputGate::Pop(ChannelMessage* message, absl::Duration time
   }
   if (cancelled_) return absl::CancelledError("exchange cancelled");
   const int32_t n = static_cast<int32_t>(queues_.size());
+  int32_t chosen = -1;
   for (int32_t i = 0; i < n; ++i) {
     const int32_t c = (next_ + i) % n;
     if (blocked_[c] || queues_[c].empty()) continue;
-    *message = std::move(queues_[c].front());
-    queues_[c].pop_front();
-    --available_;
-    --total_;
-    next_ = (c + 1) % n;  // round-robin: a busy channel cannot starve the others
-    lock.unlock();
-    not_full_[c].notify_one();
-    return true;
+    if (chosen < 0 || queues_[c].front().time < queues_[chosen].front().time) chosen = c;
+    if (queues_[chosen].front().time == kNoTimestamp) break;  // nothing comes before it
   }
-  return false;  // unreachable while available_ counts correctly
+  if (chosen < 0) return false;  // unreachable while available_ counts correctly
+  *message = std::move(queues_[chosen].front().message);
+  queues_[chosen].pop_front();
+  --available_;
+  --total_;
+  next_ = (chosen + 1) % n;  // round-robin among equal times
+  lock.unlock();
+  not_full_[chosen].notify_one();
+  return true;
 }
 
 void InputGate::SetBlocked(int32_t channel, bool blocked) {

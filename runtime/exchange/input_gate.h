@@ -17,7 +17,17 @@ namespace cdcflow::exchange {
 // thousand rows, so memory per gate stays bounded by capacity x batch size. Each
 // channel has its own queue of capacity / num_channels messages (at least 1), so that a
 // channel blocked for barrier alignment backpressures its own producer only. Messages
-// of one channel come out in order; channels are served round-robin.
+// of one channel come out in order.
+//
+// Across channels the gate merges by time (Kafka Streams' timestamp synchronization):
+// of the channels with a message ready, Pop serves the one whose front batch starts
+// with the oldest timestamp (control messages and batches without a timestamp first;
+// ties round-robin, so a busy channel cannot starve the others). Nothing waits for a
+// channel that has nothing ready. When a task's inputs are all backlogged (a catch-up),
+// an input that runs ahead in time fills its queues and backpressures its producers
+// until the others catch up: changes that happened together (an order and its shipment,
+// one transaction in two topics) reach a join together, while the other side's state
+// for their key is still in its cache, instead of minutes of backlog apart.
 class InputGate {
  public:
   InputGate(int32_t num_channels, size_t capacity);
@@ -42,11 +52,16 @@ class InputGate {
   mutable std::mutex mu_;
   std::condition_variable not_empty_;
   std::unique_ptr<std::condition_variable[]> not_full_;  // per channel
-  std::vector<std::deque<ChannelMessage>> queues_;
+  // A queued message and the time Pop orders it by (OrderTime).
+  struct Queued {
+    ChannelMessage message;
+    int64_t time;
+  };
+  std::vector<std::deque<Queued>> queues_;
   std::vector<bool> blocked_;
   size_t available_ = 0;  // messages in unblocked channels
   size_t total_ = 0;
-  int32_t next_ = 0;      // round-robin start
+  int32_t next_ = 0;      // round-robin start among equal times
   bool cancelled_ = false;
 };
 

@@ -1,5 +1,6 @@
 #include "runtime/operators/changelog_join.h"
 
+#include <algorithm>
 #include <span>
 #include <utility>
 
@@ -55,11 +56,27 @@ absl::Status CopyFields(const Row& row, const std::vector<int>& fields, std::vec
 
 }  // namespace
 
-absl::StatusOr<Key> KeyOf(const Row& row, const std::vector<int>& fields) {
-  Key key;
-  if (absl::Status s = CopyFields(row, fields, &key.fields); !s.ok()) return s;
-  return key;
+absl::Status PrefetchBatchKeys(state::KeyedStateBackend& state, const RowBatch& batch,
+                               const std::vector<int>& fields, std::vector<Key>* keys) {
+  keys->resize(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (absl::Status s = CopyFields(batch.row(i), fields, &(*keys)[i].fields); !s.ok()) return s;
+  }
+  return state.Prefetch(*keys);
 }
+
+namespace {
+
+// True when every field of `inner` is one of `outer`'s: a key on `inner` is then a
+// function of a key on `outer` (one value per `outer` key).
+bool Within(const std::vector<int>& inner, const std::vector<int>& outer) {
+  for (int f : inner) {
+    if (std::find(outer.begin(), outer.end(), f) == outer.end()) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 absl::StatusOr<int> ComparePositions(const Value& a, const Value& b, std::string_view what) {
   auto is_text = [](const Value& v) {
@@ -79,8 +96,15 @@ absl::StatusOr<int> ComparePositions(const Value& a, const Value& b, std::string
       a.ToString(), " and ", b.ToString()));
 }
 
-absl::Status PositionFilter::Open(state::KeyedStateBackend& state, std::string_view state_name) {
+absl::Status PositionFilter::Open(state::KeyedStateBackend& state, std::string_view state_name,
+                                  const std::vector<int>& partition_key) {
   if (!enabled()) return absl::OkStatus();
+  if (Within(row_key_, partition_key)) {
+    auto last = state.GetRowState(absl::StrCat(std::string(state_name), "_of_key"));
+    if (!last.ok()) return last.status();
+    last_of_key_ = *last;
+    return absl::OkStatus();
+  }
   auto last = state.GetMapState(state_name);
   if (!last.ok()) return last.status();
   last_ = *last;
@@ -109,7 +133,7 @@ absl::StatusOr<bool> PositionFilter::Accept(Row& row) {
     scratch_key_.push_back(row.fields[f]);
   }
   row.fields.erase(row.fields.begin() + position_);
-  const Row* last = last_->Get(scratch_key_);
+  const Row* last = last_of_key_ != nullptr ? last_of_key_->Get() : last_->Get(scratch_key_);
   if (last != nullptr) {
     absl::StatusOr<int> c = ComparePositions(position, last->fields[0], what_);
     if (!c.ok()) return c.status();
@@ -117,7 +141,11 @@ absl::StatusOr<bool> PositionFilter::Accept(Row& row) {
   }
   Row held;
   held.fields.push_back(std::move(position));
-  last_->Put(scratch_key_, std::move(held));
+  if (last_of_key_ != nullptr) {
+    last_of_key_->Put(std::move(held));
+  } else {
+    last_->Put(scratch_key_, std::move(held));
+  }
   return true;
 }
 
@@ -138,7 +166,8 @@ absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
   // A side with a unique key keeps its rows under another state name: the two layouts
   // never read each other's entries (a restore after changing the spec starts empty).
   auto open_side = [&](const std::string& name, std::vector<int> unique_key,
-                       int position, Side* side) -> absl::Status {
+                       const std::vector<int>& join_key, int position,
+                       Side* side) -> absl::Status {
     for (int f : unique_key) {
       if (f < 0 || f == position) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -146,28 +175,47 @@ absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
             " is negative or the position column"));
       }
     }
-    const std::string state_name =
-        unique_key.empty() ? std::string(name) : absl::StrCat(name, "_by_unique_key");
-    auto rows = state_->GetMapState(state_name);
-    if (!rows.ok()) return rows.status();
-    side->rows = *rows;
+    if (!unique_key.empty() && Within(unique_key, join_key)) {
+      auto row = state_->GetRowState(absl::StrCat(name, "_by_join_key"));
+      if (!row.ok()) return row.status();
+      side->row = *row;
+    } else {
+      const std::string state_name =
+          unique_key.empty() ? std::string(name) : absl::StrCat(name, "_by_unique_key");
+      auto rows = state_->GetMapState(state_name);
+      if (!rows.ok()) return rows.status();
+      side->rows = *rows;
+    }
     side->unique_key = std::move(unique_key);
     return absl::OkStatus();
   };
-  if (absl::Status s = open_side("left", spec_.left_unique_key, spec_.left_position, &left_);
+  if (absl::Status s = open_side("left", spec_.left_unique_key, spec_.left_keys,
+                                 spec_.left_position, &left_);
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = open_side("right", spec_.right_unique_key, spec_.right_position, &right_);
+  if (absl::Status s = open_side("right", spec_.right_unique_key, spec_.right_keys,
+                                 spec_.right_position, &right_);
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = left_filter_.Open(*state_, "left_positions"); !s.ok()) return s;
-  return right_filter_.Open(*state_, "right_positions");
+  if (absl::Status s = left_filter_.Open(*state_, "left_positions", spec_.left_keys); !s.ok()) {
+    return s;
+  }
+  return right_filter_.Open(*state_, "right_positions", spec_.right_keys);
 }
 
 bool ChangelogJoinOperator::Apply(Side& side, const Row& row, std::span<const Value> unique_key,
                                   bool accumulate) {
+  if (side.row != nullptr) {
+    if (accumulate) {
+      side.row->Put(row);  // blind: nothing is read
+      return true;
+    }
+    if (side.row->Get() == nullptr) return false;
+    side.row->Clear();
+    return true;
+  }
   if (!side.unique_key.empty()) {
     if (accumulate) {
       side.rows->Put(unique_key, row);  // blind: nothing is read
@@ -192,6 +240,10 @@ bool ChangelogJoinOperator::Apply(Side& side, const Row& row, std::span<const Va
 
 void ChangelogJoinOperator::Collect(Side& side, std::vector<Held>* rows) {
   rows->clear();
+  if (side.row != nullptr) {
+    if (const Row* held = side.row->Get()) rows->push_back(Held{held->fields, 1});
+    return;
+  }
   const bool counted = side.unique_key.empty();
   side.rows->ForEach([&](std::span<const Value> map_key, const Row& value) {
     if (counted) {
@@ -200,6 +252,11 @@ void ChangelogJoinOperator::Collect(Side& side, std::vector<Held>* rows) {
       rows->push_back(Held{value.fields, 1});
     }
   });
+}
+
+size_t ChangelogJoinOperator::Count(Side& side) {
+  if (side.row != nullptr) return side.row->Get() != nullptr ? 1 : 0;
+  return side.rows->Size();
 }
 
 Row ChangelogJoinOperator::Join(std::span<const Value> left, std::span<const Value> right) const {
@@ -228,13 +285,12 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
   PositionFilter& filter = is_left ? left_filter_ : right_filter_;
   const bool outer = spec_.type == JoinType::kLeft;
   const std::span<const Value> none;
+  if (absl::Status s = PrefetchBatchKeys(*state_, batch, keys, &keys_); !s.ok()) return s;
   for (size_t i = 0; i < batch.size(); ++i) {
     Row& row = batch.mutable_row(i);
     const int64_t ts = batch.timestamp(i);
     ++stats_.rows_in;
-    auto key = KeyOf(row, keys);
-    if (!key.ok()) return key.status();
-    state_->SetCurrentKey(*key);
+    state_->SetCurrentKey(keys_[i]);
     absl::StatusOr<bool> fresh = filter.Accept(row);
     if (!fresh.ok()) return fresh.status();
     if (!*fresh) {
@@ -250,12 +306,12 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
     const RowKind kind = row.kind;
     const bool accumulate = IsAccumulate(kind);
     row.kind = RowKind::kInsert;  // state holds rows without their kind
-    const size_t mine_before = (!is_left && outer) ? mine.rows->Size() : 0;
+    const size_t mine_before = (!is_left && outer) ? Count(mine) : 0;
     if (!Apply(mine, row, unique_key_, accumulate)) {
       ++stats_.absent_retractions;
       continue;
     }
-    const size_t mine_after = (!is_left && outer && !accumulate) ? mine.rows->Size() : 1;
+    const size_t mine_after = (!is_left && outer && !accumulate) ? Count(mine) : 1;
     // `others_` points into the state: no state access until it has been emitted.
     Collect(other, &others_);
     if (is_left) {
@@ -306,7 +362,7 @@ absl::Status UpsertMaterializerOperator::Open(RuntimeContext& ctx) {
   auto rows = state_->GetListState("rows");
   if (!rows.ok()) return rows.status();
   rows_ = *rows;
-  if (absl::Status s = filter_.Open(*state_, "positions"); !s.ok()) return s;
+  if (absl::Status s = filter_.Open(*state_, "positions", spec_.key_fields); !s.ok()) return s;
   if (spec_.append_version) {
     auto version = state_->GetValueState("version");
     if (!version.ok()) return version.status();
@@ -331,13 +387,14 @@ void UpsertMaterializerOperator::Emit(Row row, RowKind kind, int64_t ts, Collect
 
 absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Collector& out) {
   std::vector<Row> live;
+  if (absl::Status s = PrefetchBatchKeys(*state_, batch, spec_.key_fields, &keys_); !s.ok()) {
+    return s;
+  }
   for (size_t i = 0; i < batch.size(); ++i) {
     Row& row = batch.mutable_row(i);
     const int64_t ts = batch.timestamp(i);
     ++stats_.rows_in;
-    auto key = KeyOf(row, spec_.key_fields);
-    if (!key.ok()) return key.status();
-    state_->SetCurrentKey(*key);
+    state_->SetCurrentKey(keys_[i]);
     absl::StatusOr<bool> fresh = filter_.Accept(row);
     if (!fresh.ok()) return fresh.status();
     if (!*fresh) {

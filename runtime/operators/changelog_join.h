@@ -2,9 +2,13 @@
 // The changelog join and the upsert materializer behind cdcflow/changelog.h.
 //
 // State layout (one KeyedStateBackend per subtask, keyed by the join key or the
-// materializer's key): the join keeps a MapState per side from the full row to its
-// multiplicity (for a side with a unique key: from that key to the row), the
-// materializer a ListState of the key's live rows in arrival order.
+// materializer's key), Flink's three join-side layouts: a side whose unique key lies
+// within the join key holds at most one row per key, in a RowState (a point read,
+// batched per input batch by Prefetch); a side with another unique key a MapState from
+// that key to the row; a side without one a MapState from the whole row to its
+// multiplicity. The materializer keeps a ListState of the key's live rows in arrival
+// order. Replay positions: a RowState when the row key lies within the partitioning
+// key, else a MapState from the row key to the position.
 // Inside a task the state is the task's keyed backend for the vertex (RocksDB when the
 // task has a state dir), checkpointed and rescaled with it (checkpoint::KeyedStateAccess);
 // elsewhere (tests) a private in-memory backend. Task-thread only, like every Operator.
@@ -35,8 +39,9 @@ struct ChangelogStats {
 absl::StatusOr<int> ComparePositions(const Value& a, const Value& b, std::string_view what);
 
 // The replay filter shared by the join and the materializer: per row, the last
-// applied position in a MapState of the current (partitioning) key from the row key
-// to a one-field row holding the position.
+// applied position (a one-field row) of the current (partitioning) key: in a RowState
+// when the row key lies within the partitioning key (one row per key), else in a
+// MapState from the row key.
 class PositionFilter {
  public:
   PositionFilter() = default;
@@ -44,7 +49,9 @@ class PositionFilter {
   PositionFilter(int position, std::vector<int> row_key, std::string what)
       : position_(position), row_key_(std::move(row_key)), what_(std::move(what)) {}
   bool enabled() const { return position_ >= 0; }
-  absl::Status Open(state::KeyedStateBackend& state, std::string_view state_name);
+  // `partition_key`: the fields the input is keyed by.
+  absl::Status Open(state::KeyedStateBackend& state, std::string_view state_name,
+                    const std::vector<int>& partition_key);
   // With the backend at the row's partitioning key: removes the position column from
   // `row`; false when the change is stale (not newer than the last applied one), else
   // records its position and returns true.
@@ -54,7 +61,8 @@ class PositionFilter {
   int position_ = -1;
   std::vector<int> row_key_;
   std::string what_;
-  MapState* last_ = nullptr;
+  RowState* last_of_key_ = nullptr;  // row key within the partitioning key
+  MapState* last_ = nullptr;         // otherwise
   std::vector<Value> scratch_key_;
 };
 
@@ -66,9 +74,11 @@ class ChangelogJoinOperator final : public Operator {
   const ChangelogStats& stats() const { return stats_; }
 
  private:
-  // One input's rows for the current join key. Without a unique key: a MapState from
-  // the whole row to its multiplicity; with one: from the unique key to the row.
+  // One input's rows for the current join key: with a unique key within the join key,
+  // a RowState (`row`); with another unique key, a MapState from it to the row;
+  // without one, a MapState from the whole row to its multiplicity.
   struct Side {
+    RowState* row = nullptr;
     MapState* rows = nullptr;
     std::vector<int> unique_key;  // empty: rows are counted
   };
@@ -85,6 +95,8 @@ class ChangelogJoinOperator final : public Operator {
   bool Apply(Side& side, const Row& row, std::span<const Value> unique_key, bool accumulate);
   // Every row held on `side` for the current key.
   void Collect(Side& side, std::vector<Held>* rows);
+  // The number of rows held on `side` for the current key.
+  size_t Count(Side& side);
   Row Join(std::span<const Value> left, std::span<const Value> right) const;
   void Emit(Row row, RowKind kind, int64_t ts, Collector& out);
 
@@ -95,6 +107,7 @@ class ChangelogJoinOperator final : public Operator {
   Side right_;
   PositionFilter left_filter_;
   PositionFilter right_filter_;
+  std::vector<Key> keys_;         // the current batch's join keys
   std::vector<Held> others_;      // scratch: the other side's rows for the current key
   std::vector<Value> unique_key_;  // scratch: the current row's unique key values
   ChangelogStats stats_;
@@ -115,12 +128,14 @@ class UpsertMaterializerOperator final : public Operator {
   state::KeyedStateBackend* state_ = nullptr;
   ListState* rows_ = nullptr;
   PositionFilter filter_;
+  std::vector<Key> keys_;  // the current batch's keys
   KeyedValueState* version_ = nullptr;
   int64_t version_floor_ = 0;
   ChangelogStats stats_;
 };
 
-// The key of `row` at `fields`; an error names the missing position.
-absl::StatusOr<Key> KeyOf(const Row& row, const std::vector<int>& fields);
+// The keys of every row of `batch` into *keys, then one Prefetch of them.
+absl::Status PrefetchBatchKeys(state::KeyedStateBackend& state, const RowBatch& batch,
+                               const std::vector<int>& fields, std::vector<Key>* keys);
 
 }  // namespace cdcflow::operators

@@ -628,7 +628,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
       ++stats().hits;
       return slot;
     }
-    ++stats().misses;
+    ++stats().scans;
     const std::string& prefix = key();
     const int64_t now = has_ttl() ? Now() : 0;
     absl::Status decode_status;

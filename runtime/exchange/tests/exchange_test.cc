@@ -1,6 +1,9 @@
 #include <atomic>
+#include <string>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "runtime/exchange/edge_output.h"
 #include "runtime/exchange/input_gate.h"
@@ -59,6 +62,62 @@ TEST(InputGateTest, PushBlocksWhenFullUntilPop) {
   auto empty = gate.Pop(&m, absl::Milliseconds(10));
   ASSERT_TRUE(empty.ok());
   EXPECT_FALSE(*empty);
+}
+
+// A batch of one row (value v) with timestamp `ts` for `channel`.
+ChannelMessage TimedBatch(int32_t channel, int64_t v, int64_t ts) {
+  RowBatch b;
+  b.Append(IntRow(v), ts);
+  ChannelMessage m = ChannelMessage::Batch(std::move(b));
+  m.channel = channel;
+  return m;
+}
+
+// Pops what is ready and returns, per message, "c<channel>:<value>" for batches and
+// "c<channel>:barrier" for barriers.
+std::vector<std::string> PopAll(InputGate& gate) {
+  std::vector<std::string> out;
+  ChannelMessage m;
+  while (gate.size() > 0) {
+    absl::StatusOr<bool> got = gate.Pop(&m, absl::ZeroDuration());
+    EXPECT_TRUE(got.ok() && *got);
+    if (!got.ok() || !*got) break;
+    out.push_back(absl::StrCat("c", m.channel, ":",
+                               m.kind == MessageKind::kBarrier
+                                   ? std::string("barrier")
+                                   : std::to_string(m.batch.row(0).fields[0].as_int64())));
+  }
+  return out;
+}
+
+TEST(InputGateTest, ReadyChannelsAreMergedByTimeAndControlMessagesGoFirst) {
+  InputGate gate(3, 30);
+  // Channel 0 runs ahead in time, channel 1 behind; channel 2 carries a barrier.
+  for (int64_t i = 0; i < 3; ++i) ASSERT_TRUE(gate.Push(TimedBatch(0, i, 100 + 10 * i)).ok());
+  for (int64_t i = 0; i < 3; ++i) ASSERT_TRUE(gate.Push(TimedBatch(1, 10 + i, 95 + 10 * i)).ok());
+  ChannelMessage barrier = ChannelMessage::Barrier(7);
+  barrier.channel = 2;
+  ASSERT_TRUE(gate.Push(std::move(barrier)).ok());
+  EXPECT_EQ(PopAll(gate), (std::vector<std::string>{"c2:barrier", "c1:10", "c0:0", "c1:11",
+                                                    "c0:1", "c1:12", "c0:2"}));
+}
+
+TEST(InputGateTest, EqualTimesAreServedRoundRobinAndBlockedChannelsWait) {
+  InputGate gate(2, 20);
+  for (int64_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE(gate.Push(TimedBatch(0, i, 5)).ok());
+    ASSERT_TRUE(gate.Push(TimedBatch(1, 10 + i, 5)).ok());
+  }
+  EXPECT_EQ(PopAll(gate), (std::vector<std::string>{"c0:0", "c1:10", "c0:1", "c1:11"}));
+  // An older message on a blocked channel does not hold back the others.
+  ASSERT_TRUE(gate.Push(TimedBatch(0, 1, 1)).ok());
+  ASSERT_TRUE(gate.Push(TimedBatch(1, 2, 9)).ok());
+  gate.SetBlocked(0, true);
+  ChannelMessage m;
+  ASSERT_TRUE(*gate.Pop(&m, absl::ZeroDuration()));
+  EXPECT_EQ(m.channel, 1);
+  gate.SetBlocked(0, false);
+  EXPECT_EQ(PopAll(gate), (std::vector<std::string>{"c0:1"}));
 }
 
 TEST(InputGateTest, CancelUnblocksProducersAndConsumers) {

@@ -1,9 +1,12 @@
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "runtime/checkpoint/keyed_state_access.h"
 #include "runtime/operators/changelog_join.h"
 
 namespace cdcflow::operators {
@@ -348,6 +351,62 @@ TEST_F(ChangelogJoinTest, NullOrMixedPositionsAreErrorsNamingTheInput) {
   s = run(R(RowKind::kDelete, {I(1), S("bike"), S("x")}));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("source positions"), std::string::npos) << s;
+}
+
+// A task-like context whose keyed state is a RocksDB backend without a cache: every
+// state read goes to the store, so its stats show how the join reads its state.
+class StoreContext : public FakeContext, public checkpoint::KeyedStateAccess {
+ public:
+  explicit StoreContext(const std::string& dir) {
+    state::KeyedStateOptions options;
+    options.cache_bytes = 0;
+    auto backend = state::KeyedStateBackend::CreateRocksDb(options, dir);
+    EXPECT_TRUE(backend.ok()) << backend.status();
+    if (backend.ok()) backend_ = *std::move(backend);
+  }
+  absl::StatusOr<state::KeyedStateBackend*> KeyedBackend() override { return backend_.get(); }
+  std::unique_ptr<state::KeyedStateBackend> backend_;
+};
+
+std::string FreshDir(const std::string& name) {
+  std::string dir = std::string(::testing::TempDir()) + "/" + name;
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+// A side unique on the join key holds one row per key: read with a point lookup (and
+// batched per input batch), never a prefix scan; so are positions of rows identified by
+// the join key. A side unique on another key is still a map, scanned to join.
+TEST(ChangelogJoinLayoutTest, SidesUniqueOnTheJoinKeyAreReadWithoutScans) {
+  StoreContext ctx(FreshDir("join_layout"));
+  ASSERT_NE(ctx.backend_, nullptr);
+  JoinSpec spec = Spec(JoinType::kLeft);
+  spec.left_unique_key = {0};   // order_id = the join key
+  spec.right_unique_key = {0};  // shipment_id
+  spec.left_position = 2;
+  spec.left_row_key = {0};
+  ChangelogJoinOperator join(spec);
+  ASSERT_TRUE(join.Open(ctx).ok());
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kInsert, {I(1), S("bike"), I(1)})),
+            (Lines{"+I[1, bike, null, null, null]"}));
+  const uint64_t scans_for_the_order = ctx.backend_->stats().scans;
+  EXPECT_EQ(scans_for_the_order, 1u);  // the order's shipments
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kInsert, {I(10), I(1), S("Berlin")})),
+            (Lines{"-D[1, bike, null, null, null]", "+I[1, bike, 10, 1, Berlin]"}));
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kUpdateBefore, {I(1), S("bike"), I(2)})),
+            (Lines{"-U[1, bike, 10, 1, Berlin]"}));
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kUpdateAfter, {I(1), S("car"), I(3)})),
+            (Lines{"+U[1, car, 10, 1, Berlin]"}));
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kUpdateAfter, {I(1), S("old"), I(2)})), Lines{});
+  EXPECT_EQ(join.stats().stale_changes, 1u);
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kDelete, {I(10), I(1), S("Berlin")})),
+            (Lines{"-D[1, car, 10, 1, Berlin]", "+I[1, car, null, null, null]"}));
+  // Scans: the shipments map, once per access after the first (nothing is cached);
+  // the order and its position only by point reads.
+  const state::KeyedStateStats stats = ctx.backend_->stats();
+  EXPECT_EQ(stats.scans, 6u) << "the order's insert and its two changes (1 each), the "
+                                "shipment's insert (its count before) and delete (before and after)";
+  EXPECT_GT(stats.prefetched + stats.misses, 0u);
 }
 
 class UpsertMaterializerTest : public ::testing::Test {
