@@ -4,14 +4,17 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "cli/cluster_commands.h"
 #include "cli/cluster_flags.h"
 #include "cli/signals.h"
+#include "cli/task_manager_flags.h"
 #include "cli/version.h"
 #include "jobmanager/job_manager_server.h"
 #include "jobmanager/rest/job_manager_view.h"
 #include "runtime/plugin/plugin_loader.h"
 #include "runtime/cluster/graph_proto.h"
+#include "taskmanager/task_manager_server.h"
 
 namespace cdcflow::cli {
 namespace {
@@ -36,6 +39,10 @@ struct JobManagerFlags {
   std::string rest_token;
   std::string auth_token;
   std::string connect_url = "http://localhost:8081";
+  // > 0: a task manager with this many slots runs in this process (Flink's MiniCluster:
+  // one process for small deployments and local runs), configured by `local_tm`.
+  int local_slots = 0;
+  TaskManagerFlags local_tm;
 };
 
 // POST /api/v1/jobs: builds the uploaded plugin's graph here, as `cdcflow run` does.
@@ -140,12 +147,33 @@ int RunJobManager(const JobManagerFlags& f) {
     std::cout << "jobmanager REST API and dashboard on http://" << f.rest_bind << ":"
               << http->server->port() << std::endl;
   }
+  std::unique_ptr<taskmanager::TaskManagerServer> local_tm;
+  if (f.local_slots > 0) {
+    TaskManagerFlags tm = f.local_tm;
+    tm.jobmanager = absl::StrCat(f.bind == "0.0.0.0" ? "127.0.0.1" : f.bind, ":", server_ptr->port());
+    tm.slots = f.local_slots;
+    tm.bind = f.bind;
+    tm.port = 0;
+    tm.metrics_port = -1;
+    if (tm.id.empty()) tm.id = "local";
+    auto started = taskmanager::TaskManagerServer::Create(ToTaskManagerConfig(tm));
+    if (!started.ok()) {
+      std::cerr << "cdcflow jobmanager: local task manager: " << started.status().message() << "\n";
+      server_ptr->Shutdown();
+      return started.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+    }
+    local_tm = *std::move(started);
+    std::cout << "taskmanager " << local_tm->task_manager().id() << " (" << f.local_slots
+              << " slots) in this process, listening on " << f.bind << ":" << local_tm->port()
+              << std::endl;
+  }
   if (!f.port_file.empty()) {
     std::ofstream(f.port_file + ".tmp") << server_ptr->port() << "\n";
     std::rename((f.port_file + ".tmp").c_str(), f.port_file.c_str());
   }
   stop.WaitForNotification();
   std::cout << "jobmanager shutting down" << std::endl;
+  if (local_tm != nullptr) local_tm->Shutdown();
   http.reset();
   server_ptr->Shutdown();
   return 0;
@@ -190,6 +218,11 @@ void RegisterJobmanagerCommand(CLI::App& app, CommandContext& context) {
           "Token required for submit/cancel/savepoint over gRPC (clients send "
           "CDCFLOW_AUTH_TOKEN) and REST (empty: none, with a warning)");
   AddFlag(cmd, "connect-url", &f->connect_url, "Kafka Connect REST URL shown by the dashboard");
+  AddFlag(cmd, "local-slots", &f->local_slots,
+          "Also run a task manager with this many slots in this process (0: none); the "
+          "task flags below configure it")
+      ->check(CLI::NonNegativeNumber);
+  AddTaskResourceFlags(cmd, &f->local_tm);
   AddConfigOption(cmd, config.get());
   cmd->callback([&context, f, cmd, config] {
     if (!ApplyConfigFile(cmd, *config)) {

@@ -311,10 +311,13 @@ class Flink(Engine):
 
 class Cdcflow(Engine):
     """cdcflow: a job manager and --cdcflow-task-managers task managers with --cdcflow-slots
-    slots each (default: one with two slots, like Flink's MiniCluster: one worker process)
-    running jobs/order_enrichment with parallelism 2, submitted with `cdcflow run
-    --jobmanager`. A worker kill is a kill -9 of the last task manager, which is then
-    restarted (as a supervisor would); the job manager restarts the job."""
+    slots each, running jobs/order_enrichment with parallelism 2, submitted with `cdcflow run
+    --jobmanager`. 0 task managers (the default): the job manager runs the task manager in its
+    own process (`--local-slots`), one process like Flink's MiniCluster. A worker kill is a
+    kill -9 of the last task manager, which is then restarted (as a supervisor would) and the
+    job manager restarts the job; without task manager processes, a kill -9 of the one process,
+    restarted on the same port and checkpoint directory: it recovers the job from its last
+    checkpoint (as Flink's MiniCluster is relaunched from its last checkpoint)."""
     name = "cdcflow"
 
     def __init__(self, args, workdir):
@@ -345,7 +348,16 @@ class Cdcflow(Engine):
             jm_argv += ["--checkpoint-dir", ckpt, "--checkpoint-interval-ms", "10000"]
         else:
             log("cdcflow: this build's job manager has no checkpoints (--checkpoint-interval-ms)")
+        if not tms:
+            local = os.path.join(self.workdir, f"{run_id}-local")
+            self.scratch.append(local)
+            jm_argv += ["--local-slots", str(self.args.cdcflow_slots),
+                        "--plugin-dir", os.path.join(local, "plugins"),
+                        "--state-dir", os.path.join(local, "state")]
+            jm_argv += shlex.split(self.args.cdcflow_tm_args)
+        self.jm_argv = jm_argv
         jm = Launched(jm_argv, os.path.join(self.workdir, f"{run_id}-jm.log"))
+        self.jm = jm
         self.procs = [jm]
         self.scratch.append(port_file)
         deadline = time.time() + 30
@@ -365,6 +377,13 @@ class Cdcflow(Engine):
         self.procs.append(Launched(argv, os.path.join(self.workdir, f"{run_id}-run.log")))
 
     def kill_worker(self):
+        if not self.tms:  # the job manager's process runs the tasks
+            self.jm.kill(signal.SIGKILL)
+            self.jm.proc.wait()
+            self.jm = Launched(self.jm_argv, os.path.join(self.workdir, f"{self.run_id}-jm-2.log"))
+            self.procs.append(self.jm)
+            log("cdcflow: killed the job manager's process (it runs the tasks) and started it again")
+            return
         last = len(self.tms) - 1
         tm = self.tms[last]
         tm.kill(signal.SIGKILL)
@@ -896,8 +915,9 @@ def main(argv):
     p.add_argument("--cdcflow-tm-args", default="--state-cache-mb 8 --state-memory-mb 32",
                    help="task manager flags")
     p.add_argument("--cdcflow-port-base", type=int, default=36123)
-    p.add_argument("--cdcflow-task-managers", type=int, default=1,
-                   help="task manager processes (default 1, like Flink's one-JVM MiniCluster)")
+    p.add_argument("--cdcflow-task-managers", type=int, default=0,
+                   help="task manager processes (default 0: the job manager's process runs the "
+                        "tasks, one process like Flink's one-JVM MiniCluster)")
     p.add_argument("--cdcflow-slots", type=int, default=2, help="slots per task manager")
     p.add_argument("--profile", default="", help="engines to profile with perf during catch-up")
     p.add_argument("--profile-seconds", type=int, default=20)

@@ -66,6 +66,9 @@ def cdcflow_workers(runs):
     tms = args.get("cdcflow_task_managers", 2)
     slots = args.get("cdcflow_slots", 1)
     flags = args.get("cdcflow_tm_args", "")
+    if tms == 0:
+        return (f"the task manager in the job manager's process ({slots} slot"
+                f"{'s' if slots != 1 else ''}{', ' + flags if flags else ''}; one process)")
     return (f"{tms} task manager{'s' if tms != 1 else ''} ({slots} slot{'s' if slots != 1 else ''}"
             f"{' each' if tms != 1 else ''}{', ' + flags if flags else ''})")
 

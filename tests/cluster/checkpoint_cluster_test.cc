@@ -212,6 +212,43 @@ TEST_F(CheckpointClusterTest, KilledJobManagerRestartsAndTheJobContinuesFromItsC
   ExpectExactlyOnce(kRecords);
 }
 
+// `cdcflow jobmanager --local-slots 2`: the job manager runs a task manager in its own
+// process (Flink's MiniCluster). The job runs there, and after a kill -9 of that one
+// process and its restart the job continues from its checkpoint, exactly once.
+TEST_F(CheckpointClusterTest, JobManagerWithLocalSlotsRunsTheJobAndRecoversFromAKill) {
+  const std::vector<std::string> local = {"--local-slots", "2", "--state-dir",
+                                          dir_ + "/local-state", "--plugin-dir",
+                                          dir_ + "/local-plugins", "--state-cache-mb", "1"};
+  ClusterHarness::StartJobManager(1000, 0, local);
+  AwaitTaskManagers(1);
+  constexpr int64_t kRecords = 20000;
+  const std::string job = Submit(2, kRecords, 700);
+  ASSERT_FALSE(job.empty());
+  v1::GetJobStatusResponse s;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        s = Status(job);
+        return AllRunning(s) && s.latest_checkpoint_id() >= 2;
+      },
+      absl::Seconds(30)));
+  for (const auto& t : s.tasks()) EXPECT_EQ(t.task_manager_id(), "local") << t.ShortDebugString();
+  const int attempt = s.job().attempt();
+  Kill(job_manager_);
+  absl::SleepFor(absl::Milliseconds(300));
+  ClusterHarness::StartJobManager(1000, jm_port_, local);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        s = Status(job);
+        return AllRunning(s);
+      },
+      absl::Seconds(30)))
+      << "the restarted process did not recover the job: state " << s.job().state();
+  EXPECT_GT(s.job().attempt(), attempt);
+  EXPECT_THAT(s.restored_from(), ::testing::HasSubstr(job + "/chk-"));
+  ASSERT_NO_FATAL_FAILURE(AwaitFinished(job, absl::Seconds(90), &s));
+  ExpectExactlyOnce(kRecords);
+}
+
 TEST_F(CheckpointClusterTest, SavepointsRescaleTwoToFourToOneKeepingEveryKeysState) {
   StartJobManager();
   StartTaskManager("tm1", 4);

@@ -43,16 +43,18 @@ void ClusterHarness::TearDown() {
   }
 }
 
-void ClusterHarness::StartJobManager(int checkpoint_interval_ms, int port) {
+void ClusterHarness::StartJobManager(int checkpoint_interval_ms, int port,
+                                     const std::vector<std::string>& flags) {
   const std::string port_file = dir_ + "/jm.port";
   fs::remove(port_file);
-  auto p = Subprocess::Start(
-      {cdcflow_, "jobmanager", "--port", std::to_string(port), "--port-file", port_file,
-       "--heartbeat-interval-ms", std::to_string(kHeartbeatIntervalMs), "--heartbeat-timeout-ms",
-       std::to_string(kHeartbeatTimeoutMs), "--restart-delay-ms", "100", "--restart-attempts",
-       "50", "--rest-port", "-1", "--checkpoint-dir", dir_ + "/checkpoints",
-       "--checkpoint-interval-ms", std::to_string(checkpoint_interval_ms)},
-      dir_ + "/jobmanager.log");
+  std::vector<std::string> argv = {
+      cdcflow_, "jobmanager", "--port", std::to_string(port), "--port-file", port_file,
+      "--heartbeat-interval-ms", std::to_string(kHeartbeatIntervalMs), "--heartbeat-timeout-ms",
+      std::to_string(kHeartbeatTimeoutMs), "--restart-delay-ms", "100", "--restart-attempts",
+      "50", "--rest-port", "-1", "--checkpoint-dir", dir_ + "/checkpoints",
+      "--checkpoint-interval-ms", std::to_string(checkpoint_interval_ms)};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  auto p = Subprocess::Start(argv, absl::StrCat(dir_, "/jobmanager-", jm_starts_++, ".log"));
   ASSERT_TRUE(p.ok()) << p.status();
   job_manager_ = std::move(*p);
   auto bound = WaitForPortFile(port_file, absl::Seconds(20));

@@ -36,8 +36,10 @@ class ClusterHarness : public ::testing::Test {
 
   // A job manager on `port` (0: any free port; jm_port_ remembers it for a restart on
   // the same port) that restarts failed jobs (100 ms delay, 50 attempts) and checkpoints
-  // every `checkpoint_interval_ms` into dir_/checkpoints.
-  void StartJobManager(int checkpoint_interval_ms, int port = 0);
+  // every `checkpoint_interval_ms` into dir_/checkpoints; `flags` are added (e.g.
+  // --local-slots). Each start logs to its own file (jobmanager-<n>.log).
+  void StartJobManager(int checkpoint_interval_ms, int port = 0,
+                       const std::vector<std::string>& flags = {});
   // Each start of `name` logs to its own file (<name>-<n>.log).
   void StartTaskManager(const std::string& name, int slots);
   // SIGKILL, then waits for the exit.
@@ -74,6 +76,7 @@ class ClusterHarness : public ::testing::Test {
   std::string binary_dir_, cdcflow_, dir_, jm_address_;
   int jm_port_ = 0;
   int runs_ = 0;
+  int jm_starts_ = 0;
   std::map<std::string, int> starts_;  // task manager name -> starts so far
   Subprocess job_manager_;
   std::map<std::string, Subprocess> task_managers_;
