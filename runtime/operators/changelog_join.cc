@@ -1,6 +1,7 @@
 #include "runtime/operators/changelog_join.h"
 
 #include <algorithm>
+#include <optional>
 #include <span>
 #include <utility>
 
@@ -390,6 +391,23 @@ absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Coll
   if (absl::Status s = PrefetchBatchKeys(*state_, batch, spec_.key_fields, &keys_); !s.ok()) {
     return s;
   }
+  // The output a retraction causes (a delete, or the key's previous row) waits for the
+  // next row: when that adds a row for the same key (an update's -U then +U, the order
+  // every changelog has; a left join's padded row replaced by its first match, -D then
+  // +I), the addition alone says it all for an upsert sink, and the change comes out as
+  // one upsert instead of a delete (or a stale row) and an upsert. Anything else emits
+  // it first.
+  struct Held {
+    size_t index = 0;  // of the -U in the batch
+    Row row;
+    RowKind kind = RowKind::kDelete;
+    int64_t ts = 0;
+  };
+  std::optional<Held> held;
+  auto release = [&] {
+    if (held.has_value()) Emit(std::move(held->row), held->kind, held->ts, out);
+    held.reset();
+  };
   for (size_t i = 0; i < batch.size(); ++i) {
     Row& row = batch.mutable_row(i);
     const int64_t ts = batch.timestamp(i);
@@ -402,6 +420,14 @@ absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Coll
       continue;
     }
     const bool accumulate = IsAccumulate(row.kind);
+    if (held.has_value()) {
+      if (accumulate && keys_[i].fields == keys_[held->index].fields) {
+        ++stats_.folded_updates;
+        held.reset();
+      } else {
+        release();
+      }
+    }
     row.kind = RowKind::kInsert;
     live = rows_->Get();
     if (accumulate) {
@@ -429,15 +455,17 @@ absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Coll
       rows_->Update(std::move(live));
       continue;
     }
+    Held change{i, {}, RowKind::kDelete, ts};
     if (live.empty()) {
-      rows_->Update(std::move(live));
-      Emit(std::move(row), RowKind::kDelete, ts, out);
+      change.row = std::move(row);
     } else {
-      Row visible = live.back();
-      rows_->Update(std::move(live));
-      Emit(std::move(visible), RowKind::kUpdateAfter, ts, out);
+      change.row = live.back();
+      change.kind = RowKind::kUpdateAfter;
     }
+    rows_->Update(std::move(live));
+    held = std::move(change);
   }
+  release();
   return state_->status();
 }
 

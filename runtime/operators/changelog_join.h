@@ -32,6 +32,10 @@ struct ChangelogStats {
   // Changes dropped because their source position was not newer than the last one
   // applied for their row (replays; JoinSpec::left_position and friends).
   uint64_t stale_changes = 0;
+  // Changes the materializer emitted as one upsert: the output of a retraction (a
+  // delete, or the key's previous row) dropped because an addition for its key followed
+  // at once (an update's -U/+U, a left join's -D/+I when a padded row gets its match).
+  uint64_t folded_updates = 0;
 };
 
 // Compares two source positions: <0, 0, >0. Int64 with Int64, Bytes/String with

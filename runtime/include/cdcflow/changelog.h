@@ -79,7 +79,10 @@ CDCFLOW_API OperatorFactory ChangelogJoin(JoinSpec spec);
 // every live row of each key (in arrival order) so that retractions arriving after
 // the new row (as joins produce them) still leave the right row visible. Output: +U
 // with the key's current row whenever it changes, -D with the last row when the key
-// has no row left. Run it keyed by `key_fields` (KeyBy on the same fields).
+// has no row left. A retraction directly followed (in one batch) by an addition for the
+// same key, as an update's -U/+U or a left join's -D/+I when a padded row gets its first
+// match, comes out as one +U: no delete or stale row in between. Run it keyed by
+// `key_fields` (KeyBy on the same fields).
 CDCFLOW_API OperatorFactory UpsertMaterializer(std::vector<int> key_fields);
 
 struct UpsertMaterializerSpec {
