@@ -107,6 +107,42 @@ class CheckpointClusterTest : public ClusterHarness {
     EXPECT_EQ(bad, 0) << "keys with lost/duplicated rows or a wrong total";
   }
 
+  // Submits the job, kill -9s the job manager once the job has 2 checkpoints, restarts
+  // it on the same port with `jm_flags`, and checks that it recovers the job from its
+  // checkpoint and finishes it exactly once. `task_manager`: where every task must run
+  // (empty: anywhere).
+  void KillTheJobManagerMidJob(const std::vector<std::string>& jm_flags,
+                               const std::string& task_manager = "") {
+    constexpr int64_t kRecords = 20000;
+    const std::string job = Submit(2, kRecords, 700);
+    ASSERT_FALSE(job.empty());
+    v1::GetJobStatusResponse s;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          s = Status(job);
+          return AllRunning(s) && s.latest_checkpoint_id() >= 2;
+        },
+        absl::Seconds(30)));
+    if (!task_manager.empty()) {
+      for (const auto& t : s.tasks()) EXPECT_EQ(t.task_manager_id(), task_manager);
+    }
+    const int attempt = s.job().attempt();
+    Kill(job_manager_);
+    absl::SleepFor(absl::Milliseconds(300));
+    ClusterHarness::StartJobManager(1000, jm_port_, jm_flags);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          s = Status(job);
+          return AllRunning(s);
+        },
+        absl::Seconds(30)))
+        << "the restarted job manager did not recover the job: state " << s.job().state();
+    EXPECT_GT(s.job().attempt(), attempt);
+    EXPECT_THAT(s.restored_from(), ::testing::HasSubstr(job + "/chk-"));
+    ASSERT_NO_FATAL_FAILURE(AwaitFinished(job, absl::Seconds(90), &s));
+    ExpectExactlyOnce(kRecords);
+  }
+
   static constexpr int64_t kKeys = 100;
   std::string out_;
 };
@@ -185,31 +221,7 @@ TEST_F(CheckpointClusterTest, KilledJobManagerRestartsAndTheJobContinuesFromItsC
   StartTaskManager("tm1", 2);
   StartTaskManager("tm2", 2);
   AwaitTaskManagers(2);
-  constexpr int64_t kRecords = 20000;
-  const std::string job = Submit(2, kRecords, 700);
-  ASSERT_FALSE(job.empty());
-  v1::GetJobStatusResponse s;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        s = Status(job);
-        return AllRunning(s) && s.latest_checkpoint_id() >= 2;
-      },
-      absl::Seconds(30)));
-  const int attempt = s.job().attempt();
-  Kill(job_manager_);
-  absl::SleepFor(absl::Milliseconds(300));
-  StartJobManager(jm_port_);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        s = Status(job);
-        return AllRunning(s);
-      },
-      absl::Seconds(30)))
-      << "the restarted job manager did not recover the job: state " << s.job().state();
-  EXPECT_GT(s.job().attempt(), attempt);
-  EXPECT_THAT(s.restored_from(), ::testing::HasSubstr(job + "/chk-"));
-  ASSERT_NO_FATAL_FAILURE(AwaitFinished(job, absl::Seconds(90), &s));
-  ExpectExactlyOnce(kRecords);
+  ASSERT_NO_FATAL_FAILURE(KillTheJobManagerMidJob({}));
 }
 
 // `cdcflow jobmanager --local-slots 2`: the job manager runs a task manager in its own
@@ -221,32 +233,7 @@ TEST_F(CheckpointClusterTest, JobManagerWithLocalSlotsRunsTheJobAndRecoversFromA
                                           dir_ + "/local-plugins", "--state-cache-mb", "1"};
   ClusterHarness::StartJobManager(1000, 0, local);
   AwaitTaskManagers(1);
-  constexpr int64_t kRecords = 20000;
-  const std::string job = Submit(2, kRecords, 700);
-  ASSERT_FALSE(job.empty());
-  v1::GetJobStatusResponse s;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        s = Status(job);
-        return AllRunning(s) && s.latest_checkpoint_id() >= 2;
-      },
-      absl::Seconds(30)));
-  for (const auto& t : s.tasks()) EXPECT_EQ(t.task_manager_id(), "local") << t.ShortDebugString();
-  const int attempt = s.job().attempt();
-  Kill(job_manager_);
-  absl::SleepFor(absl::Milliseconds(300));
-  ClusterHarness::StartJobManager(1000, jm_port_, local);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        s = Status(job);
-        return AllRunning(s);
-      },
-      absl::Seconds(30)))
-      << "the restarted process did not recover the job: state " << s.job().state();
-  EXPECT_GT(s.job().attempt(), attempt);
-  EXPECT_THAT(s.restored_from(), ::testing::HasSubstr(job + "/chk-"));
-  ASSERT_NO_FATAL_FAILURE(AwaitFinished(job, absl::Seconds(90), &s));
-  ExpectExactlyOnce(kRecords);
+  ASSERT_NO_FATAL_FAILURE(KillTheJobManagerMidJob(local, "local"));
 }
 
 TEST_F(CheckpointClusterTest, SavepointsRescaleTwoToFourToOneKeepingEveryKeysState) {
