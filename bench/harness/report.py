@@ -67,9 +67,10 @@ def cdcflow_workers(runs):
     slots = args.get("cdcflow_slots", 1)
     flags = args.get("cdcflow_tm_args", "")
     if tms == 0:
-        return (f"the task manager in the job manager's process ({slots} slot"
-                f"{'s' if slots != 1 else ''}{', ' + flags if flags else ''}; one process)")
-    return (f"{tms} task manager{'s' if tms != 1 else ''} ({slots} slot{'s' if slots != 1 else ''}"
+        return (f"one process: the job manager running a task manager (`--local-slots {slots}`"
+                f"{', ' + flags if flags else ''})")
+    return ("job manager + "
+            f"{tms} task manager{'s' if tms != 1 else ''} ({slots} slot{'s' if slots != 1 else ''}"
             f"{' each' if tms != 1 else ''}{', ' + flags if flags else ''})")
 
 
@@ -197,7 +198,7 @@ def build(folder, note=""):
         f"{machine['kernel']}; shared with other engineers' builds (load average "
         f"{la0[0]:.1f} at the start, {la1[0]:.1f} at the end of the last run): figures are noisy, "
         "compare within one run.",
-        f"- cdcflow {machine['git']}, release build, jobs/order_enrichment, job manager + "
+        f"- cdcflow {machine['git']}, release build, jobs/order_enrichment, "
         + cdcflow_workers(runs) + " (RocksDB state under --state-dir), parallelism 2, "
         "checkpoints every 10 s.",
         f"- Apache Flink {machine['flink']} (Maven Central jars, local MiniCluster in one JVM, "
