@@ -110,7 +110,10 @@ inline const char* FindQuoteOrBackslash(const char* p) {
 // Debezium writes); otherwise unescaped into the parser's string buffer. Stage 1
 // has already checked that every string is closed, so the scan stops in bounds.
 inline __attribute__((always_inline)) simdjson::error_code FieldKey(od::field& f, std::string_view* out) {
-  const char* start = f.key().raw();
+  // Not f.key(): it assumes a key was found, and on some malformed input (a fuzzer's)
+  // simdjson hands out a field without one.
+  const char* start = f.first.raw();
+  if (start == nullptr) return simdjson::TAPE_ERROR;
   const char* p = FindQuoteOrBackslash(start);
   if (*p == '"') {
     *out = std::string_view(start, static_cast<size_t>(p - start));
@@ -129,7 +132,8 @@ inline __attribute__((always_inline)) bool KeyIs(od::field& f, std::string_view 
     std::string_view key;
     return FieldKey(f, &key) == simdjson::SUCCESS && key == name;
   }
-  const char* k = f.key().raw();
+  const char* k = f.first.raw();
+  if (k == nullptr) return false;  // malformed input; FieldKey reports it
   const char* n = name.data();
   size_t len = name.size();
   while (len >= 8) {

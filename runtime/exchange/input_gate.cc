@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 
@@ -9,10 +10,15 @@ namespace cdcflow::exchange {
 
 namespace {
 
-// The time Pop orders a message by: its first row's timestamp; kNoTimestamp (first)
-// for control messages (barriers, watermarks, end of stream) and empty batches.
+// Control messages (barriers, watermarks, end of stream) go before any batch.
+constexpr int64_t kControl = std::numeric_limits<int64_t>::min();
+// A batch without a timestamp (or an empty one) has no place in time: round-robin.
+constexpr int64_t kUntimed = std::numeric_limits<int64_t>::max();
+
+// The time Pop orders a message by: a batch's first row's timestamp, or the two above.
 int64_t OrderTime(const ChannelMessage& m) {
-  if (m.kind != MessageKind::kBatch || m.batch.empty()) return kNoTimestamp;
+  if (m.kind != MessageKind::kBatch) return kControl;
+  if (m.batch.empty() || m.batch.timestamp(0) == kNoTimestamp) return kUntimed;
   return m.batch.timestamp(0);
 }
 
@@ -58,8 +64,17 @@ absl::StatusOr<bool> InputGate::Pop(ChannelMessage* message, absl::Duration time
   for (int32_t i = 0; i < n; ++i) {
     const int32_t c = (next_ + i) % n;
     if (blocked_[c] || queues_[c].empty()) continue;
-    if (chosen < 0 || queues_[c].front().time < queues_[chosen].front().time) chosen = c;
-    if (queues_[chosen].front().time == kNoTimestamp) break;  // nothing comes before it
+    if (chosen < 0) {
+      chosen = c;
+    } else {
+      const int64_t best = queues_[chosen].front().time;
+      const int64_t time = queues_[c].front().time;
+      // Timed batches by time; an untimed one only where round-robin puts it (never
+      // passed over by, nor passing, a timed one: neither can starve the other).
+      if (best != kUntimed && time < best) chosen = c;
+    }
+    const int64_t best = queues_[chosen].front().time;
+    if (best == kControl || best == kUntimed) break;  // taken in round-robin order
   }
   if (chosen < 0) return false;  // unreachable while available_ counts correctly
   *message = std::move(queues_[chosen].front().message);

@@ -21,9 +21,10 @@ namespace cdcflow::exchange {
 //
 // Across channels the gate merges by time (Kafka Streams' timestamp synchronization):
 // of the channels with a message ready, Pop serves the one whose front batch starts
-// with the oldest timestamp (control messages and batches without a timestamp first;
-// ties round-robin, so a busy channel cannot starve the others). Nothing waits for a
-// channel that has nothing ready. When a task's inputs are all backlogged (a catch-up),
+// with the oldest timestamp (ties round-robin, so a busy channel cannot starve the
+// others). Control messages go first; batches without a timestamp are served in
+// round-robin order, neither before nor after timed ones. Nothing waits for a channel
+// that has nothing ready. When a task's inputs are all backlogged (a catch-up),
 // an input that runs ahead in time fills its queues and backpressures its producers
 // until the others catch up: changes that happened together (an order and its shipment,
 // one transaction in two topics) reach a join together, while the other side's state

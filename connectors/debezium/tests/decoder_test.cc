@@ -2,6 +2,8 @@
 // the op mapping, control events, the source block and error messages.
 #include "connectors/debezium/decoder.h"
 
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -289,6 +291,27 @@ TEST_F(DecoderTest, UnavailableToastPlaceholderIsDistinctFromText) {
   EXPECT_EQ(r.fields[7], Value::UnavailableMarker());
   EXPECT_EQ(r.fields[20], Value::UnavailableMarker());
   EXPECT_EQ(r.fields[28], Value::UnavailableMarker());
+}
+
+// A fuzzer's input (connectors/debezium/fuzz/corpus/regression-field-without-key): on
+// this malformed JSON simdjson hands out an object field without a key; the decoder
+// must answer with an error, not read through a null key.
+TEST(DecoderMalformedTest, FieldWithoutAKeyIsAnErrorNotACrash) {
+  std::ifstream in(std::string(CDCFLOW_DEBEZIUM_TESTDATA) +
+                       "/../../fuzz/corpus/regression-field-without-key",
+                   std::ios::binary);
+  ASSERT_TRUE(in) << "missing corpus file";
+  std::string input((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(input.size(), 1u);
+  const std::string rest = input.substr(1);  // the fuzzer's mode byte: 0, no schema
+  const size_t tab = rest.find('\t');
+  ASSERT_NE(tab, std::string::npos);
+  Decoder decoder;
+  Event event;
+  for (int pass = 0; pass < 2; ++pass) {
+    absl::Status s = decoder.Decode("t", rest.substr(0, tab), rest.substr(tab + 1), &event);
+    EXPECT_FALSE(s.ok());
+  }
 }
 
 TEST_F(DecoderTest, ErrorsNameFieldPathAndReason) {

@@ -120,6 +120,18 @@ TEST(InputGateTest, EqualTimesAreServedRoundRobinAndBlockedChannelsWait) {
   EXPECT_EQ(PopAll(gate), (std::vector<std::string>{"c0:1"}));
 }
 
+// Batches without timestamps have no place in time: they and timed ones alternate
+// round-robin, so an input whose batches are never timed cannot starve a timed one.
+TEST(InputGateTest, UntimedAndTimedChannelsAlternate) {
+  InputGate gate(2, 20);
+  for (int64_t i = 0; i < 3; ++i) {
+    ASSERT_TRUE(gate.Push(TimedBatch(0, i, kNoTimestamp)).ok());
+    ASSERT_TRUE(gate.Push(TimedBatch(1, 10 + i, 1000 + i)).ok());
+  }
+  EXPECT_EQ(PopAll(gate), (std::vector<std::string>{"c0:0", "c1:10", "c0:1", "c1:11", "c0:2",
+                                                    "c1:12"}));
+}
+
 TEST(InputGateTest, CancelUnblocksProducersAndConsumers) {
   InputGate gate(1, 1);
   ASSERT_TRUE(gate.Push(ChannelMessage::Watermark(1)).ok());
