@@ -60,21 +60,20 @@ absl::StatusOr<bool> InputGate::Pop(ChannelMessage* message, absl::Duration time
   }
   if (cancelled_) return absl::CancelledError("exchange cancelled");
   const int32_t n = static_cast<int32_t>(queues_.size());
+  // In round-robin order from next_: the oldest timed batch. A control message or an
+  // untimed batch is taken where round-robin reaches it first (kUntimed is never older
+  // than a timed batch, so neither kind can starve the other).
   int32_t chosen = -1;
+  int64_t best = 0;
   for (int32_t i = 0; i < n; ++i) {
     const int32_t c = (next_ + i) % n;
     if (blocked_[c] || queues_[c].empty()) continue;
-    if (chosen < 0) {
+    const int64_t time = queues_[c].front().time;
+    if (chosen < 0 || time < best) {
       chosen = c;
-    } else {
-      const int64_t best = queues_[chosen].front().time;
-      const int64_t time = queues_[c].front().time;
-      // Timed batches by time; an untimed one only where round-robin puts it (never
-      // passed over by, nor passing, a timed one: neither can starve the other).
-      if (best != kUntimed && time < best) chosen = c;
+      best = time;
     }
-    const int64_t best = queues_[chosen].front().time;
-    if (best == kControl || best == kUntimed) break;  // taken in round-robin order
+    if (best == kControl || best == kUntimed) break;
   }
   if (chosen < 0) return false;  // unreachable while available_ counts correctly
   *message = std::move(queues_[chosen].front().message);

@@ -55,18 +55,21 @@ absl::Status CopyFields(const Row& row, const std::vector<int>& fields, std::vec
   return absl::OkStatus();
 }
 
-}  // namespace
-
+// The keys (at `fields`) and key hashes of every row of `batch`, then one Prefetch of
+// them; the loop over the batch then points the backend at row i with
+// SetCurrentKey(keys[i], hashes[i]), each key hashed once.
 absl::Status PrefetchBatchKeys(state::KeyedStateBackend& state, const RowBatch& batch,
-                               const std::vector<int>& fields, std::vector<Key>* keys) {
-  keys->resize(batch.size());
+                               const std::vector<int>& fields, BatchKeys* out) {
+  out->keys.resize(batch.size());
+  out->hashes.resize(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (absl::Status s = CopyFields(batch.row(i), fields, &(*keys)[i].fields); !s.ok()) return s;
+    if (absl::Status s = CopyFields(batch.row(i), fields, &out->keys[i].fields); !s.ok()) {
+      return s;
+    }
+    out->hashes[i] = KeyHash(out->keys[i]);
   }
-  return state.Prefetch(*keys);
+  return state.Prefetch(out->keys, out->hashes);
 }
-
-namespace {
 
 // True when every field of `inner` is one of `outer`'s: a key on `inner` is then a
 // function of a key on `outer` (one value per `outer` key).
@@ -291,7 +294,7 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
     Row& row = batch.mutable_row(i);
     const int64_t ts = batch.timestamp(i);
     ++stats_.rows_in;
-    state_->SetCurrentKey(keys_[i]);
+    state_->SetCurrentKey(keys_.keys[i], keys_.hashes[i]);
     absl::StatusOr<bool> fresh = filter.Accept(row);
     if (!fresh.ok()) return fresh.status();
     if (!*fresh) {
@@ -397,22 +400,22 @@ absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Coll
   // +I), the addition alone says it all for an upsert sink, and the change comes out as
   // one upsert instead of a delete (or a stale row) and an upsert. Anything else emits
   // it first.
-  struct Held {
-    size_t index = 0;  // of the -U in the batch
+  struct Deferred {
+    size_t index = 0;  // of the retraction in the batch
     Row row;
     RowKind kind = RowKind::kDelete;
     int64_t ts = 0;
   };
-  std::optional<Held> held;
+  std::optional<Deferred> deferred;
   auto release = [&] {
-    if (held.has_value()) Emit(std::move(held->row), held->kind, held->ts, out);
-    held.reset();
+    if (deferred.has_value()) Emit(std::move(deferred->row), deferred->kind, deferred->ts, out);
+    deferred.reset();
   };
   for (size_t i = 0; i < batch.size(); ++i) {
     Row& row = batch.mutable_row(i);
     const int64_t ts = batch.timestamp(i);
     ++stats_.rows_in;
-    state_->SetCurrentKey(keys_[i]);
+    state_->SetCurrentKey(keys_.keys[i], keys_.hashes[i]);
     absl::StatusOr<bool> fresh = filter_.Accept(row);
     if (!fresh.ok()) return fresh.status();
     if (!*fresh) {
@@ -420,10 +423,12 @@ absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Coll
       continue;
     }
     const bool accumulate = IsAccumulate(row.kind);
-    if (held.has_value()) {
-      if (accumulate && keys_[i].fields == keys_[held->index].fields) {
+    if (deferred.has_value()) {
+      const size_t d = deferred->index;
+      if (accumulate && keys_.hashes[i] == keys_.hashes[d] &&
+          keys_.keys[i].fields == keys_.keys[d].fields) {
         ++stats_.folded_updates;
-        held.reset();
+        deferred.reset();
       } else {
         release();
       }
@@ -455,7 +460,7 @@ absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Coll
       rows_->Update(std::move(live));
       continue;
     }
-    Held change{i, {}, RowKind::kDelete, ts};
+    Deferred change{i, {}, RowKind::kDelete, ts};
     if (live.empty()) {
       change.row = std::move(row);
     } else {
@@ -463,7 +468,7 @@ absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Coll
       change.kind = RowKind::kUpdateAfter;
     }
     rows_->Update(std::move(live));
-    held = std::move(change);
+    deferred = std::move(change);
   }
   release();
   return state_->status();

@@ -38,6 +38,12 @@ struct ChangelogStats {
   uint64_t folded_updates = 0;
 };
 
+// The keys of an input batch's rows and their KeyHash, index by index.
+struct BatchKeys {
+  std::vector<Key> keys;
+  std::vector<uint64_t> hashes;
+};
+
 // Compares two source positions: <0, 0, >0. Int64 with Int64, Bytes/String with
 // Bytes/String (bytewise); anything else is an error naming `what`.
 absl::StatusOr<int> ComparePositions(const Value& a, const Value& b, std::string_view what);
@@ -111,7 +117,7 @@ class ChangelogJoinOperator final : public Operator {
   Side right_;
   PositionFilter left_filter_;
   PositionFilter right_filter_;
-  std::vector<Key> keys_;         // the current batch's join keys
+  BatchKeys keys_;                // the current batch's join keys
   std::vector<Held> others_;      // scratch: the other side's rows for the current key
   std::vector<Value> unique_key_;  // scratch: the current row's unique key values
   ChangelogStats stats_;
@@ -132,14 +138,11 @@ class UpsertMaterializerOperator final : public Operator {
   state::KeyedStateBackend* state_ = nullptr;
   ListState* rows_ = nullptr;
   PositionFilter filter_;
-  std::vector<Key> keys_;  // the current batch's keys
+  BatchKeys keys_;  // the current batch's keys
   KeyedValueState* version_ = nullptr;
   int64_t version_floor_ = 0;
   ChangelogStats stats_;
 };
 
-// The keys of every row of `batch` into *keys, then one Prefetch of them.
-absl::Status PrefetchBatchKeys(state::KeyedStateBackend& state, const RowBatch& batch,
-                               const std::vector<int>& fields, std::vector<Key>* keys);
 
 }  // namespace cdcflow::operators
