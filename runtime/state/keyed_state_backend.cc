@@ -1,5 +1,6 @@
 #include "runtime/state/keyed_state_backend.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -222,6 +223,15 @@ void KeyedStateBackend::MaintainCache() {
 
 namespace {
 
+// Sorts a flush's dirty entries by their store key: RocksDB's memtable (a skip list)
+// inserts a sorted run from its previous insert's position instead of searching from
+// the top for each key.
+template <typename T, typename KeyOf>
+void SortByKey(std::vector<T>& entries, KeyOf key_of) {
+  std::sort(entries.begin(), entries.end(),
+            [&](const T& a, const T& b) { return key_of(a) < key_of(b); });
+}
+
 // State with one entry per key: value, row and list state.
 template <typename T>
 class SingleTable : public KeyedStateBackend::Table {
@@ -229,16 +239,22 @@ class SingleTable : public KeyedStateBackend::Table {
   using Table::Table;
 
   void CollectDirty(KvWriteBatch& batch) override {
-    for (auto& [k, slot] : cache_) {
-      if (!slot.dirty) continue;
+    dirty_.clear();
+    for (auto& entry : cache_) {
+      if (entry.second.dirty) dirty_.push_back(&entry);
+    }
+    SortByKey(dirty_, [](const auto* entry) -> std::string_view { return entry->first; });
+    for (auto* entry : dirty_) {
+      Slot& slot = entry->second;
       if (slot.value.has_value()) {
         EncodeStored(*slot.value, slot.expires, &scratch_);
-        batch.Put(space_, k, scratch_);
+        batch.Put(space_, entry->first, scratch_);
       } else {
-        batch.Delete(space_, k);
+        batch.Delete(space_, entry->first);
       }
       slot.dirty = false;
     }
+    dirty_.clear();
   }
   void DropCache() override { cache_.clear(); }
   void EvictCold() override {
@@ -344,6 +360,7 @@ class SingleTable : public KeyedStateBackend::Table {
 
   absl::flat_hash_map<std::string, Slot> cache_;
   std::string scratch_;
+  std::vector<typename decltype(cache_)::value_type*> dirty_;  // scratch of CollectDirty
 };
 
 // Value and row state: one T per key behind the SDK handle interface Handle.
@@ -465,21 +482,16 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   }
 
   void CollectDirty(KvWriteBatch& batch) override {
+    dirty_.clear();
     for (auto& [k, slot] : cache_) {
       for (auto it = slot.items.begin(); it != slot.items.end();) {
         MapItem& item = it->second;
         if (item.dirty) {
           store_key_.assign(k);
           store_key_.append(it->first);
-          if (item.value.has_value()) {
-            EncodeStored(*item.value, item.expires, &scratch_value_);
-            batch.Put(space_, store_key_, scratch_value_);
-          } else {
-            batch.Delete(space_, store_key_);
-          }
-          item.dirty = false;
-        }
-        if (!item.value.has_value()) {
+          dirty_.push_back(DirtyItem{store_key_, &slot, &*it});
+          ++it;
+        } else if (!item.value.has_value()) {  // expired
           SubItemBytes(slot, EntryBytes(it->first, item.key));
           slot.items.erase(it++);
         } else {
@@ -487,6 +499,20 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
         }
       }
     }
+    SortByKey(dirty_, [](const DirtyItem& d) -> std::string_view { return d.store_key; });
+    for (DirtyItem& d : dirty_) {
+      MapItem& item = d.entry->second;
+      if (item.value.has_value()) {
+        EncodeStored(*item.value, item.expires, &scratch_value_);
+        batch.Put(space_, d.store_key, scratch_value_);
+        item.dirty = false;
+      } else {
+        batch.Delete(space_, d.store_key);
+        SubItemBytes(*d.slot, EntryBytes(d.entry->first, item.key));
+        d.slot->items.erase(d.slot->items.find(d.entry->first));
+      }
+    }
+    dirty_.clear();
   }
   void DropCache() override { cache_.clear(); }
   void EvictCold() override {
@@ -668,6 +694,12 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   std::string scratch_;
   std::string store_key_;
   std::string scratch_value_;
+  struct DirtyItem {
+    std::string store_key;
+    MapSlot* slot;
+    typename decltype(MapSlot::items)::value_type* entry;
+  };
+  std::vector<DirtyItem> dirty_;  // scratch of CollectDirty
   std::vector<std::string> point_keys_;
   std::vector<std::optional<std::string>> point_values_;
 };

@@ -617,6 +617,94 @@ TEST_P(KeyedStateBackendWriteBackLimitTest, WritesBackOnlyOnFlush) {
   EXPECT_EQ(CountEntries(*raw, "count"), 1000u);
 }
 
+// A store that records the keys of every write batch, per space, in batch order.
+class RecordingKvStore final : public KvStore {
+ public:
+  std::map<int, std::vector<std::string>> written;  // by space, in order
+
+  absl::StatusOr<int> OpenSpace(std::string_view name) override { return inner_.OpenSpace(name); }
+  std::vector<std::string> SpaceNames() const override { return inner_.SpaceNames(); }
+  absl::Status MultiGet(int space, std::span<const std::string> keys,
+                        std::vector<std::optional<std::string>>* values) override {
+    return inner_.MultiGet(space, keys, values);
+  }
+  absl::Status Scan(int space, std::string_view begin, std::string_view end,
+                    absl::FunctionRef<void(std::string_view, std::string_view)> fn) override {
+    return inner_.Scan(space, begin, end, fn);
+  }
+  absl::Status ScanPrefix(int space, std::string_view prefix,
+                          absl::FunctionRef<void(std::string_view, std::string_view)> fn) override {
+    return inner_.ScanPrefix(space, prefix, fn);
+  }
+  std::unique_ptr<KvWriteBatch> NewWriteBatch() override {
+    return std::make_unique<Batch>(this, inner_.NewWriteBatch());
+  }
+  absl::Status Write(KvWriteBatch& batch) override {
+    return inner_.Write(*static_cast<Batch&>(batch).inner);
+  }
+  absl::Status Checkpoint(const std::string& dir) override { return inner_.Checkpoint(dir); }
+
+ private:
+  struct Batch final : KvWriteBatch {
+    Batch(RecordingKvStore* store, std::unique_ptr<KvWriteBatch> inner)
+        : store(store), inner(std::move(inner)) {}
+    void Put(int space, std::string_view key, std::string_view value) override {
+      store->written[space].emplace_back(key);
+      inner->Put(space, key, value);
+    }
+    void Delete(int space, std::string_view key) override {
+      store->written[space].emplace_back(key);
+      inner->Delete(space, key);
+    }
+    size_t Count() const override { return inner->Count(); }
+    RecordingKvStore* store;
+    std::unique_ptr<KvWriteBatch> inner;
+  };
+  MemKvStore inner_;
+};
+
+// A flush writes each state's dirty entries in key order (RocksDB's memtable inserts a
+// sorted run next to its previous insert), puts and deletes alike, every entry once.
+TEST(KeyedStateBackendWriteBackTest, FlushWritesEachStateInKeyOrder) {
+  auto store = std::make_unique<RecordingKvStore>();
+  RecordingKvStore* raw = store.get();
+  KeyedStateOptions options;
+  options.write_back_entries = 0;
+  auto b = KeyedStateBackend::Create(options, std::move(store), /*unbounded_cache=*/false);
+  ASSERT_TRUE(b.ok()) << b.status();
+  KeyedValueState* value = *(*b)->GetValueState("value");
+  MapState* map = *(*b)->GetMapState("map");
+  for (int64_t k = 0; k < 500; ++k) {
+    (*b)->SetCurrentKey(K(k * 7919 % 1000));
+    value->Put(Value::Int64(k));
+    for (int64_t m = 3; m >= 0; --m) {
+      const Value map_key = Value::Int64(m * 1000 + k);
+      map->Put(std::span<const Value>(&map_key, 1), Row{RowKind::kInsert, {Value::Int64(k)}});
+    }
+  }
+  ASSERT_TRUE((*b)->Flush().ok());
+  for (int64_t k = 0; k < 500; k += 2) {  // deletes of stored entries
+    (*b)->SetCurrentKey(K(k * 7919 % 1000));
+    value->Clear();
+    const Value map_key = Value::Int64(2000 + k);
+    map->Remove(std::span<const Value>(&map_key, 1));
+  }
+  ASSERT_TRUE((*b)->Flush().ok());
+  ASSERT_TRUE((*b)->status().ok()) << (*b)->status();
+  ASSERT_EQ(raw->written.size(), 2u);
+  size_t total = 0;
+  for (const auto& [space, keys] : raw->written) {
+    total += keys.size();
+    // Two flushes, each strictly increasing on its own.
+    size_t descents = 0;
+    for (size_t i = 1; i < keys.size(); ++i) {
+      if (keys[i] <= keys[i - 1]) ++descents;
+    }
+    EXPECT_EQ(descents, 1u) << "space " << space;
+  }
+  EXPECT_EQ(total, 500u + 2000u + 250u + 250u);
+}
+
 TEST(KeyGroupsTest, RangesPartitionTheKeyGroups) {
   for (int32_t max_parallelism : {1, 7, 128, 32768}) {
     for (int32_t parallelism = 1; parallelism <= std::min(max_parallelism, 130); ++parallelism) {
