@@ -171,7 +171,8 @@ absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
   // never read each other's entries (a restore after changing the spec starts empty).
   auto open_side = [&](const std::string& name, std::vector<int> unique_key,
                        const std::vector<int>& join_key, int position,
-                       Side* side) -> absl::Status {
+                       const std::vector<int>& row_key, Side* side,
+                       PositionFilter* filter) -> absl::Status {
     for (int f : unique_key) {
       if (f < 0 || f == position) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -179,34 +180,82 @@ absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
             " is negative or the position column"));
       }
     }
+    // Rows identified by the unique key: their positions go with them (another state
+    // name: the layouts never read each other's entries).
+    const std::vector<int>& identity = row_key.empty() ? join_key : row_key;
+    const bool positioned = position >= 0 && !unique_key.empty() &&
+                            Within(identity, unique_key) && Within(unique_key, identity);
+    const std::string layout = positioned ? absl::StrCat(name, "_with_positions") : name;
     if (!unique_key.empty() && Within(unique_key, join_key)) {
-      auto row = state_->GetRowState(absl::StrCat(name, "_by_join_key"));
+      auto row = state_->GetRowState(absl::StrCat(layout, "_by_join_key"));
       if (!row.ok()) return row.status();
       side->row = *row;
     } else {
       const std::string state_name =
-          unique_key.empty() ? std::string(name) : absl::StrCat(name, "_by_unique_key");
+          unique_key.empty() ? layout : absl::StrCat(layout, "_by_unique_key");
       auto rows = state_->GetMapState(state_name);
       if (!rows.ok()) return rows.status();
       side->rows = *rows;
     }
     side->unique_key = std::move(unique_key);
-    return absl::OkStatus();
+    side->what = name == "left" ? "join left input" : "join right input";
+    if (positioned) {
+      side->position = position;
+      *filter = PositionFilter();  // disabled: the side checks positions itself
+      return absl::OkStatus();
+    }
+    return filter->Open(*state_, absl::StrCat(name, "_positions"), join_key);
   };
   if (absl::Status s = open_side("left", spec_.left_unique_key, spec_.left_keys,
-                                 spec_.left_position, &left_);
+                                 spec_.left_position, spec_.left_row_key, &left_, &left_filter_);
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = open_side("right", spec_.right_unique_key, spec_.right_keys,
-                                 spec_.right_position, &right_);
-      !s.ok()) {
-    return s;
+  return open_side("right", spec_.right_unique_key, spec_.right_keys, spec_.right_position,
+                   spec_.right_row_key, &right_, &right_filter_);
+}
+
+absl::StatusOr<bool> ChangelogJoinOperator::TakeFreshPosition(Side& side, Row& row,
+                                                              std::span<const Value> unique_key,
+                                                              Value* position) {
+  if (static_cast<size_t>(side.position) >= row.fields.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(side.what, ": position field ", side.position,
+                                                   " is outside a row of ", row.fields.size(),
+                                                   " fields: ", row.ToString()));
   }
-  if (absl::Status s = left_filter_.Open(*state_, "left_positions", spec_.left_keys); !s.ok()) {
-    return s;
+  *position = std::move(row.fields[side.position]);
+  if (position->is_null()) {
+    return absl::InvalidArgumentError(absl::StrCat(side.what, ": position field ", side.position,
+                                                   " is null in ", row.ToString()));
   }
-  return right_filter_.Open(*state_, "right_positions", spec_.right_keys);
+  row.fields.erase(row.fields.begin() + side.position);
+  const Row* held = side.row != nullptr ? side.row->Get() : side.rows->Get(unique_key);
+  if (held == nullptr) return true;
+  absl::StatusOr<int> c = ComparePositions(*position, held->fields.back(), side.what);
+  if (!c.ok()) return c.status();
+  return *c > 0;
+}
+
+bool ChangelogJoinOperator::ApplyPositioned(Side& side, const Row& row, Value position,
+                                            std::span<const Value> unique_key, bool accumulate) {
+  Row stored;
+  bool found = true;
+  if (accumulate) {
+    stored.fields.reserve(row.fields.size() + 1);
+    stored.fields = row.fields;
+  } else {
+    // The position check just read the held row: this is a cache hit.
+    const Row* held = side.row != nullptr ? side.row->Get() : side.rows->Get(unique_key);
+    found = held != nullptr && held->kind != RowKind::kDelete;
+    stored.kind = RowKind::kDelete;  // a tombstone: the position alone
+  }
+  stored.fields.push_back(std::move(position));
+  if (side.row != nullptr) {
+    side.row->Put(std::move(stored));
+  } else {
+    side.rows->Put(unique_key, std::move(stored));
+  }
+  return found;
 }
 
 bool ChangelogJoinOperator::Apply(Side& side, const Row& row, std::span<const Value> unique_key,
@@ -244,8 +293,15 @@ bool ChangelogJoinOperator::Apply(Side& side, const Row& row, std::span<const Va
 
 void ChangelogJoinOperator::Collect(Side& side, std::vector<Held>* rows) {
   rows->clear();
+  // A positioned side's rows end with their position; tombstones hold nothing.
+  const size_t strip = side.position >= 0 ? 1 : 0;
+  auto held_row = [&](const Row& held) {
+    if (held.kind == RowKind::kDelete) return;
+    std::span<const Value> fields(held.fields);
+    rows->push_back(Held{fields.first(fields.size() - strip), 1});
+  };
   if (side.row != nullptr) {
-    if (const Row* held = side.row->Get()) rows->push_back(Held{held->fields, 1});
+    if (const Row* held = side.row->Get()) held_row(*held);
     return;
   }
   const bool counted = side.unique_key.empty();
@@ -253,12 +309,16 @@ void ChangelogJoinOperator::Collect(Side& side, std::vector<Held>* rows) {
     if (counted) {
       rows->push_back(Held{map_key, value.fields[0].as_int64()});
     } else {
-      rows->push_back(Held{value.fields, 1});
+      held_row(value);
     }
   });
 }
 
 size_t ChangelogJoinOperator::Count(Side& side) {
+  if (side.position >= 0) {
+    Collect(side, &counted_);
+    return counted_.size();
+  }
   if (side.row != nullptr) return side.row->Get() != nullptr ? 1 : 0;
   return side.rows->Size();
 }
@@ -307,11 +367,23 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
                                                    " input: unique ", s.message()));
       }
     }
+    if (mine.position >= 0) {
+      fresh = TakeFreshPosition(mine, row, unique_key_, &position_);
+      if (!fresh.ok()) return fresh.status();
+      if (!*fresh) {
+        ++stats_.stale_changes;
+        continue;
+      }
+    }
     const RowKind kind = row.kind;
     const bool accumulate = IsAccumulate(kind);
     row.kind = RowKind::kInsert;  // state holds rows without their kind
     const size_t mine_before = (!is_left && outer) ? Count(mine) : 0;
-    if (!Apply(mine, row, unique_key_, accumulate)) {
+    const bool applied = mine.position >= 0
+                             ? ApplyPositioned(mine, row, std::move(position_), unique_key_,
+                                               accumulate)
+                             : Apply(mine, row, unique_key_, accumulate);
+    if (!applied) {
       ++stats_.absent_retractions;
       continue;
     }

@@ -7,8 +7,9 @@
 // batched per input batch by Prefetch); a side with another unique key a MapState from
 // that key to the row; a side without one a MapState from the whole row to its
 // multiplicity. The materializer keeps a ListState of the key's live rows in arrival
-// order. Replay positions: a RowState when the row key lies within the partitioning
-// key, else a MapState from the row key to the position.
+// order. Replay positions: of a join side whose rows are identified by its unique key,
+// held with the rows (Side::position); otherwise (PositionFilter) a RowState when the
+// row key lies within the partitioning key, else a MapState from the row key.
 // Inside a task the state is the task's keyed backend for the vertex (RocksDB when the
 // task has a state dir), checkpointed and rescaled with it (checkpoint::KeyedStateAccess);
 // elsewhere (tests) a private in-memory backend. Task-thread only, like every Operator.
@@ -48,10 +49,10 @@ struct BatchKeys {
 // Bytes/String (bytewise); anything else is an error naming `what`.
 absl::StatusOr<int> ComparePositions(const Value& a, const Value& b, std::string_view what);
 
-// The replay filter shared by the join and the materializer: per row, the last
-// applied position (a one-field row) of the current (partitioning) key: in a RowState
-// when the row key lies within the partitioning key (one row per key), else in a
-// MapState from the row key.
+// The replay filter of the materializer and of join sides whose rows are identified by
+// another key than their unique key: per row, the last applied position (a one-field
+// row) of the current (partitioning) key: in a RowState when the row key lies within
+// the partitioning key (one row per key), else in a MapState from the row key.
 class PositionFilter {
  public:
   PositionFilter() = default;
@@ -87,10 +88,18 @@ class ChangelogJoinOperator final : public Operator {
   // One input's rows for the current join key: with a unique key within the join key,
   // a RowState (`row`); with another unique key, a MapState from it to the row;
   // without one, a MapState from the whole row to its multiplicity.
+  // With replay protection on a side whose rows are identified by its unique key,
+  // the side keeps each row's last position with the row (`position` >= 0): a held
+  // row is the row's fields and its position last; a removed row leaves a tombstone
+  // (kind kDelete, the position alone) so that a replay of an older change is still
+  // refused. One state read and one write per change instead of two of each (a
+  // PositionFilter's own state).
   struct Side {
     RowState* row = nullptr;
     MapState* rows = nullptr;
     std::vector<int> unique_key;  // empty: rows are counted
+    int position = -1;            // >= 0: positions are held with the rows
+    const char* what = "";        // "join left input" / "join right input"
   };
   // A row held by the other side, pointing into its state: valid until the next
   // state access.
@@ -103,6 +112,14 @@ class ChangelogJoinOperator final : public Operator {
   // the values of the side's unique key fields, when it has one); false when a removal
   // found nothing to remove.
   bool Apply(Side& side, const Row& row, std::span<const Value> unique_key, bool accumulate);
+  // For a side holding positions with its rows (Side::position): takes the position
+  // out of `row` into *position; false when the change is stale (its position is not
+  // newer than the one held for its unique key).
+  absl::StatusOr<bool> TakeFreshPosition(Side& side, Row& row, std::span<const Value> unique_key,
+                                         Value* position);
+  // Apply for such a side: the row with its position, or a tombstone with it.
+  bool ApplyPositioned(Side& side, const Row& row, Value position,
+                       std::span<const Value> unique_key, bool accumulate);
   // Every row held on `side` for the current key.
   void Collect(Side& side, std::vector<Held>* rows);
   // The number of rows held on `side` for the current key.
@@ -119,7 +136,9 @@ class ChangelogJoinOperator final : public Operator {
   PositionFilter right_filter_;
   BatchKeys keys_;                // the current batch's join keys
   std::vector<Held> others_;      // scratch: the other side's rows for the current key
+  std::vector<Held> counted_;     // scratch of Count
   std::vector<Value> unique_key_;  // scratch: the current row's unique key values
+  Value position_;                 // scratch: the current row's position
   ChangelogStats stats_;
 };
 

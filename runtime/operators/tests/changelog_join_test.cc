@@ -5,9 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/checkpoint/keyed_state_access.h"
 #include "runtime/operators/changelog_join.h"
+#include "runtime/state/kv_store.h"
 
 namespace cdcflow::operators {
 namespace {
@@ -407,6 +409,62 @@ TEST(ChangelogJoinLayoutTest, SidesUniqueOnTheJoinKeyAreReadWithoutScans) {
   EXPECT_EQ(stats.scans, 6u) << "the order's insert and its two changes (1 each), the "
                                 "shipment's insert (its count before) and delete (before and after)";
   EXPECT_GT(stats.prefetched + stats.misses, 0u);
+  // The orders' positions are held with their rows (rows identified by their unique
+  // key): no state of their own. The shipments have none (no position column).
+  const std::string snapshot = FreshDir("join_layout_snapshot");
+  ASSERT_TRUE(ctx.backend_->Snapshot(snapshot).ok());
+  auto store = state::OpenKvSnapshot(snapshot);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_THAT((*store)->SpaceNames(),
+              ::testing::IsSupersetOf({"left_with_positions_by_join_key", "right_by_unique_key"}));
+  for (const std::string& name : (*store)->SpaceNames()) {
+    EXPECT_TRUE(name.find("positions") == std::string::npos ||
+                name.find("with_positions") != std::string::npos)
+        << name;
+  }
+}
+
+// With replay protection, a side whose rows are identified by its unique key keeps each
+// row's position with the row, and a removed row's position in a tombstone: one state,
+// one entry per row, and a replayed insert of a deleted row still stays deleted.
+TEST(ChangelogJoinLayoutTest, PositionsOfUniqueRowsAreHeldWithTheRows) {
+  StoreContext ctx(FreshDir("join_positions_layout"));
+  ASSERT_NE(ctx.backend_, nullptr);
+  JoinSpec spec = Spec(JoinType::kInner);
+  spec.left_unique_key = {0};
+  spec.right_unique_key = {0};
+  spec.left_position = 2;
+  spec.right_position = 3;
+  spec.right_row_key = {0};  // shipment_id (the left's is the join key: empty)
+  ChangelogJoinOperator join(spec);
+  ASSERT_TRUE(join.Open(ctx).ok());
+  Feed(join, 0, R(RowKind::kInsert, {I(1), S("bike"), I(1)}));
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kInsert, {I(10), I(1), S("Berlin"), I(2)})),
+            (Lines{"+I[1, bike, 10, 1, Berlin]"}));
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kInsert, {I(11), I(1), S("Paris"), I(3)})),
+            (Lines{"+I[1, bike, 11, 1, Paris]"}));
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kDelete, {I(10), I(1), S("Berlin"), I(4)})),
+            (Lines{"-D[1, bike, 10, 1, Berlin]"}));
+  // Replays: the deleted shipment's insert, the order's insert.
+  EXPECT_EQ(Feed(join, 1, R(RowKind::kInsert, {I(10), I(1), S("Berlin"), I(2)})), Lines{});
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kInsert, {I(1), S("bike"), I(1)})), Lines{});
+  EXPECT_EQ(join.stats().stale_changes, 2u);
+  EXPECT_EQ(Feed(join, 0, R(RowKind::kDelete, {I(1), S("bike"), I(5)})),
+            (Lines{"-D[1, bike, 11, 1, Paris]"}));
+  const std::string snapshot = FreshDir("join_positions_layout_snapshot");
+  ASSERT_TRUE(ctx.backend_->Snapshot(snapshot).ok());
+  auto store = state::OpenKvSnapshot(snapshot);
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::map<std::string, int> entries;
+  const std::vector<std::string> names = (*store)->SpaceNames();
+  for (size_t i = 0; i < names.size(); ++i) {
+    ASSERT_TRUE((*store)->Scan(static_cast<int>(i), "", "", [&](std::string_view, std::string_view) {
+      ++entries[names[i]];
+    }).ok());
+  }
+  // The order (a tombstone now) and two shipments (one a tombstone); nothing else.
+  EXPECT_EQ(entries, (std::map<std::string, int>{{"left_with_positions_by_join_key", 1},
+                                                 {"right_with_positions_by_unique_key", 2}}));
 }
 
 class UpsertMaterializerTest : public ::testing::Test {
