@@ -236,13 +236,12 @@ absl::StatusOr<bool> ChangelogJoinOperator::TakeFreshPosition(Side& side, Row& r
   return *c > 0;
 }
 
-bool ChangelogJoinOperator::ApplyPositioned(Side& side, const Row& row, Value position,
+bool ChangelogJoinOperator::ApplyPositioned(Side& side, Row& row, Value position,
                                             std::span<const Value> unique_key, bool accumulate) {
   Row stored;
   bool found = true;
   if (accumulate) {
-    stored.fields.reserve(row.fields.size() + 1);
-    stored.fields = row.fields;
+    stored = std::move(row);
   } else {
     // The position check just read the held row: this is a cache hit.
     const Row* held = side.row != nullptr ? side.row->Get() : side.rows->Get(unique_key);
@@ -258,11 +257,11 @@ bool ChangelogJoinOperator::ApplyPositioned(Side& side, const Row& row, Value po
   return found;
 }
 
-bool ChangelogJoinOperator::Apply(Side& side, const Row& row, std::span<const Value> unique_key,
+bool ChangelogJoinOperator::Apply(Side& side, Row& row, std::span<const Value> unique_key,
                                   bool accumulate) {
   if (side.row != nullptr) {
     if (accumulate) {
-      side.row->Put(row);  // blind: nothing is read
+      side.row->Put(std::move(row));  // blind: nothing is read
       return true;
     }
     if (side.row->Get() == nullptr) return false;
@@ -271,7 +270,7 @@ bool ChangelogJoinOperator::Apply(Side& side, const Row& row, std::span<const Va
   }
   if (!side.unique_key.empty()) {
     if (accumulate) {
-      side.rows->Put(unique_key, row);  // blind: nothing is read
+      side.rows->Put(unique_key, std::move(row));  // blind: nothing is read
       return true;
     }
     if (side.rows->Get(unique_key) == nullptr) return false;
@@ -348,7 +347,6 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
   Side& other = is_left ? right_ : left_;
   PositionFilter& filter = is_left ? left_filter_ : right_filter_;
   const bool outer = spec_.type == JoinType::kLeft;
-  const std::span<const Value> none;
   if (absl::Status s = PrefetchBatchKeys(*state_, batch, keys, &keys_); !s.ok()) return s;
   for (size_t i = 0; i < batch.size(); ++i) {
     Row& row = batch.mutable_row(i);
@@ -379,48 +377,67 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
     const bool accumulate = IsAccumulate(kind);
     row.kind = RowKind::kInsert;  // state holds rows without their kind
     const size_t mine_before = (!is_left && outer) ? Count(mine) : 0;
+    if (accumulate) {
+      // An addition always applies: join it first, then move the row into the state
+      // (one copy of it less). `others_` points into the state: emitted before Apply.
+      Collect(other, &others_);
+      EmitJoined(is_left, row, kind, mine_before, /*mine_after=*/1, ts, out);
+      if (mine.position >= 0) {
+        ApplyPositioned(mine, row, std::move(position_), unique_key_, true);
+      } else {
+        Apply(mine, row, unique_key_, true);
+      }
+      continue;
+    }
     const bool applied = mine.position >= 0
-                             ? ApplyPositioned(mine, row, std::move(position_), unique_key_,
-                                               accumulate)
-                             : Apply(mine, row, unique_key_, accumulate);
+                             ? ApplyPositioned(mine, row, std::move(position_), unique_key_, false)
+                             : Apply(mine, row, unique_key_, false);
     if (!applied) {
       ++stats_.absent_retractions;
       continue;
     }
-    const size_t mine_after = (!is_left && outer && !accumulate) ? Count(mine) : 1;
-    // `others_` points into the state: no state access until it has been emitted.
+    const size_t mine_after = (!is_left && outer) ? Count(mine) : 1;
     Collect(other, &others_);
-    if (is_left) {
-      if (others_.empty()) {
-        if (outer) {
-          Emit(Join(row.fields, none), accumulate ? RowKind::kInsert : RowKind::kDelete, ts, out);
-        }
-        continue;
+    EmitJoined(is_left, row, kind, mine_before, mine_after, ts, out);
+  }
+  return state_->status();
+}
+
+void ChangelogJoinOperator::EmitJoined(bool is_left, const Row& row, RowKind kind,
+                                       size_t mine_before, size_t mine_after, int64_t ts,
+                                       Collector& out) {
+  const bool outer = spec_.type == JoinType::kLeft;
+  const bool accumulate = IsAccumulate(kind);
+  const std::span<const Value> none;
+  if (is_left) {
+    if (others_.empty()) {
+      if (outer) {
+        Emit(Join(row.fields, none), accumulate ? RowKind::kInsert : RowKind::kDelete, ts, out);
       }
-      for (const Held& r : others_) {
-        for (int64_t n = 0; n < r.count; ++n) Emit(Join(row.fields, r.fields), kind, ts, out);
-      }
-      continue;
+      return;
     }
-    // A right row. In a left join, the first right row of a key replaces the
-    // null-padded left rows, and removing the last one brings them back.
-    const bool first_match = outer && accumulate && mine_before == 0;
-    const bool last_match = outer && !accumulate && mine_after == 0;
-    for (const Held& left : others_) {
-      for (int64_t n = 0; n < left.count; ++n) {
-        if (first_match) {
-          Emit(Join(left.fields, none), RowKind::kDelete, ts, out);
-          Emit(Join(left.fields, row.fields), RowKind::kInsert, ts, out);
-        } else if (last_match) {
-          Emit(Join(left.fields, row.fields), RowKind::kDelete, ts, out);
-          Emit(Join(left.fields, none), RowKind::kInsert, ts, out);
-        } else {
-          Emit(Join(left.fields, row.fields), kind, ts, out);
-        }
+    for (const Held& r : others_) {
+      for (int64_t n = 0; n < r.count; ++n) Emit(Join(row.fields, r.fields), kind, ts, out);
+    }
+    return;
+  }
+  // A right row. In a left join, the first right row of a key replaces the
+  // null-padded left rows, and removing the last one brings them back.
+  const bool first_match = outer && accumulate && mine_before == 0;
+  const bool last_match = outer && !accumulate && mine_after == 0;
+  for (const Held& left : others_) {
+    for (int64_t n = 0; n < left.count; ++n) {
+      if (first_match) {
+        Emit(Join(left.fields, none), RowKind::kDelete, ts, out);
+        Emit(Join(left.fields, row.fields), RowKind::kInsert, ts, out);
+      } else if (last_match) {
+        Emit(Join(left.fields, row.fields), RowKind::kDelete, ts, out);
+        Emit(Join(left.fields, none), RowKind::kInsert, ts, out);
+      } else {
+        Emit(Join(left.fields, row.fields), kind, ts, out);
       }
     }
   }
-  return state_->status();
 }
 
 UpsertMaterializerOperator::UpsertMaterializerOperator(UpsertMaterializerSpec spec)
@@ -462,7 +479,6 @@ void UpsertMaterializerOperator::Emit(Row row, RowKind kind, int64_t ts, Collect
 }
 
 absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Collector& out) {
-  std::vector<Row> live;
   if (absl::Status s = PrefetchBatchKeys(*state_, batch, spec_.key_fields, &keys_); !s.ok()) {
     return s;
   }
@@ -506,28 +522,31 @@ absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Coll
       }
     }
     row.kind = RowKind::kInsert;
-    live = rows_->Get();
     if (accumulate) {
-      live.push_back(row);
-      rows_->Update(std::move(live));
+      rows_->Add(row);
       Emit(std::move(row), RowKind::kUpdateAfter, ts, out);
       continue;
     }
     // A retraction removes the newest equal row. Only when it was the visible (last)
     // row does the output change: to the row before it, or a delete.
-    auto it = live.end();
-    for (auto r = live.rbegin(); r != live.rend(); ++r) {
-      if (r->fields == row.fields) {
-        it = std::next(r).base();
+    const std::vector<Row>& held = rows_->Get();
+    size_t found = held.size();
+    for (size_t r = held.size(); r-- > 0;) {
+      if (held[r].fields == row.fields) {
+        found = r;
         break;
       }
     }
-    if (it == live.end()) {
+    if (found == held.size()) {
       ++stats_.absent_retractions;
       continue;
     }
-    const bool was_visible = std::next(it) == live.end();
-    live.erase(it);
+    const bool was_visible = found + 1 == held.size();
+    std::vector<Row> live;
+    live.reserve(held.size() - 1);
+    for (size_t r = 0; r < held.size(); ++r) {
+      if (r != found) live.push_back(held[r]);
+    }
     if (!was_visible) {
       rows_->Update(std::move(live));
       continue;

@@ -108,18 +108,23 @@ class ChangelogJoinOperator final : public Operator {
     int64_t count;  // multiplicity (1 with a unique key)
   };
 
-  // Adds (accumulate) or removes one copy of `row` on `side` (held under `unique_key`,
-  // the values of the side's unique key fields, when it has one); false when a removal
-  // found nothing to remove.
-  bool Apply(Side& side, const Row& row, std::span<const Value> unique_key, bool accumulate);
+  // Adds (accumulate: `row` is moved into the state) or removes one copy of `row` on
+  // `side` (held under `unique_key`, the values of the side's unique key fields, when
+  // it has one); false when a removal found nothing to remove.
+  bool Apply(Side& side, Row& row, std::span<const Value> unique_key, bool accumulate);
   // For a side holding positions with its rows (Side::position): takes the position
   // out of `row` into *position; false when the change is stale (its position is not
   // newer than the one held for its unique key).
   absl::StatusOr<bool> TakeFreshPosition(Side& side, Row& row, std::span<const Value> unique_key,
                                          Value* position);
   // Apply for such a side: the row with its position, or a tombstone with it.
-  bool ApplyPositioned(Side& side, const Row& row, Value position,
+  bool ApplyPositioned(Side& side, Row& row, Value position,
                        std::span<const Value> unique_key, bool accumulate);
+  // Emits the joins of `row` (of the left input or not) with `others_`, the other
+  // side's rows; `mine_before`/`mine_after`: the rows held on the row's side before
+  // and after it applied (a left join's right side only).
+  void EmitJoined(bool is_left, const Row& row, RowKind kind, size_t mine_before,
+                  size_t mine_after, int64_t ts, Collector& out);
   // Every row held on `side` for the current key.
   void Collect(Side& side, std::vector<Held>* rows);
   // The number of rows held on `side` for the current key.
