@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "runtime/record/row_codec.h"
@@ -431,6 +432,10 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   }
   void Put(std::span<const Value> map_key, Row value) override {
     MapSlot& slot = Slot();
+    if (!slot.recorded) {
+      KeysWithEntries().insert(KeyHash());
+      slot.recorded = true;
+    }
     EncodeMapKey(map_key);
     auto [it, inserted] = slot.items.try_emplace(scratch_);
     MapItem& item = it->second;
@@ -515,6 +520,10 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     dirty_.clear();
   }
   void DropCache() override { cache_.clear(); }
+  void Invalidate() override {
+    DropCache();
+    keys_with_entries_.reset();  // the store changed under it: read again on first use
+  }
   void EvictCold() override {
     for (auto it = cache_.begin(); it != cache_.end();) {
       MapSlot& slot = it->second;
@@ -554,7 +563,36 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     size_t bytes = 0;       // estimate of the whole slot
     bool referenced = true;
     bool complete = false;  // every stored entry is in `items`
+    bool recorded = false;  // the key is in keys_with_entries_
   };
+
+  // Hashes of the keys whose map may hold an entry in the store: every key a Put went
+  // to (recorded at once, before it is written back) and, when the table is first used
+  // and after a restore, every key found by one scan of the whole space. A key outside
+  // it holds nothing, so its first ForEach / Size / Get reads nothing from the store:
+  // the first look of a join at a new key's other side, most of a join's scans. Kept
+  // across evictions; outside the cache budget (a few bytes per key, like timers).
+  // False positives (a hash collision, an emptied map) only cost the read.
+  absl::flat_hash_set<uint64_t>& KeysWithEntries() {
+    if (!keys_with_entries_.has_value()) {
+      keys_with_entries_.emplace();
+      absl::Status s = store().Scan(space_, "", "", [&](std::string_view k, std::string_view) {
+        const size_t n = StateKeyPrefixLength(k);
+        if (n > 0) keys_with_entries_->insert(absl::HashOf(k.substr(0, n)));
+      });
+      if (!s.ok()) Fail(s);
+    }
+    return *keys_with_entries_;
+  }
+  uint64_t KeyHash() const { return absl::HashOf(std::string_view(key())); }
+  // True, with the slot marked complete, when the current key's map holds nothing in
+  // the store (counted as a skipped read).
+  bool KnownEmpty(MapSlot& slot) {
+    if (slot.recorded || KeysWithEntries().contains(KeyHash())) return false;
+    slot.complete = true;
+    ++stats().skipped_reads;
+    return true;
+  }
 
   // An entry's memory besides its value: hash slot, encoded key (map key and copy) and
   // the decoded map key (a join's map key is its whole row: most of the entry).
@@ -617,6 +655,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
       ++stats().hits;
       return nullptr;
     }
+    if (KnownEmpty(slot)) return nullptr;
     ++stats().misses;
     point_keys_.resize(1);
     point_keys_[0].assign(key());
@@ -654,6 +693,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
       ++stats().hits;
       return slot;
     }
+    if (KnownEmpty(slot)) return slot;
     ++stats().scans;
     const std::string& prefix = key();
     const int64_t now = has_ttl() ? Now() : 0;
@@ -691,6 +731,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   }
 
   absl::flat_hash_map<std::string, MapSlot> cache_;
+  std::optional<absl::flat_hash_set<uint64_t>> keys_with_entries_;  // none: not read yet
   std::string scratch_;
   std::string store_key_;
   std::string scratch_value_;

@@ -96,6 +96,7 @@ struct KeyedStateStats {
   uint64_t misses = 0;       // entry read from the store (one key at a time)
   uint64_t prefetched = 0;   // entries read by Prefetch's MultiGet
   uint64_t scans = 0;        // whole maps read from the store (prefix scans)
+  uint64_t skipped_reads = 0;  // map reads answered without the store: the key never held one
   uint64_t flushes = 0;      // write batches written
   uint64_t evictions = 0;    // times the cache was emptied for exceeding its budget
   size_t cached_bytes = 0;

@@ -705,6 +705,46 @@ TEST(KeyedStateBackendWriteBackTest, FlushWritesEachStateInKeyOrder) {
   EXPECT_EQ(total, 500u + 2000u + 250u + 250u);
 }
 
+// A map read for a key that never held an entry needs no store read; one that did (also
+// restored from a snapshot, or evicted from the cache) is read from the store.
+TEST(KeyedStateBackendMapTest, KeysThatNeverHeldAnEntryAreNotReadFromTheStore) {
+  KeyedStateOptions options;
+  options.cache_bytes = 0;  // nothing stays cached: every read of a written map scans
+  auto b = KeyedStateBackend::Create(options, std::make_unique<MemKvStore>(), false);
+  ASSERT_TRUE(b.ok()) << b.status();
+  MapState* map = *(*b)->GetMapState("map");
+  const Value one = Value::Int64(1);
+  const std::span<const Value> map_key(&one, 1);
+  (*b)->SetCurrentKey(K(7));
+  EXPECT_EQ(map->Size(), 0u);
+  EXPECT_EQ(map->Get(map_key), nullptr);
+  EXPECT_EQ((*b)->stats().scans, 0u);
+  EXPECT_EQ((*b)->stats().misses, 0u);
+  EXPECT_EQ((*b)->stats().skipped_reads, 2u);
+  map->Put(map_key, Row{RowKind::kInsert, {Value::Int64(70)}});
+  (*b)->SetCurrentKey(K(8));
+  EXPECT_EQ(map->Size(), 0u);
+  ASSERT_TRUE((*b)->Flush().ok());
+  (*b)->SetCurrentKey(K(7));
+  EXPECT_EQ(map->Size(), 1u);
+  EXPECT_EQ((*b)->stats().scans, 1u);
+  const std::string snap = NewTempDir("map_keys_snap");
+  ASSERT_TRUE((*b)->Snapshot(snap).ok());
+
+  auto restored = KeyedStateBackend::Create(options, std::make_unique<MemKvStore>(), false);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  const std::string dirs[] = {snap};
+  ASSERT_TRUE((*restored)->Restore(dirs).ok());
+  MapState* restored_map = *(*restored)->GetMapState("map");
+  (*restored)->SetCurrentKey(K(7));
+  ASSERT_NE(restored_map->Get(map_key), nullptr);
+  EXPECT_EQ(restored_map->Get(map_key)->fields[0].as_int64(), 70);
+  (*restored)->SetCurrentKey(K(8));
+  EXPECT_EQ(restored_map->Size(), 0u);
+  EXPECT_EQ((*restored)->stats().skipped_reads, 1u);
+  EXPECT_TRUE((*restored)->status().ok()) << (*restored)->status();
+}
+
 TEST(KeyGroupsTest, RangesPartitionTheKeyGroups) {
   for (int32_t max_parallelism : {1, 7, 128, 32768}) {
     for (int32_t parallelism = 1; parallelism <= std::min(max_parallelism, 130); ++parallelism) {
