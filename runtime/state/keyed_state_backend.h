@@ -17,6 +17,10 @@
 // accumulated and write_back_interval_ms have passed) or when the cache exceeds its
 // budget (then it is flushed and emptied),
 // and Prefetch reads a batch's misses with one MultiGet per state.
+// Dirty entries are written back sorted by key (RocksDB's memtable then inserts a sorted
+// run). A map state also keeps the hashes of the keys whose map may hold an entry in
+// the store (every key a Put went to; after a restore, read by one scan of its space):
+// a map read for any other key needs no store read (KeyedStateStats::skipped_reads).
 //
 // TTL (StateTtlConfig, per state name): an entry (a map entry for map state, the
 // whole list for list state) expires ttl_ms after its last write (Flink's
