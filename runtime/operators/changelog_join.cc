@@ -71,6 +71,23 @@ absl::Status PrefetchBatchKeys(state::KeyedStateBackend& state, const RowBatch& 
   return state.Prefetch(out->keys, out->hashes);
 }
 
+// Moves the position column (field `position`) out of `row`, leaving the emptied field
+// in place for the caller to erase; an error names `what` when the row is too short or
+// the position is null.
+absl::StatusOr<Value> MovePositionOut(Row& row, int position, std::string_view what) {
+  auto error = [&](std::string_view problem) {  // built only on failure: a per-row path
+    return absl::InvalidArgumentError(absl::StrCat(std::string(what), ": position field ",
+                                                   position, std::string(problem),
+                                                   row.ToString()));
+  };
+  if (static_cast<size_t>(position) >= row.fields.size()) {
+    return error(absl::StrCat(" is outside a row of ", row.fields.size(), " fields: "));
+  }
+  Value value = std::move(row.fields[position]);
+  if (value.is_null()) return error(" is null in ");
+  return value;
+}
+
 // True when every field of `inner` is one of `outer`'s: a key on `inner` is then a
 // function of a key on `outer` (one value per `outer` key).
 bool Within(const std::vector<int>& inner, const std::vector<int>& outer) {
@@ -117,16 +134,9 @@ absl::Status PositionFilter::Open(state::KeyedStateBackend& state, std::string_v
 
 absl::StatusOr<bool> PositionFilter::Accept(Row& row) {
   if (!enabled()) return true;
-  if (static_cast<size_t>(position_) >= row.fields.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(what_, ": position field ", position_,
-                                                   " is outside a row of ", row.fields.size(),
-                                                   " fields: ", row.ToString()));
-  }
-  Value position = std::move(row.fields[position_]);
-  if (position.is_null()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what_, ": position field ", position_, " is null in ", row.ToString()));
-  }
+  absl::StatusOr<Value> taken = MovePositionOut(row, position_, what_);
+  if (!taken.ok()) return taken.status();
+  Value position = *std::move(taken);
   scratch_key_.clear();
   for (int f : row_key_) {
     if (f < 0 || static_cast<size_t>(f) >= row.fields.size() || f == position_) {
@@ -217,19 +227,13 @@ absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
 
 absl::StatusOr<bool> ChangelogJoinOperator::TakeFreshPosition(Side& side, Row& row,
                                                               std::span<const Value> unique_key,
-                                                              Value* position) {
-  if (static_cast<size_t>(side.position) >= row.fields.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(side.what, ": position field ", side.position,
-                                                   " is outside a row of ", row.fields.size(),
-                                                   " fields: ", row.ToString()));
-  }
-  *position = std::move(row.fields[side.position]);
-  if (position->is_null()) {
-    return absl::InvalidArgumentError(absl::StrCat(side.what, ": position field ", side.position,
-                                                   " is null in ", row.ToString()));
-  }
+                                                              Value* position, bool* held_live) {
+  absl::StatusOr<Value> taken = MovePositionOut(row, side.position, side.what);
+  if (!taken.ok()) return taken.status();
+  *position = *std::move(taken);
   row.fields.erase(row.fields.begin() + side.position);
   const Row* held = side.row != nullptr ? side.row->Get() : side.rows->Get(unique_key);
+  *held_live = held != nullptr && held->kind != RowKind::kDelete;
   if (held == nullptr) return true;
   absl::StatusOr<int> c = ComparePositions(*position, held->fields.back(), side.what);
   if (!c.ok()) return c.status();
@@ -237,15 +241,12 @@ absl::StatusOr<bool> ChangelogJoinOperator::TakeFreshPosition(Side& side, Row& r
 }
 
 bool ChangelogJoinOperator::ApplyPositioned(Side& side, Row& row, Value position,
-                                            std::span<const Value> unique_key, bool accumulate) {
+                                            std::span<const Value> unique_key, bool accumulate,
+                                            bool held_live) {
   Row stored;
-  bool found = true;
   if (accumulate) {
     stored = std::move(row);
   } else {
-    // The position check just read the held row: this is a cache hit.
-    const Row* held = side.row != nullptr ? side.row->Get() : side.rows->Get(unique_key);
-    found = held != nullptr && held->kind != RowKind::kDelete;
     stored.kind = RowKind::kDelete;  // a tombstone: the position alone
   }
   stored.fields.push_back(std::move(position));
@@ -254,7 +255,7 @@ bool ChangelogJoinOperator::ApplyPositioned(Side& side, Row& row, Value position
   } else {
     side.rows->Put(unique_key, std::move(stored));
   }
-  return found;
+  return accumulate || held_live;
 }
 
 bool ChangelogJoinOperator::Apply(Side& side, Row& row, std::span<const Value> unique_key,
@@ -365,8 +366,9 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
                                                    " input: unique ", s.message()));
       }
     }
+    bool held_live = false;  // a positioned side: it held a row (not a tombstone)
     if (mine.position >= 0) {
-      fresh = TakeFreshPosition(mine, row, unique_key_, &position_);
+      fresh = TakeFreshPosition(mine, row, unique_key_, &position_, &held_live);
       if (!fresh.ok()) return fresh.status();
       if (!*fresh) {
         ++stats_.stale_changes;
@@ -377,22 +379,20 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
     const bool accumulate = IsAccumulate(kind);
     row.kind = RowKind::kInsert;  // state holds rows without their kind
     const size_t mine_before = (!is_left && outer) ? Count(mine) : 0;
+    auto apply = [&](bool add) {
+      return mine.position >= 0
+                 ? ApplyPositioned(mine, row, std::move(position_), unique_key_, add, held_live)
+                 : Apply(mine, row, unique_key_, add);
+    };
     if (accumulate) {
       // An addition always applies: join it first, then move the row into the state
       // (one copy of it less). `others_` points into the state: emitted before Apply.
       Collect(other, &others_);
       EmitJoined(is_left, row, kind, mine_before, /*mine_after=*/1, ts, out);
-      if (mine.position >= 0) {
-        ApplyPositioned(mine, row, std::move(position_), unique_key_, true);
-      } else {
-        Apply(mine, row, unique_key_, true);
-      }
+      apply(true);
       continue;
     }
-    const bool applied = mine.position >= 0
-                             ? ApplyPositioned(mine, row, std::move(position_), unique_key_, false)
-                             : Apply(mine, row, unique_key_, false);
-    if (!applied) {
+    if (!apply(false)) {
       ++stats_.absent_retractions;
       continue;
     }

@@ -113,13 +113,15 @@ class ChangelogJoinOperator final : public Operator {
   // it has one); false when a removal found nothing to remove.
   bool Apply(Side& side, Row& row, std::span<const Value> unique_key, bool accumulate);
   // For a side holding positions with its rows (Side::position): takes the position
-  // out of `row` into *position; false when the change is stale (its position is not
-  // newer than the one held for its unique key).
+  // out of `row` into *position and tells whether the side holds a live row (not a
+  // tombstone) under `unique_key`; false when the change is stale (its position is not
+  // newer than the one held).
   absl::StatusOr<bool> TakeFreshPosition(Side& side, Row& row, std::span<const Value> unique_key,
-                                         Value* position);
-  // Apply for such a side: the row with its position, or a tombstone with it.
-  bool ApplyPositioned(Side& side, Row& row, Value position,
-                       std::span<const Value> unique_key, bool accumulate);
+                                         Value* position, bool* held_live);
+  // Apply for such a side: the row with its position, or a tombstone with it; a removal
+  // finds something when TakeFreshPosition saw a live row (`held_live`).
+  bool ApplyPositioned(Side& side, Row& row, Value position, std::span<const Value> unique_key,
+                       bool accumulate, bool held_live);
   // Emits the joins of `row` (of the left input or not) with `others_`, the other
   // side's rows; `mine_before`/`mine_after`: the rows held on the row's side before
   // and after it applied (a left join's right side only).
