@@ -433,7 +433,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   void Put(std::span<const Value> map_key, Row value) override {
     MapSlot& slot = Slot();
     if (!slot.recorded) {
-      KeysWithEntries().insert(KeyHash());
+      KeysWithEntries().insert(CurrentKeyHash());
       slot.recorded = true;
     }
     EncodeMapKey(map_key);
@@ -492,9 +492,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
       for (auto it = slot.items.begin(); it != slot.items.end();) {
         MapItem& item = it->second;
         if (item.dirty) {
-          store_key_.assign(k);
-          store_key_.append(it->first);
-          dirty_.push_back(DirtyItem{store_key_, &slot, &*it});
+          dirty_.push_back(DirtyItem{absl::StrCat(k, it->first), &slot, &*it});
           ++it;
         } else if (!item.value.has_value()) {  // expired
           SubItemBytes(slot, EntryBytes(it->first, item.key));
@@ -584,11 +582,11 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     }
     return *keys_with_entries_;
   }
-  uint64_t KeyHash() const { return absl::HashOf(std::string_view(key())); }
+  uint64_t CurrentKeyHash() const { return absl::HashOf(std::string_view(key())); }
   // True, with the slot marked complete, when the current key's map holds nothing in
   // the store (counted as a skipped read).
   bool KnownEmpty(MapSlot& slot) {
-    if (slot.recorded || KeysWithEntries().contains(KeyHash())) return false;
+    if (slot.recorded || KeysWithEntries().contains(CurrentKeyHash())) return false;
     slot.complete = true;
     ++stats().skipped_reads;
     return true;
@@ -733,7 +731,6 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   absl::flat_hash_map<std::string, MapSlot> cache_;
   std::optional<absl::flat_hash_set<uint64_t>> keys_with_entries_;  // none: not read yet
   std::string scratch_;
-  std::string store_key_;
   std::string scratch_value_;
   struct DirtyItem {
     std::string store_key;
