@@ -47,6 +47,7 @@ TEST(RowJsonTest, ValuesAreExactAndTyped) {
   EXPECT_EQ(Json(Value::Bin(std::string("\x00\xff", 2))), "\"AP8=\"");
   EXPECT_EQ(Json(Value::DateOf(Date{19753})), "\"2024-01-31\"");
   EXPECT_EQ(Json(Value::DateOf(Date{-1})), "\"1969-12-31\"");
+  EXPECT_EQ(Json(Value::DateOf(Date{2932897})), "\"10000-01-01\"");  // more than 4 digits
   EXPECT_EQ(Json(Value::TimeOf(Time{(13 * 3600 + 45 * 60) * 1000000000LL + 250000000})),
             "\"13:45:00.25\"");
   EXPECT_EQ(Json(Value::TimeTzOf(TimeTz{3600LL * 1000000000, -5 * 3600})), "\"01:00:00-05:00\"");
