@@ -124,7 +124,9 @@ absl::Status ParseError(std::string_view text, std::string_view why) {
 
 Decimal Decimal::FromInt128(__int128 unscaled, int32_t scale) {
   Decimal d;
-  d.small_ = unscaled;
+  const auto bits = static_cast<unsigned __int128>(unscaled);
+  d.small_lo_ = static_cast<uint64_t>(bits);
+  d.small_hi_ = static_cast<uint64_t>(bits >> 64);
   d.scale_ = scale;
   d.negative_ = unscaled < 0;
   return d;
@@ -145,7 +147,7 @@ Decimal Decimal::FromSignMagnitude(bool negative, std::string_view magnitude, in
   Decimal d;
   d.scale_ = scale;
   d.negative_ = negative;
-  d.big_magnitude_ = std::string(magnitude);
+  d.big_magnitude_ = std::make_unique<std::string>(magnitude);
   return d;
 }
 
@@ -222,12 +224,12 @@ absl::StatusOr<Decimal> Decimal::Parse(std::string_view text) {
 std::string Decimal::ToTwosComplement() const {
   if (is_small()) {
     char be[16];
-    return std::string(be, record::Int128ToTwosComplement(small_, be));
+    return std::string(be, record::Int128ToTwosComplement(small_unscaled(), be));
   }
   std::string out;
-  out.reserve(big_magnitude_.size() + 1);
+  out.reserve(big_magnitude_->size() + 1);
   out.push_back('\0');
-  out.append(big_magnitude_);
+  out.append(*big_magnitude_);
   if (negative_) {
     unsigned carry = 1;
     for (size_t i = out.size(); i-- > 0;) {
@@ -247,12 +249,12 @@ std::string Decimal::ToString() const {
   if (is_small()) {
     char buf[48];
     char* end = buf + sizeof(buf);
-    char* begin = U128Digits(Magnitude(small_), end);
+    char* begin = U128Digits(Magnitude(small_unscaled()), end);
     return FormatUnscaled(negative_, std::string_view(begin, end - begin), scale_);
   }
-  Limbs limbs = LimbsFromBytes(big_magnitude_);
+  Limbs limbs = LimbsFromBytes(*big_magnitude_);
   std::string reversed;
-  reversed.reserve(big_magnitude_.size() * 25 / 10 + 9);
+  reversed.reserve(big_magnitude_->size() * 25 / 10 + 9);
   while (!limbs.empty()) {
     uint32_t chunk = DivMod(&limbs, 1'000'000'000);
     for (int i = 0; i < 9; ++i) {
@@ -269,9 +271,9 @@ double Decimal::ToDouble() const {
   static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-  if (is_small() && Magnitude(small_) <= (static_cast<u128>(1) << 53)) {
+  if (is_small() && Magnitude(small_unscaled()) <= (static_cast<u128>(1) << 53)) {
     // Both operands are exact doubles, so one correctly rounded operation.
-    const double v = static_cast<double>(static_cast<int64_t>(small_));
+    const double v = static_cast<double>(static_cast<int64_t>(small_unscaled()));
     if (scale_ >= 0 && scale_ <= 22) return v / kPow10[scale_];
     if (scale_ < 0 && scale_ >= -22) return v * kPow10[-scale_];
   }

@@ -171,5 +171,32 @@ TEST(DecimalTest, ToDouble) {
   EXPECT_EQ(Decimal::FromInt128(7, -2).ToDouble(), 700.0);
 }
 
+TEST(DecimalTest, BigValuesAreDeepCopies) {
+  const std::string text = "-1234567890123456789012345678901234567890.12";
+  Decimal original = MustParse(text);
+  ASSERT_FALSE(original.is_small());
+  Decimal copy = original;  // copy construction
+  Decimal assigned = MustParse("1.5");
+  assigned = original;  // copy assignment over a small value
+  Decimal moved = std::move(original);
+  original = MustParse("2.25");  // reuse of a moved-from value
+  EXPECT_EQ(copy.ToString(), text);
+  EXPECT_EQ(assigned.ToString(), text);
+  EXPECT_EQ(moved.ToString(), text);
+  EXPECT_EQ(original.ToString(), "2.25");
+  assigned = MustParse("-7");  // a small value over a big one
+  EXPECT_TRUE(assigned.is_small());
+  EXPECT_EQ(assigned.ToString(), "-7");
+  EXPECT_EQ(copy, moved);
+  EXPECT_NE(copy, assigned);
+}
+
+TEST(DecimalTest, ValuesStayCompact) {
+  // Every column of every row is a Value: a 16-byte aligned Decimal made it 80 bytes.
+  EXPECT_LE(sizeof(Decimal), 32u);
+  EXPECT_LE(sizeof(Value), 40u);
+  EXPECT_EQ(alignof(Value), 8u);
+}
+
 }  // namespace
 }  // namespace cdcflow

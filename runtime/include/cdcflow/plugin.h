@@ -11,6 +11,7 @@
 // whenever one of them changes incompatibly.
 //   1: first release.
 //   2: RuntimeContext::metrics() (a new virtual), cdcflow/connectors.h specs.
+//   3: Value is 40 bytes (Decimal's big magnitude behind a pointer, no 16-byte alignment).
 
 #include <cstddef>
 #include <cstdint>
@@ -24,7 +25,7 @@ namespace cdcflow {
 class JobBuilder;
 }  // namespace cdcflow
 
-#define CDCFLOW_JOB_ABI_VERSION 2u
+#define CDCFLOW_JOB_ABI_VERSION 3u
 #define CDCFLOW_JOB_ENTRY_SYMBOL "cdcflow_job_entry"
 
 extern "C" {

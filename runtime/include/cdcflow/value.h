@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -50,6 +51,19 @@ CDCFLOW_API std::string_view ValueTypeName(ValueType type);
 class CDCFLOW_API Decimal {
  public:
   Decimal() = default;
+  Decimal(const Decimal& other)
+      : small_lo_(other.small_lo_), small_hi_(other.small_hi_), scale_(other.scale_),
+        negative_(other.negative_),
+        big_magnitude_(other.big_magnitude_ ? std::make_unique<std::string>(*other.big_magnitude_)
+                                            : nullptr) {}
+  Decimal(Decimal&&) noexcept = default;
+  Decimal& operator=(const Decimal& other) {
+    if (this != &other) *this = Decimal(other);
+    return *this;
+  }
+  Decimal& operator=(Decimal&&) noexcept = default;
+  ~Decimal() = default;
+
   static Decimal FromInt128(__int128 unscaled, int32_t scale);
   // `bytes` is a big-endian two's-complement integer of any length (Kafka
   // Connect's Decimal encoding).
@@ -62,14 +76,16 @@ class CDCFLOW_API Decimal {
   int32_t scale() const { return scale_; }
   bool negative() const { return negative_; }
   // True when the unscaled value fits the __int128 fast path.
-  bool is_small() const { return big_magnitude_.empty(); }
+  bool is_small() const { return big_magnitude_ == nullptr; }
   // Only valid when is_small().
-  __int128 small_unscaled() const { return small_; }
+  __int128 small_unscaled() const {
+    return static_cast<__int128>((static_cast<unsigned __int128>(small_hi_) << 64) | small_lo_);
+  }
   // The unscaled value as big-endian two's-complement bytes (minimal length).
   std::string ToTwosComplement() const;
   // An upper bound of ToTwosComplement().size(), without computing it.
   size_t twos_complement_size_bound() const {
-    return is_small() ? 16 : big_magnitude_.size() + 1;
+    return is_small() ? 16 : big_magnitude_->size() + 1;
   }
   // Exact text with exactly scale() digits after the point, e.g. "-0.0100".
   std::string ToString() const;
@@ -77,8 +93,11 @@ class CDCFLOW_API Decimal {
   double ToDouble() const;
 
   friend bool operator==(const Decimal& a, const Decimal& b) {
-    return a.scale_ == b.scale_ && a.negative_ == b.negative_ && a.small_ == b.small_ &&
-           a.big_magnitude_ == b.big_magnitude_;
+    if (a.scale_ != b.scale_ || a.negative_ != b.negative_ || a.small_lo_ != b.small_lo_ ||
+        a.small_hi_ != b.small_hi_ || a.is_small() != b.is_small()) {
+      return false;
+    }
+    return a.is_small() || *a.big_magnitude_ == *b.big_magnitude_;
   }
 
  private:
@@ -86,12 +105,16 @@ class CDCFLOW_API Decimal {
   // canonical form.
   static Decimal FromSignMagnitude(bool negative, std::string_view magnitude, int32_t scale);
 
-  __int128 small_ = 0;       // the signed unscaled value when is_small()
+  // The signed unscaled value when is_small(), in two halves: an __int128 member would
+  // align the Decimal, and so every Value, to 16 bytes (a Value is 40 bytes, not 80).
+  uint64_t small_lo_ = 0;
+  uint64_t small_hi_ = 0;
   int32_t scale_ = 0;
-  bool negative_ = false;    // the sign in both forms (false for zero)
+  bool negative_ = false;  // the sign in both forms (false for zero)
   // Big-endian unsigned magnitude without leading zero bytes, only for values that
-  // do not fit a signed __int128 (then small_ == 0).
-  std::string big_magnitude_;
+  // do not fit a signed __int128 (then the small value is 0); null otherwise. Behind a
+  // pointer: the rare big decimal pays an allocation, every other Value 24 bytes less.
+  std::unique_ptr<std::string> big_magnitude_;
 };
 
 struct Date {
