@@ -326,6 +326,7 @@ struct Decoder::Impl {
   bool has_before = false;
   bool has_after = false;
   char op = 0;
+  uint64_t known_schema_skips = 0;
 
   TopicState* State(std::string_view topic) {
     if (last_state != nullptr && topic == last_topic) return last_state;
@@ -337,9 +338,39 @@ struct Decoder::Impl {
   }
 
   simdjson::simdjson_result<od::document> Iterate(std::string_view bytes) {
-    buf.assign(bytes.data(), bytes.size());
-    buf.resize(bytes.size() + simdjson::SIMDJSON_PADDING, '\0');
-    return parser.iterate(buf.data(), bytes.size(), buf.size());
+    return IterateAfter("", bytes);
+  }
+  // Iterates over `head` followed by `bytes` (copied into the padded buffer).
+  simdjson::simdjson_result<od::document> IterateAfter(std::string_view head,
+                                                       std::string_view bytes) {
+    const size_t n = head.size() + bytes.size();
+    buf.resize(n + simdjson::SIMDJSON_PADDING);
+    std::memcpy(buf.data(), head.data(), head.size());
+    std::memcpy(buf.data() + head.size(), bytes.data(), bytes.size());
+    std::memset(buf.data() + n, 0, simdjson::SIMDJSON_PADDING);
+    return parser.iterate(buf.data(), n, buf.size());
+  }
+  // A schemas-on message of the JSON converter's compact form whose schema is, byte for
+  // byte, the one the topic's last message had (Debezium writes the same schema text
+  // with every message: ~3/4 of each message) is iterated without it: only
+  // `{"payload":...}` is indexed and walked, and *known is that schema's parse. Any
+  // other message is iterated whole (*known null).
+  simdjson::simdjson_result<od::document> IterateSkippingKnownSchema(
+      std::string_view message, const std::string& schema_text,
+      const std::unique_ptr<RowSchema>& schema, RowSchema** known) {
+    constexpr std::string_view kHead = "{\"schema\":";
+    constexpr std::string_view kNext = ",\"payload\":";
+    *known = nullptr;
+    if (schema != nullptr && message.size() > kHead.size() + schema_text.size() + kNext.size() &&
+        message.substr(0, kHead.size()) == kHead &&
+        message.substr(kHead.size(), schema_text.size()) == schema_text &&
+        message.substr(kHead.size() + schema_text.size(), kNext.size()) == kNext) {
+      *known = schema.get();
+      ++known_schema_skips;
+      // `{` + `"payload":...}`: the comma after the schema is dropped.
+      return IterateAfter("{", message.substr(kHead.size() + schema_text.size() + 1));
+    }
+    return Iterate(message);
   }
 
   bool IsPlaceholder(std::string_view s) const {
@@ -1021,7 +1052,13 @@ struct Decoder::Impl {
     const bool on = options.key_schemas == SchemasMode::kOn ||
                     (options.key_schemas == SchemasMode::kAuto && FirstKeyIs(key, "schema"));
     od::document doc;
-    if (auto e = Iterate(key).get(doc); e) return JsonError("", "key", e);
+    RowSchema* schema = nullptr;  // a known schema the iteration skipped
+    if (auto e = (on ? IterateSkippingKnownSchema(key, st->key_schema_text, st->key_on, &schema)
+                     : Iterate(key))
+                     .get(doc);
+        e) {
+      return JsonError("", "key", e);
+    }
     od::json_type t;
     if (auto e = doc.type().get(t); e) return JsonError("", "key", e);
     if (t != od::json_type::object) return TypeError("", "key", "object", t);
@@ -1045,7 +1082,6 @@ struct Decoder::Impl {
     }
     od::object obj;
     if (auto e = doc.get_object().get(obj); e) return JsonError("", "key", e);
-    RowSchema* schema = nullptr;
     for (auto field : obj) {
       std::string_view name;
       if (auto e = field.unescaped_key().get(name); e) return JsonError("", "key", e);
@@ -1091,13 +1127,19 @@ struct Decoder::Impl {
                     (options.value_schemas == SchemasMode::kAuto &&
                      (FirstKeyIs(value, "schema") || FirstKeyIs(value, "payload")));
     od::document doc;
-    if (auto e = Iterate(value).get(doc); e) return JsonError("", "value", e);
+    RowSchema* schema = nullptr;  // schemas on: a known schema the iteration skipped
+    if (auto e = (on ? IterateSkippingKnownSchema(value, st->value_schema_text, st->value_on,
+                                                  &schema)
+                     : Iterate(value))
+                     .get(doc);
+        e) {
+      return JsonError("", "value", e);
+    }
     od::json_type t;
     if (auto e = doc.type().get(t); e) return JsonError("", "value", e);
     if (t != od::json_type::object) return TypeError("", "value", "object", t);
     od::object obj;
     if (auto e = doc.get_object().get(obj); e) return JsonError("", "value", e);
-    RowSchema* schema = nullptr;
     bool growable = false;
     if (!on) {
       schema = const_cast<RowSchema*>(st->ValueSchemaOff());
@@ -1155,6 +1197,8 @@ struct Decoder::Impl {
 
 Decoder::Decoder(DecoderOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Decoder::~Decoder() = default;
+
+uint64_t Decoder::known_schema_skips() const { return impl_->known_schema_skips; }
 
 absl::Status Decoder::Decode(std::string_view topic, std::string_view key, std::string_view value,
                              Event* out) {

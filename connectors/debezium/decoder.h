@@ -165,6 +165,10 @@ class Decoder {
   // (supplied, learned or inferred), or nullptr.
   const RowSchema* ValueSchemaFor(std::string_view topic) const;
 
+  // Schemas-on keys and values whose schema was, byte for byte, the topic's last one:
+  // decoded without indexing or walking it again (only their payload).
+  uint64_t known_schema_skips() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

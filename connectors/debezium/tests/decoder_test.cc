@@ -379,6 +379,62 @@ TEST_F(DecoderTest, SchemasOnMessageSchemaIsCachedAndReplaced) {
   EXPECT_EQ(e.rows[0].fields[1], Value::Dec(Decimal::FromInt128(1234, 3)));
 }
 
+TEST(DecoderSchemaTest, RepeatedSchemaTextIsSkippedNotParsedAgain) {
+  const std::vector<Column> v1 = {{"id", "int32", "", 0, false},
+                                  {"amount", "bytes", "org.apache.kafka.connect.data.Decimal", 2, true}};
+  const std::vector<Column> v2 = {{"id", "int32", "", 0, false},
+                                  {"amount", "bytes", "org.apache.kafka.connect.data.Decimal", 3, true}};
+  const std::vector<Column> k = {{"id", "int32", "", 0, false}};
+  std::vector<Value> row = {Value::Int32(1), Value::Dec(Decimal::FromInt128(1234, 2))};
+  const std::vector<Value> key = {Value::Int32(1)};
+  testing::EnvelopeSpec spec;
+  spec.after = &row;
+  const std::string key_text = testing::EncodeKey(k, key, true);
+  const std::string first = testing::EncodeEnvelope(v1, spec, true);
+  Decoder d;
+  Event e;
+  ASSERT_TRUE(d.Decode("t", key_text, first, &e).ok());
+  EXPECT_EQ(d.known_schema_skips(), 0u);  // nothing known yet
+  ASSERT_EQ(e.rows.size(), 1u);
+  const std::vector<Value> decoded = e.rows[0].fields;
+  const RowSchema* schema = e.value_schema;
+  ASSERT_TRUE(d.Decode("t", key_text, first, &e).ok());
+  EXPECT_EQ(d.known_schema_skips(), 2u);  // the key's and the value's
+  ASSERT_EQ(e.rows.size(), 1u);
+  EXPECT_EQ(e.rows[0].fields, decoded);
+  EXPECT_EQ(e.value_schema, schema);
+  EXPECT_EQ(e.key, key);
+
+  // Another schema text: parsed (and known from then on).
+  std::vector<Value> row3 = {Value::Int32(1), Value::Dec(Decimal::FromInt128(1234, 3))};
+  spec.after = &row3;
+  const std::string second = testing::EncodeEnvelope(v2, spec, true);
+  ASSERT_TRUE(d.Decode("t", "", second, &e).ok());
+  EXPECT_EQ(d.known_schema_skips(), 2u);
+  EXPECT_EQ(e.rows[0].fields[1], Value::Dec(Decimal::FromInt128(1234, 3)));
+
+  // The same schema with other spacing: decoded whole, same result.
+  std::string spaced = second;
+  spaced.insert(1, " ");
+  ASSERT_TRUE(d.Decode("t", "", spaced, &e).ok()) << spaced;
+  EXPECT_EQ(d.known_schema_skips(), 2u);
+  EXPECT_EQ(e.rows[0].fields[1], Value::Dec(Decimal::FromInt128(1234, 3)));
+
+  // A known schema followed by a broken payload: the error still names the field.
+  const size_t at = second.find("\"id\":1");
+  ASSERT_NE(at, std::string::npos);
+  std::string broken = second;
+  broken.replace(at, 6, "\"id\":\"x\"");
+  const absl::Status s = d.Decode("t", "", broken, &e);
+  EXPECT_EQ(d.known_schema_skips(), 3u);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("id"));
+
+  // A message cut short after a known schema is an error, not a crash.
+  const std::string cut = second.substr(0, second.find("\"payload\":") + 11);
+  EXPECT_FALSE(d.Decode("t", "", cut, &e).ok());
+}
+
 TEST(DecoderSchemaTest, KindsFromConnectTypes) {
   EXPECT_EQ(KindFor("int64", "io.debezium.time.MicroTimestamp").value(), FieldKind::kTimestampMicros);
   EXPECT_EQ(KindFor("int32", "io.debezium.time.Year").value(), FieldKind::kInt32);
