@@ -56,6 +56,7 @@
 // Output columns: order_id, order_date, customer_name, price, product_id, order_status,
 //   created_at, order_uuid, details, product_name, product_description, shipment_id,
 //   origin, destination, is_arrived (values keep their exact types: decimals, timestamps).
+#include <array>
 #include <memory>
 #include <string>
 #include <utility>
@@ -139,19 +140,20 @@ Schema EnrichedSchema() {
   }};
 }
 
-// The joined row (orders, shipments, products) -> the enriched document's columns.
+// The joined row (orders, shipments, products) -> the enriched document's columns, in
+// place: the order's columns stay, the six others move behind them, the rest is cut.
 Row Project(Row row) {
   std::vector<cdcflow::Value>& f = row.fields;
-  std::vector<cdcflow::Value> out;
-  out.reserve(15);
-  for (int i = 0; i < kOrderFields; ++i) out.push_back(std::move(f[i]));
-  out.push_back(std::move(f[kProductBase + 1]));   // product_name
-  out.push_back(std::move(f[kProductBase + 2]));   // product_description
-  out.push_back(std::move(f[kShipmentBase + 0]));  // shipment_id
-  out.push_back(std::move(f[kShipmentBase + 2]));  // origin
-  out.push_back(std::move(f[kShipmentBase + 3]));  // destination
-  out.push_back(std::move(f[kShipmentBase + 4]));  // is_arrived
-  row.fields = std::move(out);
+  std::array<cdcflow::Value, 6> tail = {
+      std::move(f[kProductBase + 1]),   // product_name
+      std::move(f[kProductBase + 2]),   // product_description
+      std::move(f[kShipmentBase + 0]),  // shipment_id
+      std::move(f[kShipmentBase + 2]),  // origin
+      std::move(f[kShipmentBase + 3]),  // destination
+      std::move(f[kShipmentBase + 4]),  // is_arrived
+  };
+  for (size_t i = 0; i < tail.size(); ++i) f[kOrderFields + i] = std::move(tail[i]);
+  f.resize(kOrderFields + tail.size());
   return row;
 }
 
