@@ -46,7 +46,7 @@ TEST(KafkaSourceConfigTest, BoundsPrefetchMemoryUnlessOverridden) {
   auto plain = KafkaSourceConfig::Parse({{"bootstrap.servers", "h:1"}, {"topics", "t"}});
   ASSERT_TRUE(plain.ok()) << plain.status();
   KafkaSettings s = plain->ToConsumerSettings();
-  EXPECT_THAT(s, ::testing::Contains(Pair("queued.max.messages.kbytes", "8192")));
+  EXPECT_THAT(s, ::testing::Contains(Pair("queued.max.messages.kbytes", "4096")));
   EXPECT_THAT(s, ::testing::Contains(Pair("fetch.max.bytes", "16777216")));
 
   auto tuned = KafkaSourceConfig::Parse({{"bootstrap.servers", "h:1"},
