@@ -366,6 +366,9 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
                                                    " input: unique ", s.message()));
       }
     }
+    // The right side of a left join is counted before and after each change; counting
+    // first loads its map, so the position check below reads the row from memory.
+    const size_t mine_before = (!is_left && outer) ? Count(mine) : 0;
     bool held_live = false;  // a positioned side: it held a row (not a tombstone)
     if (mine.position >= 0) {
       fresh = TakeFreshPosition(mine, row, unique_key_, &position_, &held_live);
@@ -378,7 +381,6 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
     const RowKind kind = row.kind;
     const bool accumulate = IsAccumulate(kind);
     row.kind = RowKind::kInsert;  // state holds rows without their kind
-    const size_t mine_before = (!is_left && outer) ? Count(mine) : 0;
     auto apply = [&](bool add) {
       return mine.position >= 0
                  ? ApplyPositioned(mine, row, std::move(position_), unique_key_, add, held_live)
