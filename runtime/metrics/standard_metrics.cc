@@ -30,6 +30,36 @@ SubtaskMetrics SubtaskMetrics::Create(MetricRegistry& registry, std::string_view
   return m;
 }
 
+StateMetrics StateMetrics::Create(MetricRegistry& registry, std::string_view job,
+                                  std::string_view vertex, int subtask) {
+  Labels labels = {{std::string(kLabelJob), std::string(job)},
+                   {std::string(kLabelVertex), std::string(vertex)},
+                   {std::string(kLabelSubtask), std::to_string(subtask)}};
+  auto reads = [&](std::string_view read) {
+    Labels l = labels;
+    l.emplace_back(std::string(kLabelRead), std::string(read));
+    return registry.GetCounter(kStateReads,
+                               "Keyed-state reads the write-back cache sent to the store (or, "
+                               "skipped, answered without it), by kind.",
+                               std::move(l));
+  };
+  StateMetrics m;
+  m.cache_hits = registry.GetCounter(
+      kStateCacheHits, "Keyed-state accesses answered by the write-back cache.", labels);
+  m.point_reads = reads("point");
+  m.batched_reads = reads("batched");
+  m.scans = reads("scan");
+  m.skipped_reads = reads("skipped");
+  m.write_backs = registry.GetCounter(
+      kStateWriteBacks, "Write batches of dirty keyed state written to the store.", labels);
+  m.evictions = registry.GetCounter(
+      kStateEvictions, "Times the keyed-state cache exceeded its budget and was cut down.",
+      labels);
+  m.cache_bytes = registry.GetGauge(
+      kStateCacheBytes, "Estimated bytes of decoded keyed state in the write-back cache.", labels);
+  return m;
+}
+
 std::shared_ptr<Gauge> KafkaLagGauge(MetricRegistry& registry, std::string_view job,
                                      std::string_view vertex, int subtask,
                                      std::string_view topic, int partition) {

@@ -34,6 +34,17 @@ inline constexpr std::string_view kWatermark = "cdcflow_task_watermark_milliseco
 inline constexpr std::string_view kInputQueueLength = "cdcflow_task_input_queue_batches";
 inline constexpr std::string_view kBatchLatency = "cdcflow_task_batch_process_seconds";
 
+// Keyed state of a subtask's vertex (labels job, vertex, subtask; vertices with keyed
+// state only): the write-back cache in front of RocksDB (KeyedStateBackend's stats).
+// State reads also have label read = point (one entry) | batched (Prefetch's MultiGet)
+// | scan (a whole map) | skipped (a map known to hold nothing: no store read).
+inline constexpr std::string_view kStateCacheHits = "cdcflow_task_state_cache_hits_total";
+inline constexpr std::string_view kStateReads = "cdcflow_task_state_reads_total";
+inline constexpr std::string_view kStateWriteBacks = "cdcflow_task_state_write_backs_total";
+inline constexpr std::string_view kStateEvictions = "cdcflow_task_state_cache_evictions_total";
+inline constexpr std::string_view kStateCacheBytes = "cdcflow_task_state_cache_bytes";
+inline constexpr std::string_view kLabelRead = "read";
+
 // Kafka source (labels job, vertex, subtask, topic, partition).
 inline constexpr std::string_view kKafkaLag = "cdcflow_kafka_source_lag_records";
 inline constexpr std::string_view kKafkaOffset = "cdcflow_kafka_source_offset";
@@ -91,6 +102,22 @@ struct SubtaskMetrics {
   std::shared_ptr<Gauge> watermark_ms;
   std::shared_ptr<Gauge> input_queue_batches;
   std::shared_ptr<Histogram> batch_latency;
+};
+
+// The keyed-state handles of one subtask's vertex. The counters take increments: the
+// task adds what its backend counted since the last report.
+struct StateMetrics {
+  static StateMetrics Create(MetricRegistry& registry, std::string_view job,
+                             std::string_view vertex, int subtask);
+
+  std::shared_ptr<Counter> cache_hits;
+  std::shared_ptr<Counter> point_reads;
+  std::shared_ptr<Counter> batched_reads;
+  std::shared_ptr<Counter> scans;
+  std::shared_ptr<Counter> skipped_reads;
+  std::shared_ptr<Counter> write_backs;
+  std::shared_ptr<Counter> evictions;
+  std::shared_ptr<Gauge> cache_bytes;
 };
 
 // The lag gauge of one Kafka partition read by one source subtask.

@@ -278,6 +278,31 @@ void Task::AccountTime() {
   accounted_blocked_ns_ = blocked;
   idle_ns_ = 0;
   last_account_ns_ = now;
+  for (ChainOp& op : ops_) ReportState(op);
+}
+
+void Task::ReportState(ChainOp& op) {
+  if (op.keyed == nullptr || setup_.metrics == nullptr) return;
+  if (!op.state_metrics.has_value()) {
+    op.state_metrics = metrics::StateMetrics::Create(
+        *setup_.metrics, setup_.job_id, setup_.spec->vertices[op.vertex].name, setup_.id.subtask);
+  }
+  const state::KeyedStateStats now = op.keyed->stats();
+  const state::KeyedStateStats& was = op.state_reported;
+  // A count below the last report started over (a restored backend): all of it is new.
+  auto add = [](metrics::Counter& c, uint64_t now_count, uint64_t was_count) {
+    c.Increment(now_count >= was_count ? now_count - was_count : now_count);
+  };
+  metrics::StateMetrics& m = *op.state_metrics;
+  add(*m.cache_hits, now.hits, was.hits);
+  add(*m.point_reads, now.misses, was.misses);
+  add(*m.batched_reads, now.prefetched, was.prefetched);
+  add(*m.scans, now.scans, was.scans);
+  add(*m.skipped_reads, now.skipped_reads, was.skipped_reads);
+  add(*m.write_backs, now.flushes, was.flushes);
+  add(*m.evictions, now.evictions, was.evictions);
+  m.cache_bytes->Set(static_cast<double>(now.cached_bytes));
+  op.state_reported = now;
 }
 
 absl::Status Task::Run() {

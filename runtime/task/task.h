@@ -31,6 +31,7 @@
 #include <functional>
 #include <mutex>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -191,6 +192,9 @@ class Task {
     std::unique_ptr<Context> ctx;
     RowBatch out;
     metrics::SubtaskMetrics* metrics = nullptr;
+    // The keyed state's metrics, from its first report on, and the stats last reported.
+    std::optional<metrics::StateMetrics> state_metrics;
+    state::KeyedStateStats state_reported;
   };
 
   explicit Task(const TaskSetup& setup) : setup_(setup) {}
@@ -213,6 +217,8 @@ class Task {
   // Adds the time since the last call to the chain's busy / backpressured / idle
   // counters (idle_ns_ and the outputs' blocked time are the non-busy parts).
   void AccountTime();
+  // Adds what `op`'s keyed backend counted since the last report to its state metrics.
+  void ReportState(ChainOp& op);
 
   // Checkpoints (task.cc / task_checkpoint.cc).
   struct Control {

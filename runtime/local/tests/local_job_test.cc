@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "runtime/exchange/key_groups.h"
+#include "runtime/metrics/metrics.h"
 
 namespace cdcflow::local {
 namespace {
@@ -141,12 +142,41 @@ TEST(LocalJobRocksDbTest, KeyedStateInRocksDb) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() /
                                     ("cdcflow_local_job_rocksdb_" + std::to_string(::getpid()));
   JobArgs args;
+  metrics::MetricRegistry registry;
   // A tiny cache forces the state through RocksDB.
   auto run = LocalJob::Start(&*graph, &args,
                              {.task = {.batch_rows = 100, .state_dir = dir.string(),
-                                       .state_cache_bytes = 1}});
+                                       .state_cache_bytes = 1},
+                              .metrics = &registry});
   ASSERT_TRUE(run.ok()) << run.status();
   ASSERT_TRUE((*run)->Wait().ok());
+  // The keyed vertex's state metrics, summed over its subtasks: every record read its
+  // key's sum (a hit or a store read) and the state went through the store.
+  std::map<std::string, uint64_t> state;
+  for (const metrics::FamilySnapshot& f : registry.Collect()) {
+    if (f.name.rfind("cdcflow_task_state_", 0) != 0) continue;
+    for (const metrics::Sample& sample : f.samples) {
+      std::string key = f.name;
+      for (const auto& [label, value] : sample.labels) {
+        if (label == "read") key += "/" + value;
+        if (label == "vertex") EXPECT_EQ(value, "sum");
+      }
+      state[key] += f.type == metrics::MetricType::kCounter ? sample.counter
+                                                           : static_cast<uint64_t>(sample.value);
+    }
+  }
+  const uint64_t reads = state["cdcflow_task_state_cache_hits_total"] +
+                         state["cdcflow_task_state_reads_total/point"] +
+                         state["cdcflow_task_state_reads_total/batched"];
+  EXPECT_GE(reads, static_cast<uint64_t>(kRecords)) << ::testing::PrintToString(state);
+  EXPECT_GT(state["cdcflow_task_state_reads_total/point"] +
+                state["cdcflow_task_state_reads_total/batched"],
+            0u);
+  EXPECT_GT(state["cdcflow_task_state_write_backs_total"], 0u);
+  EXPECT_GT(state["cdcflow_task_state_cache_evictions_total"], 0u);
+  EXPECT_TRUE(state.contains("cdcflow_task_state_cache_bytes"));
+  EXPECT_TRUE(state.contains("cdcflow_task_state_reads_total/scan"));
+  EXPECT_TRUE(state.contains("cdcflow_task_state_reads_total/skipped"));
   std::vector<Row> rows = out.All();
   ASSERT_EQ(rows.size(), static_cast<size_t>(kKeys));
   for (const Row& r : rows) {
