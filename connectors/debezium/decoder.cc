@@ -355,11 +355,14 @@ struct Decoder::Impl {
   // with every message: ~3/4 of each message) is iterated without it: only
   // `{"payload":...}` is indexed and walked, and *known is that schema's parse. Any
   // other message is iterated whole (*known null).
-  simdjson::simdjson_result<od::document> IterateSkippingKnownSchema(
-      std::string_view message, const std::string& schema_text,
-      const std::unique_ptr<RowSchema>& schema, RowSchema** known) {
+  simdjson::simdjson_result<od::document> IterateSkippingKnownSchema(std::string_view message,
+                                                                     bool is_key,
+                                                                     const TopicState& st,
+                                                                     RowSchema** known) {
     constexpr std::string_view kHead = "{\"schema\":";
     constexpr std::string_view kNext = ",\"payload\":";
+    const std::string& schema_text = is_key ? st.key_schema_text : st.value_schema_text;
+    const std::unique_ptr<RowSchema>& schema = is_key ? st.key_on : st.value_on;
     *known = nullptr;
     if (schema != nullptr && message.size() > kHead.size() + schema_text.size() + kNext.size() &&
         message.substr(0, kHead.size()) == kHead &&
@@ -1053,7 +1056,7 @@ struct Decoder::Impl {
                     (options.key_schemas == SchemasMode::kAuto && FirstKeyIs(key, "schema"));
     od::document doc;
     RowSchema* schema = nullptr;  // a known schema the iteration skipped
-    if (auto e = (on ? IterateSkippingKnownSchema(key, st->key_schema_text, st->key_on, &schema)
+    if (auto e = (on ? IterateSkippingKnownSchema(key, /*is_key=*/true, *st, &schema)
                      : Iterate(key))
                      .get(doc);
         e) {
@@ -1128,8 +1131,7 @@ struct Decoder::Impl {
                      (FirstKeyIs(value, "schema") || FirstKeyIs(value, "payload")));
     od::document doc;
     RowSchema* schema = nullptr;  // schemas on: a known schema the iteration skipped
-    if (auto e = (on ? IterateSkippingKnownSchema(value, st->value_schema_text, st->value_on,
-                                                  &schema)
+    if (auto e = (on ? IterateSkippingKnownSchema(value, /*is_key=*/false, *st, &schema)
                      : Iterate(value))
                      .get(doc);
         e) {

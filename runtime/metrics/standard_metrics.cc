@@ -1,14 +1,23 @@
 #include "runtime/metrics/standard_metrics.h"
 
 #include <string>
+#include <utility>
 
 namespace cdcflow::metrics {
+namespace {
+
+// The labels of every per-subtask series: job, vertex, subtask.
+Labels SubtaskLabels(std::string_view job, std::string_view vertex, int subtask) {
+  return {{std::string(kLabelJob), std::string(job)},
+          {std::string(kLabelVertex), std::string(vertex)},
+          {std::string(kLabelSubtask), std::to_string(subtask)}};
+}
+
+}  // namespace
 
 SubtaskMetrics SubtaskMetrics::Create(MetricRegistry& registry, std::string_view job,
                                       std::string_view vertex, int subtask) {
-  Labels labels = {{std::string(kLabelJob), std::string(job)},
-                   {std::string(kLabelVertex), std::string(vertex)},
-                   {std::string(kLabelSubtask), std::to_string(subtask)}};
+  const Labels labels = SubtaskLabels(job, vertex, subtask);
   SubtaskMetrics m;
   m.records_in = registry.GetCounter(kRecordsIn, "Records received by the subtask.", labels);
   m.records_out = registry.GetCounter(kRecordsOut, "Records emitted by the subtask.", labels);
@@ -32,9 +41,7 @@ SubtaskMetrics SubtaskMetrics::Create(MetricRegistry& registry, std::string_view
 
 StateMetrics StateMetrics::Create(MetricRegistry& registry, std::string_view job,
                                   std::string_view vertex, int subtask) {
-  Labels labels = {{std::string(kLabelJob), std::string(job)},
-                   {std::string(kLabelVertex), std::string(vertex)},
-                   {std::string(kLabelSubtask), std::to_string(subtask)}};
+  const Labels labels = SubtaskLabels(job, vertex, subtask);
   auto reads = [&](std::string_view read) {
     Labels l = labels;
     l.emplace_back(std::string(kLabelRead), std::string(read));
@@ -63,14 +70,13 @@ StateMetrics StateMetrics::Create(MetricRegistry& registry, std::string_view job
 std::shared_ptr<Gauge> KafkaLagGauge(MetricRegistry& registry, std::string_view job,
                                      std::string_view vertex, int subtask,
                                      std::string_view topic, int partition) {
+  Labels labels = SubtaskLabels(job, vertex, subtask);
+  labels.emplace_back(std::string(kLabelTopic), std::string(topic));
+  labels.emplace_back(std::string(kLabelPartition), std::to_string(partition));
   return registry.GetGauge(kKafkaLag,
                            "Records between the source's position and the partition's high "
                            "watermark.",
-                           {{std::string(kLabelJob), std::string(job)},
-                            {std::string(kLabelVertex), std::string(vertex)},
-                            {std::string(kLabelSubtask), std::to_string(subtask)},
-                            {std::string(kLabelTopic), std::string(topic)},
-                            {std::string(kLabelPartition), std::to_string(partition)}});
+                           std::move(labels));
 }
 
 }  // namespace cdcflow::metrics

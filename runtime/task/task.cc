@@ -289,9 +289,9 @@ void Task::ReportState(ChainOp& op) {
   }
   const state::KeyedStateStats now = op.keyed->stats();
   const state::KeyedStateStats& was = op.state_reported;
-  // A count below the last report started over (a restored backend): all of it is new.
+  // A backend's stats only grow over its life (one backend per operator and attempt).
   auto add = [](metrics::Counter& c, uint64_t now_count, uint64_t was_count) {
-    c.Increment(now_count >= was_count ? now_count - was_count : now_count);
+    c.Increment(now_count - was_count);
   };
   metrics::StateMetrics& m = *op.state_metrics;
   add(*m.cache_hits, now.hits, was.hits);
