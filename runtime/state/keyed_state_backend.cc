@@ -410,28 +410,42 @@ class ListTable final : public SingleTable<std::vector<Row>>, public ListState {
   const std::vector<Row> empty_;
 };
 
-// Map state: each entry is its own store key, so flushes write only changed entries.
-// Point calls (Get, Put, Remove) touch one entry: a Get the cache misses reads that
-// entry alone, Put and Remove are blind writes. Only the calls over the whole map
-// (ForEach, Size, Clear) load it (one prefix scan, merged under the cached entries,
-// which are newer); the slot is then "complete" and answers everything from memory.
-// So a key with a huge map (a join's side keyed by a low-cardinality column, e.g.
-// every order of one product) costs memory only for the entries actually used, and
-// eviction may empty a hot slot's entries (kHotSlotItems) instead of keeping the
-// whole map resident.
+// Map state, in one of two layouts per key (never both at once in the store):
+// - inline: a small map (up to kInlineEntries entries) is one store entry under the
+//   state key itself, its "head" (the entries' encoded map keys and rows, one after
+//   the other). Reading the map is one point read, which Prefetch batches for a whole
+//   input batch with the other states' (one MultiGet), instead of a prefix scan per key
+//   (an iterator seek through every memtable and level: what a join paid for each
+//   change of a key with a few rows on the other side, e.g. an order's shipments). A
+//   change rewrites the head. Every map starts inline;
+// - spread: each entry is its own store key, so flushes write only changed entries.
+//   A map becomes spread when a flush finds it holding more than kInlineEntries (the
+//   head is deleted and every entry written in the same batch) and stays spread. Point
+//   calls (Get, Put, Remove) touch one entry: a Get the cache misses reads that entry
+//   alone, Put and Remove are blind writes. Only the calls over the whole map (ForEach,
+//   Size, Clear) load it (one prefix scan, merged under the cached entries, which are
+//   newer). So a key with a huge map (a join's side keyed by a low-cardinality column,
+//   e.g. every order of one product) costs memory only for the entries actually used,
+//   and eviction may empty a hot slot's entries (kHotSlotItems) instead of keeping the
+//   whole map resident.
+// A key's layout is learnt on its first access: a key that never held an entry is an
+// empty inline map (no read, see KeysWithEntries); otherwise its head is read (present:
+// inline, the map is loaded whole; absent: spread). A loaded slot is "complete" and
+// answers everything from memory. TTL states keep every map spread (each entry has its
+// own expiry, which RocksDB's compaction filter reads).
 class MapTable final : public KeyedStateBackend::Table, public MapState {
  public:
   using Table::Table;
 
   const Row* Get(std::span<const Value> map_key) override {
-    MapSlot& slot = Slot();
+    MapSlot& slot = Resolved();
     EncodeMapKey(map_key);
     MapItem* item = Find(slot);
     if (item == nullptr || !Live(slot, *item)) return nullptr;
     return &*item->value;
   }
   void Put(std::span<const Value> map_key, Row value) override {
-    MapSlot& slot = Slot();
+    MapSlot& slot = Resolved();
     if (!slot.recorded) {
       KeysWithEntries().insert(CurrentKeyHash());
       slot.recorded = true;
@@ -452,7 +466,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     MarkDirty(item.dirty);
   }
   void Remove(std::span<const Value> map_key) override {
-    MapSlot& slot = Slot();
+    MapSlot& slot = Resolved();
     EncodeMapKey(map_key);
     auto it = slot.items.find(scratch_);
     if (it != slot.items.end()) {
@@ -489,6 +503,15 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   void CollectDirty(KvWriteBatch& batch) override {
     dirty_.clear();
     for (auto& [k, slot] : cache_) {
+      if (slot.layout == Layout::kInline) {
+        if (!HasDirtyItem(slot)) continue;
+        dirty_.push_back(DirtyItem{k, &slot, nullptr});  // the head: rewritten or deleted
+        if (slot.live <= kInlineEntries) continue;
+        // Grown past the inline size: spread, every live entry under its own key, in
+        // the batch that deletes the head.
+        slot.layout = Layout::kSpread;
+        for (auto& [encoded, item] : slot.items) item.dirty = true;
+      }
       for (auto it = slot.items.begin(); it != slot.items.end();) {
         MapItem& item = it->second;
         if (item.dirty) {
@@ -504,6 +527,14 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     }
     SortByKey(dirty_, [](const DirtyItem& d) -> std::string_view { return d.store_key; });
     for (DirtyItem& d : dirty_) {
+      if (d.entry == nullptr) {  // a head
+        if (d.slot->layout == Layout::kInline) {
+          WriteHead(batch, d.store_key, *d.slot);
+        } else {
+          batch.Delete(space_, d.store_key);  // spread in this batch
+        }
+        continue;
+      }
       MapItem& item = d.entry->second;
       if (item.value.has_value()) {
         EncodeStored(*item.value, item.expires, &scratch_value_);
@@ -516,6 +547,33 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
       }
     }
     dirty_.clear();
+  }
+  // Reads the heads of the keys whose layout is not known yet and that may hold an
+  // entry, with one MultiGet: their maps are then loaded (inline) or known spread.
+  void PrefetchKeys(std::span<const std::string> keys) override {
+    if (has_ttl()) return;
+    BeforeAccess();
+    prefetch_keys_.clear();
+    for (const std::string& k : keys) {
+      auto it = cache_.find(k);
+      if (it != cache_.end() && it->second.layout != Layout::kUnknown) continue;
+      if (!KeysWithEntries().contains(absl::HashOf(std::string_view(k)))) continue;
+      prefetch_keys_.push_back(k);
+    }
+    if (prefetch_keys_.empty()) return;
+    std::sort(prefetch_keys_.begin(), prefetch_keys_.end());
+    prefetch_keys_.erase(std::unique(prefetch_keys_.begin(), prefetch_keys_.end()),
+                         prefetch_keys_.end());
+    if (absl::Status s = store().MultiGet(space_, prefetch_keys_, &point_values_); !s.ok()) {
+      Fail(s);
+      return;
+    }
+    stats().prefetched += prefetch_keys_.size();
+    for (size_t i = 0; i < prefetch_keys_.size(); ++i) {
+      auto [it, inserted] = cache_.try_emplace(prefetch_keys_[i]);
+      if (inserted) AddItemBytes(it->second, kSlotOverhead + prefetch_keys_[i].size());
+      FillHead(it->second, point_values_[i]);
+    }
   }
   void DropCache() override { cache_.clear(); }
   void Invalidate() override {
@@ -531,7 +589,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
         continue;
       }
       slot.referenced = false;
-      if (slot.items.size() > kHotSlotItems) {
+      if (slot.layout == Layout::kSpread && slot.items.size() > kHotSlotItems) {
         // A hot key with a big map: keep the slot, drop its (clean) entries; they are
         // read back one by one, or all at once by the next ForEach/Size/Clear.
         const size_t base = kSlotOverhead + it->first.size();
@@ -547,6 +605,10 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
  private:
   // Entries a referenced slot may keep across an eviction.
   static constexpr size_t kHotSlotItems = 256;
+  // Entries a map may hold inline (in its head); more, and it is spread at the next flush.
+  static constexpr size_t kInlineEntries = 8;
+
+  enum class Layout : uint8_t { kUnknown, kInline, kSpread };
 
   struct MapItem {
     std::vector<Value> key;
@@ -562,6 +624,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     bool referenced = true;
     bool complete = false;  // every stored entry is in `items`
     bool recorded = false;  // the key is in keys_with_entries_
+    Layout layout = Layout::kUnknown;  // known once resolved; inline slots are complete
   };
 
   // Hashes of the keys whose map may hold an entry in the store: every key a Put went
@@ -641,6 +704,93 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     return slot;
   }
 
+  // The current key's slot with its layout known (see the class comment): an inline map
+  // is loaded whole, by one point read of its head unless the key never held an entry.
+  MapSlot& Resolved() {
+    MapSlot& slot = Slot();
+    if (slot.layout != Layout::kUnknown) return slot;
+    if (has_ttl()) {
+      slot.layout = Layout::kSpread;
+      return slot;
+    }
+    if (KnownEmpty(slot)) {
+      slot.layout = Layout::kInline;
+      return slot;
+    }
+    ++stats().misses;
+    point_keys_.resize(1);
+    point_keys_[0].assign(key());
+    if (absl::Status s = store().MultiGet(space_, point_keys_, &point_values_); !s.ok()) {
+      Fail(s);
+      slot.layout = Layout::kSpread;  // the store failed: nothing is written any more
+      return slot;
+    }
+    FillHead(slot, point_values_[0]);
+    return slot;
+  }
+
+  // Resolves `slot` from its head as read from the store: absent, the map is spread;
+  // present, inline, with every entry it holds (cached entries are newer and stay).
+  void FillHead(MapSlot& slot, const std::optional<std::string>& head) {
+    if (!head.has_value()) {
+      slot.layout = Layout::kSpread;
+      return;
+    }
+    slot.layout = Layout::kInline;
+    const std::string_view data = *head;
+    size_t offset = 0;
+    while (offset < data.size()) {
+      MapItem item;
+      const size_t key_start = offset;
+      absl::Status s = record::DecodeValues(data, &offset, &item.key);
+      const std::string_view encoded_key = data.substr(key_start, offset - key_start);
+      Row row;
+      if (s.ok()) s = record::DecodeRow(data, &offset, &row);
+      if (!s.ok()) {
+        // The backend is failed (the task stops after this batch); nothing else is read.
+        Fail(absl::DataLossError(absl::StrCat("the inline map of a key: ", s.message())));
+        break;
+      }
+      auto [it, inserted] = slot.items.try_emplace(std::string(encoded_key));
+      if (!inserted) continue;
+      item.bytes = EstimateBytes(row);
+      item.value = std::move(row);
+      AddItemBytes(slot, EntryBytes(encoded_key, item.key) + item.bytes);
+      it->second = std::move(item);
+    }
+    slot.live = 0;
+    for (const auto& [k, item] : slot.items) slot.live += item.value.has_value() ? 1 : 0;
+    slot.complete = true;
+  }
+
+  static bool HasDirtyItem(const MapSlot& slot) {
+    for (const auto& [k, item] : slot.items) {
+      if (item.dirty) return true;
+    }
+    return false;
+  }
+
+  // Adds an inline slot's head to `batch` (its live entries), marks its entries clean
+  // and forgets the removed ones.
+  void WriteHead(KvWriteBatch& batch, const std::string& store_key, MapSlot& slot) {
+    scratch_value_.clear();
+    for (auto it = slot.items.begin(); it != slot.items.end();) {
+      MapItem& item = it->second;
+      if (!item.value.has_value()) {
+        SubItemBytes(slot, EntryBytes(it->first, item.key));
+        slot.items.erase(it++);
+        continue;
+      }
+      scratch_value_.append(it->first);  // the encoded map key
+      record::AppendRow(*item.value, &scratch_value_);
+      item.dirty = false;
+      ++it;
+    }
+    // An emptied map keeps an empty head: its key is still among KeysWithEntries, and
+    // an absent head would make it look spread (a prefix scan per access).
+    batch.Put(space_, store_key, scratch_value_);
+  }
+
   // The entry under the encoded map key in scratch_: from the cache, else read from the
   // store alone (unless the slot is complete). Null when absent.
   MapItem* Find(MapSlot& slot) {
@@ -686,7 +836,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
 
   // The current key's slot with its whole map loaded.
   MapSlot& Full() {
-    MapSlot& slot = Slot();
+    MapSlot& slot = Resolved();
     if (slot.complete) {
       ++stats().hits;
       return slot;
@@ -739,6 +889,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
   };
   std::vector<DirtyItem> dirty_;  // scratch of CollectDirty
   std::vector<std::string> point_keys_;
+  std::vector<std::string> prefetch_keys_;
   std::vector<std::optional<std::string>> point_values_;
 };
 

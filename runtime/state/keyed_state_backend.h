@@ -4,7 +4,9 @@
 //
 // Layout: every state name is a key space of a KvStore (a RocksDB column family);
 // a key is  [key group, u16 big-endian][u16 byte length][the key's values, row codec]
-// (runtime/state/state_key.h) and a map entry appends  [varint m][m map-key values].
+// (runtime/state/state_key.h) and a map entry appends  [varint m][m map-key values];
+// a small map (a few entries) is stored whole under the state key alone instead
+// (MapTable in the .cc says when, and why).
 // The key group comes first so that a key-group range is one contiguous key range:
 // snapshots are restored filtered to the range a subtask owns after rescaling (Flink's
 // KeyGroupRangeAssignment). The byte length lets RocksDB's Bloom filters cover a map's
@@ -154,7 +156,8 @@ class KeyedStateBackend {
   size_t TimerCount(TimeDomain domain);
 
   // Loads the entries of `keys` that the cache misses, for every value, row and list
-  // state, with one MultiGet per state (map state loads per key on first access).
+  // state, and the inline maps (the whole map of a key holding a few entries) of every
+  // map state, with one MultiGet per state (a spread map loads per key on first access).
   // `key_hashes` may be empty (then KeyHash is computed) or parallel to `keys`.
   absl::Status Prefetch(std::span<const Key> keys, std::span<const uint64_t> key_hashes = {});
   // Writes every dirty cache entry to the store (one WriteBatch).

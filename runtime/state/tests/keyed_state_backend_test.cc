@@ -702,7 +702,8 @@ TEST(KeyedStateBackendWriteBackTest, FlushWritesEachStateInKeyOrder) {
     }
     EXPECT_EQ(descents, 1u) << "space " << space;
   }
-  EXPECT_EQ(total, 500u + 2000u + 250u + 250u);
+  // Maps of four entries are inline: one head per key.
+  EXPECT_EQ(total, 500u + 500u + 250u + 250u);
 }
 
 // A map read for a key that never held an entry needs no store read; one that did (also
@@ -727,7 +728,8 @@ TEST(KeyedStateBackendMapTest, KeysThatNeverHeldAnEntryAreNotReadFromTheStore) {
   ASSERT_TRUE((*b)->Flush().ok());
   (*b)->SetCurrentKey(K(7));
   EXPECT_EQ(map->Size(), 1u);
-  EXPECT_EQ((*b)->stats().scans, 1u);
+  EXPECT_EQ((*b)->stats().scans, 0u);  // a small map: one point read of its inline head
+  EXPECT_EQ((*b)->stats().misses, 1u);
   const std::string snap = NewTempDir("map_keys_snap");
   ASSERT_TRUE((*b)->Snapshot(snap).ok());
 
@@ -743,6 +745,105 @@ TEST(KeyedStateBackendMapTest, KeysThatNeverHeldAnEntryAreNotReadFromTheStore) {
   EXPECT_EQ(restored_map->Size(), 0u);
   EXPECT_EQ((*restored)->stats().skipped_reads, 1u);
   EXPECT_TRUE((*restored)->status().ok()) << (*restored)->status();
+}
+
+std::vector<int64_t> MapKeysOf(MapState& map) {
+  std::vector<int64_t> keys;
+  map.ForEach([&](std::span<const Value> k, const Row&) { keys.push_back(k[0].as_int64()); });
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+// A map of a few entries is one store entry (its head, under the state key), read by one
+// point read that Prefetch batches; one that grows past that is spread over an entry per
+// map key (the head deleted in the same write) and stays spread; an emptied small map
+// keeps an empty head. Both layouts survive a snapshot and restore.
+TEST(KeyedStateBackendMapTest, SmallMapsAreOneStoreEntryBigOnesAnEntryPerMapKey) {
+  auto store = std::make_unique<MemKvStore>();
+  MemKvStore* raw = store.get();
+  KeyedStateOptions options;
+  options.write_back_entries = 0;
+  auto b = KeyedStateBackend::Create(options, std::move(store), /*unbounded_cache=*/false);
+  ASSERT_TRUE(b.ok()) << b.status();
+  MapState* map = *(*b)->GetMapState("map");
+  auto put = [&](int64_t key, int64_t from, int64_t to) {
+    (*b)->SetCurrentKey(K(key));
+    for (int64_t m = from; m < to; ++m) {
+      const Value mk = Value::Int64(m);
+      map->Put(std::span<const Value>(&mk, 1), R(m, absl::StrCat("v", m)));
+    }
+  };
+  put(1, 0, 3);   // small
+  put(2, 0, 20);  // big from the start
+  put(3, 0, 3);   // small, then emptied
+  put(5, 0, 2);   // small
+  (*b)->SetCurrentKey(K(3));
+  map->Clear();
+  ASSERT_TRUE((*b)->Flush().ok());
+  EXPECT_EQ(CountEntries(*raw, "map"), 1u + 20u + 1u + 1u);
+  put(1, 3, 10);  // grows past the inline size
+  ASSERT_TRUE((*b)->Flush().ok());
+  EXPECT_EQ(CountEntries(*raw, "map"), 10u + 20u + 1u + 1u);
+  (*b)->SetCurrentKey(K(1));
+  const Value gone = Value::Int64(0);
+  map->Remove(std::span<const Value>(&gone, 1));
+  ASSERT_TRUE((*b)->Flush().ok());
+  EXPECT_EQ(CountEntries(*raw, "map"), 9u + 20u + 1u + 1u);  // stays spread
+  const std::string snap = NewTempDir("inline_maps_snap");
+  ASSERT_TRUE((*b)->Snapshot(snap).ok());
+
+  auto restored = KeyedStateBackend::Create(options, std::make_unique<MemKvStore>(), false);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  const std::string dirs[] = {snap};
+  ASSERT_TRUE((*restored)->Restore(dirs).ok());
+  MapState* rmap = *(*restored)->GetMapState("map");
+  // One MultiGet for the keys that held entries (not 4): the small and emptied maps are
+  // loaded whole, the spread ones known spread.
+  const std::vector<Key> batch = {K(1), K(2), K(3), K(4), K(5)};
+  ASSERT_TRUE((*restored)->Prefetch(batch).ok());
+  EXPECT_EQ((*restored)->stats().prefetched, 4u);
+  (*restored)->SetCurrentKey(K(5));
+  EXPECT_EQ(MapKeysOf(*rmap), (std::vector<int64_t>{0, 1}));
+  (*restored)->SetCurrentKey(K(3));
+  EXPECT_EQ(rmap->Size(), 0u);
+  (*restored)->SetCurrentKey(K(4));
+  EXPECT_EQ(rmap->Size(), 0u);
+  EXPECT_EQ((*restored)->stats().scans, 0u);
+  EXPECT_EQ((*restored)->stats().misses, 0u);
+  (*restored)->SetCurrentKey(K(2));
+  const Value seven = Value::Int64(7);
+  ASSERT_NE(rmap->Get(std::span<const Value>(&seven, 1)), nullptr);
+  EXPECT_EQ(rmap->Get(std::span<const Value>(&seven, 1))->fields[1].as_string(), "v7");
+  EXPECT_EQ((*restored)->stats().misses, 1u);  // that entry alone
+  EXPECT_EQ(rmap->Size(), 20u);
+  (*restored)->SetCurrentKey(K(1));
+  EXPECT_EQ(MapKeysOf(*rmap), (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ((*restored)->stats().scans, 2u);  // the spread maps, whole
+  EXPECT_TRUE((*restored)->status().ok()) << (*restored)->status();
+}
+
+// A head that does not decode fails the backend with an error naming the state.
+TEST(KeyedStateBackendMapTest, ACorruptInlineMapFailsTheBackendNamingTheState) {
+  auto store = std::make_unique<RecordingKvStore>();
+  RecordingKvStore* raw = store.get();
+  KeyedStateOptions options;
+  options.cache_bytes = 0;  // every access reads the store
+  auto b = KeyedStateBackend::Create(options, std::move(store), /*unbounded_cache=*/false);
+  ASSERT_TRUE(b.ok()) << b.status();
+  MapState* map = *(*b)->GetMapState("shipments");
+  (*b)->SetCurrentKey(K(1));
+  const Value mk = Value::Int64(10);
+  map->Put(std::span<const Value>(&mk, 1), R(10, "Berlin"));
+  ASSERT_TRUE((*b)->Flush().ok());
+  ASSERT_EQ(raw->written.size(), 1u);
+  const std::string head = raw->written.begin()->second.at(0);
+  std::unique_ptr<KvWriteBatch> garbage = raw->NewWriteBatch();
+  garbage->Put(raw->written.begin()->first, head, std::string("\x01\x7f", 2));
+  ASSERT_TRUE(raw->Write(*garbage).ok());
+  EXPECT_EQ(map->Size(), 0u);
+  EXPECT_EQ((*b)->status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT((*b)->status().message(), HasSubstr("state 'shipments'"));
+  EXPECT_THAT((*b)->status().message(), HasSubstr("inline map"));
 }
 
 TEST(KeyGroupsTest, RangesPartitionTheKeyGroups) {
