@@ -335,6 +335,19 @@ Row ChangelogJoinOperator::Join(std::span<const Value> left, std::span<const Val
   return out;
 }
 
+Row ChangelogJoinOperator::JoinMovingLeft(Row& left, std::span<const Value> right) const {
+  Row out;
+  out.fields = std::move(left.fields);
+  const size_t left_size = out.fields.size();
+  out.fields.reserve(left_size + spec_.right_arity);
+  if (!right.empty()) {
+    out.fields.insert(out.fields.end(), right.begin(), right.end());
+  } else {
+    out.fields.resize(left_size + spec_.right_arity);
+  }
+  return out;
+}
+
 void ChangelogJoinOperator::Emit(Row row, RowKind kind, int64_t ts, Collector& out) {
   row.kind = kind;
   out.Emit(std::move(row), ts);
@@ -390,7 +403,7 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
       // An addition always applies: join it first, then move the row into the state
       // (one copy of it less). `others_` points into the state: emitted before Apply.
       Collect(other, &others_);
-      EmitJoined(is_left, row, kind, mine_before, /*mine_after=*/1, ts, out);
+      EmitJoined(is_left, row, kind, mine_before, /*mine_after=*/1, ts, out, /*spent=*/false);
       apply(true);
       continue;
     }
@@ -400,26 +413,33 @@ absl::Status ChangelogJoinOperator::ProcessBatch(int input, RowBatch& batch, Col
     }
     const size_t mine_after = (!is_left && outer) ? Count(mine) : 1;
     Collect(other, &others_);
-    EmitJoined(is_left, row, kind, mine_before, mine_after, ts, out);
+    EmitJoined(is_left, row, kind, mine_before, mine_after, ts, out, /*spent=*/true);
   }
   return state_->status();
 }
 
-void ChangelogJoinOperator::EmitJoined(bool is_left, const Row& row, RowKind kind,
+void ChangelogJoinOperator::EmitJoined(bool is_left, Row& row, RowKind kind,
                                        size_t mine_before, size_t mine_after, int64_t ts,
-                                       Collector& out) {
+                                       Collector& out, bool spent) {
   const bool outer = spec_.type == JoinType::kLeft;
   const bool accumulate = IsAccumulate(kind);
   const std::span<const Value> none;
   if (is_left) {
     if (others_.empty()) {
       if (outer) {
-        Emit(Join(row.fields, none), accumulate ? RowKind::kInsert : RowKind::kDelete, ts, out);
+        Emit(spent ? JoinMovingLeft(row, none) : Join(row.fields, none),
+             accumulate ? RowKind::kInsert : RowKind::kDelete, ts, out);
       }
       return;
     }
+    // A spent row's fields move into its last joined row (most rows have one match).
+    const Held* last = &others_.back();
     for (const Held& r : others_) {
-      for (int64_t n = 0; n < r.count; ++n) Emit(Join(row.fields, r.fields), kind, ts, out);
+      for (int64_t n = 0; n < r.count; ++n) {
+        const bool final_copy = spent && &r == last && n + 1 == r.count;
+        Emit(final_copy ? JoinMovingLeft(row, r.fields) : Join(row.fields, r.fields), kind, ts,
+             out);
+      }
     }
     return;
   }

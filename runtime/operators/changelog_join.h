@@ -124,14 +124,18 @@ class ChangelogJoinOperator final : public Operator {
                        bool accumulate, bool held_live);
   // Emits the joins of `row` (of the left input or not) with `others_`, the other
   // side's rows; `mine_before`/`mine_after`: the rows held on the row's side before
-  // and after it applied (a left join's right side only).
-  void EmitJoined(bool is_left, const Row& row, RowKind kind, size_t mine_before,
-                  size_t mine_after, int64_t ts, Collector& out);
+  // and after it applied (a left join's right side only). `spent`: nothing uses `row`
+  // afterwards (a retraction), so a left row's fields move into its last joined row
+  // instead of being copied.
+  void EmitJoined(bool is_left, Row& row, RowKind kind, size_t mine_before,
+                  size_t mine_after, int64_t ts, Collector& out, bool spent);
   // Every row held on `side` for the current key.
   void Collect(Side& side, std::vector<Held>* rows);
   // The number of rows held on `side` for the current key.
   size_t Count(Side& side);
   Row Join(std::span<const Value> left, std::span<const Value> right) const;
+  // Join with the left row's fields moved out of `left` (left empty afterwards).
+  Row JoinMovingLeft(Row& left, std::span<const Value> right) const;
   void Emit(Row row, RowKind kind, int64_t ts, Collector& out);
 
   JoinSpec spec_;
