@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/checkpoint/keyed_state_access.h"
 #include "runtime/exchange/key_groups.h"
+#include "runtime/record/row_codec.h"
 
 namespace cdcflow::operators {
 namespace {
@@ -462,6 +463,28 @@ void ChangelogJoinOperator::EmitJoined(bool is_left, Row& row, RowKind kind,
   }
 }
 
+namespace {
+
+// The materializer's held rows: entries of [u32 little-endian length][encoded row].
+constexpr size_t kEntryHeader = 4;
+
+void AppendEntry(std::string_view encoded_row, std::string* out) {
+  const uint32_t n = static_cast<uint32_t>(encoded_row.size());
+  for (int shift = 0; shift < 32; shift += 8) out->push_back(static_cast<char>((n >> shift) & 0xff));
+  out->append(encoded_row);
+}
+
+// The encoded row of the entry at `at` (the caller walks whole entries only); a
+// truncated entry yields the bytes that are there, which then fail to decode or match.
+std::string_view EntryAt(std::string_view held, size_t at) {
+  if (held.size() - at < kEntryHeader) return held.substr(held.size());
+  uint32_t n = 0;
+  for (int b = 3; b >= 0; --b) n = (n << 8) | static_cast<uint8_t>(held[at + b]);
+  return held.substr(at + kEntryHeader, n);
+}
+
+}  // namespace
+
 UpsertMaterializerOperator::UpsertMaterializerOperator(UpsertMaterializerSpec spec)
     : spec_(std::move(spec)),
       filter_(spec_.position_field, spec_.key_fields, "upsert materializer") {}
@@ -474,9 +497,14 @@ absl::Status UpsertMaterializerOperator::Open(RuntimeContext& ctx) {
   auto state = CreateState(ctx, &owned_state_);
   if (!state.ok()) return state.status();
   state_ = *std::move(state);
-  auto rows = state_->GetListState("rows");
+  auto rows = state_->GetValueState("rows_encoded");
   if (!rows.ok()) return rows.status();
   rows_ = *rows;
+  if (state_->HoldsState("rows")) {
+    auto legacy = state_->GetListState("rows");
+    if (!legacy.ok()) return legacy.status();
+    legacy_rows_ = *legacy;
+  }
   if (absl::Status s = filter_.Open(*state_, "positions", spec_.key_fields); !s.ok()) return s;
   if (spec_.append_version) {
     auto version = state_->GetValueState("version");
@@ -485,6 +513,23 @@ absl::Status UpsertMaterializerOperator::Open(RuntimeContext& ctx) {
     version_floor_ = ctx.ProcessingTimeMs() * 1000;
   }
   return absl::OkStatus();
+}
+
+std::string_view UpsertMaterializerOperator::HeldRows() {
+  if (const Value* held = rows_->Get()) return held->as_bytes();
+  if (legacy_rows_ == nullptr) return {};
+  const std::vector<Row>& legacy = legacy_rows_->Get();
+  if (legacy.empty()) return {};
+  held_.clear();
+  std::string encoded;
+  for (const Row& r : legacy) {
+    encoded.clear();
+    record::AppendRow(r, &encoded);
+    AppendEntry(encoded, &held_);
+  }
+  legacy_rows_->Clear();
+  rows_->Put(Value::Bin(held_));
+  return rows_->Get()->as_bytes();
 }
 
 void UpsertMaterializerOperator::Emit(Row row, RowKind kind, int64_t ts, Collector& out) {
@@ -544,43 +589,63 @@ absl::Status UpsertMaterializerOperator::ProcessBatch(int, RowBatch& batch, Coll
       }
     }
     row.kind = RowKind::kInsert;
+    encoded_.clear();
+    record::AppendRow(row, &encoded_);
+    const std::string_view held = HeldRows();
     if (accumulate) {
-      rows_->Add(row);
+      remaining_.assign(held);
+      AppendEntry(encoded_, &remaining_);
+      rows_->Put(Value::Bin(remaining_));
       Emit(std::move(row), RowKind::kUpdateAfter, ts, out);
       continue;
     }
     // A retraction removes the newest equal row. Only when it was the visible (last)
     // row does the output change: to the row before it, or a delete.
-    const std::vector<Row>& held = rows_->Get();
-    size_t found = held.size();
-    for (size_t r = held.size(); r-- > 0;) {
-      if (held[r].fields == row.fields) {
-        found = r;
-        break;
+    size_t found = std::string_view::npos, found_end = 0, last_start = 0;
+    for (size_t at = 0; at < held.size();) {
+      const std::string_view entry = EntryAt(held, at);
+      const size_t next = at + kEntryHeader + entry.size();
+      if (entry == encoded_) {
+        found = at;
+        found_end = next;
       }
+      last_start = at;
+      at = next;
     }
-    if (found == held.size()) {
+    if (found == std::string_view::npos) {
       ++stats_.absent_retractions;
       continue;
     }
-    const bool was_visible = found + 1 == held.size();
-    std::vector<Row> live;
-    live.reserve(held.size() - 1);
-    for (size_t r = 0; r < held.size(); ++r) {
-      if (r != found) live.push_back(held[r]);
+    const bool was_visible = found == last_start;
+    remaining_.assign(held.substr(0, found));
+    remaining_.append(held.substr(found_end));
+    if (remaining_.empty()) {
+      rows_->Clear();
+    } else {
+      rows_->Put(Value::Bin(remaining_));
     }
-    if (!was_visible) {
-      rows_->Update(std::move(live));
-      continue;
-    }
+    if (!was_visible) continue;
     Deferred change{i, {}, RowKind::kDelete, ts};
-    if (live.empty()) {
+    if (remaining_.empty()) {
       change.row = std::move(row);
     } else {
-      change.row = live.back();
+      size_t at = 0, last = 0;
+      while (at < remaining_.size()) {
+        last = at;
+        at += kEntryHeader + EntryAt(remaining_, at).size();
+      }
+      absl::StatusOr<Row> previous = record::DecodeRow(EntryAt(remaining_, last));
+      if (!previous.ok()) {
+        std::string key;
+        for (const Value& v : keys_.keys[i].fields) {
+          absl::StrAppend(&key, key.empty() ? "" : ", ", v.ToString());
+        }
+        return absl::DataLossError(absl::StrCat("upsert materializer: a held row of key [", key,
+                                                "]: ", previous.status().message()));
+      }
+      change.row = *std::move(previous);
       change.kind = RowKind::kUpdateAfter;
     }
-    rows_->Update(std::move(live));
     deferred = std::move(change);
   }
   release();

@@ -163,10 +163,24 @@ class UpsertMaterializerOperator final : public Operator {
  private:
   void Emit(Row row, RowKind kind, int64_t ts, Collector& out);
 
+  // The current key's live rows as held in `rows_`: encoded (record::AppendRow), in
+  // arrival order, each behind its u32 little-endian length; empty when none. Read
+  // from the legacy list state when a restored snapshot has one.
+  std::string_view HeldRows();
+
   UpsertMaterializerSpec spec_;
   std::unique_ptr<state::KeyedStateBackend> owned_state_;  // without a task backend
   state::KeyedStateBackend* state_ = nullptr;
-  ListState* rows_ = nullptr;
+  // The key's live rows, encoded (a Bytes value): a copy costs one allocation, a flush
+  // writes it as it is, the cache holds about three times the keys of decoded rows, and
+  // rows compare by their bytes (equal values encode to equal bytes).
+  KeyedValueState* rows_ = nullptr;
+  // Snapshots of versions before the encoded rows held a ListState "rows": read (and
+  // moved into rows_) key by key when the restored state has it.
+  ListState* legacy_rows_ = nullptr;
+  std::string held_;      // scratch: a key's rows converted from legacy_rows_
+  std::string encoded_;   // scratch: the current row, encoded
+  std::string remaining_;  // scratch: the key's rows after a change
   PositionFilter filter_;
   BatchKeys keys_;  // the current batch's keys
   KeyedValueState* version_ = nullptr;

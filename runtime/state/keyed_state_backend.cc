@@ -1102,6 +1102,13 @@ absl::StatusOr<MapState*> KeyedStateBackend::GetMapState(std::string_view name,
   return GetTable<MapTable, MapState>(name, kMapKind, ttl);
 }
 
+bool KeyedStateBackend::HoldsState(std::string_view name) const {
+  for (const std::string& n : store_->SpaceNames()) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
 int64_t KeyedStateBackend::NowMs() const {
   return options_.clock_ms ? options_.clock_ms() : absl::ToUnixMillis(absl::Now());
 }

@@ -146,6 +146,11 @@ class KeyedStateBackend {
   absl::StatusOr<ListState*> GetListState(std::string_view name, const StateTtlConfig& ttl = {});
   absl::StatusOr<MapState*> GetMapState(std::string_view name, const StateTtlConfig& ttl = {});
 
+  // True when the store holds a state named `name` (one used before, or restored from
+  // a snapshot that has it), without creating it: for operators that read an older
+  // layout of their state.
+  bool HoldsState(std::string_view name) const;
+
   // Timers of the current key, deduplicated per (domain, time, key).
   void RegisterTimer(TimeDomain domain, int64_t time);
   void DeleteTimer(TimeDomain domain, int64_t time);

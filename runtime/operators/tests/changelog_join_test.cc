@@ -538,6 +538,41 @@ Lines FeedBatch(Operator& op, std::vector<Row> rows) {
 // An update is -U then +U of the same key: its +U alone comes out, not a delete (or the
 // key's previous row) before it; so does a left join's -D/+I of a padded row getting its
 // match. A retraction not followed by an addition for its key still emits its change.
+// Snapshots taken before the materializer held its rows encoded have them in a list
+// state "rows": a restored key's rows are read from it (then moved), in arrival order.
+TEST(UpsertMaterializerLayoutTest, RowsOfTheOlderListLayoutAreRead) {
+  StoreContext ctx(FreshDir("materializer_legacy"));
+  ASSERT_NE(ctx.backend_, nullptr);
+  {
+    ListState* legacy = *ctx.backend_->GetListState("rows");
+    ctx.backend_->SetCurrentKey(Key{{I(1)}});
+    legacy->Add(R(RowKind::kInsert, {I(1), S("a")}));
+    legacy->Add(R(RowKind::kInsert, {I(1), S("b")}));
+    ASSERT_TRUE(ctx.backend_->Flush().ok());
+  }
+  UpsertMaterializerOperator m(UpsertMaterializerSpec{{0}});
+  ASSERT_TRUE(m.Open(ctx).ok());
+  EXPECT_EQ(Feed(m, 0, R(RowKind::kDelete, {I(1), S("b")})), (Lines{"+U[1, a]"}));
+  EXPECT_EQ(Feed(m, 0, R(RowKind::kDelete, {I(1), S("a")})), (Lines{"-D[1, a]"}));
+  EXPECT_EQ(m.stats().absent_retractions, 0u);
+  // Moved: the list is empty now, and a new row of the key stands alone.
+  ctx.backend_->SetCurrentKey(Key{{I(1)}});
+  EXPECT_TRUE((*ctx.backend_->GetListState("rows"))->Get().empty());
+  EXPECT_EQ(Feed(m, 0, R(RowKind::kInsert, {I(1), S("c")})), (Lines{"+U[1, c]"}));
+  EXPECT_EQ(Feed(m, 0, R(RowKind::kDelete, {I(1), S("c")})), (Lines{"-D[1, c]"}));
+}
+
+// Without that state nothing is opened for it.
+TEST(UpsertMaterializerLayoutTest, AFreshStateHasNoListLayout) {
+  StoreContext ctx(FreshDir("materializer_fresh"));
+  ASSERT_NE(ctx.backend_, nullptr);
+  UpsertMaterializerOperator m(UpsertMaterializerSpec{{0}});
+  ASSERT_TRUE(m.Open(ctx).ok());
+  EXPECT_EQ(Feed(m, 0, R(RowKind::kInsert, {I(1), S("a")})), (Lines{"+U[1, a]"}));
+  EXPECT_TRUE(ctx.backend_->HoldsState("rows_encoded"));
+  EXPECT_FALSE(ctx.backend_->HoldsState("rows"));
+}
+
 TEST_F(UpsertMaterializerTest, AnUpdateComesOutAsOneUpsert) {
   UpsertMaterializerOperator m(UpsertMaterializerSpec{{0}});
   ASSERT_TRUE(m.Open(ctx_).ok());
