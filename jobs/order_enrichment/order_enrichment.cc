@@ -232,6 +232,9 @@ absl::Status Build(cdcflow::JobBuilder& job) {
   orders_shipments.right_unique_key = {0};  // shipment_id
   with_products.left_unique_key = {kOrderId, kShipmentBase};
   with_products.right_unique_key = {kProductId};
+  // The second join's left input is the first join's output: it retracts only rows it
+  // added (replays are dropped before it), so its retractions need no state read.
+  with_products.left_exact_retractions = true;
   if (*replay_protection) {
     // Each side's rows are identified by their table's primary key; the joins drop the
     // position columns, so the second join's left side (the first join's output) has none.

@@ -182,8 +182,14 @@ absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
   // never read each other's entries (a restore after changing the spec starts empty).
   auto open_side = [&](const std::string& name, std::vector<int> unique_key,
                        const std::vector<int>& join_key, int position,
-                       const std::vector<int>& row_key, Side* side,
+                       const std::vector<int>& row_key, bool exact_retractions, Side* side,
                        PositionFilter* filter) -> absl::Status {
+    if (exact_retractions && unique_key.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "join ", std::string(ctx.operator_name()), ": ", name,
+          " exact retractions need a unique key (rows without one are counted: a removal "
+          "reads the count)"));
+    }
     for (int f : unique_key) {
       if (f < 0 || f == position) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -209,6 +215,7 @@ absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
       side->rows = *rows;
     }
     side->unique_key = std::move(unique_key);
+    side->exact_retractions = exact_retractions;
     side->what = name == "left" ? "join left input" : "join right input";
     if (positioned) {
       side->position = position;
@@ -218,12 +225,13 @@ absl::Status ChangelogJoinOperator::Open(RuntimeContext& ctx) {
     return filter->Open(*state_, absl::StrCat(name, "_positions"), join_key);
   };
   if (absl::Status s = open_side("left", spec_.left_unique_key, spec_.left_keys,
-                                 spec_.left_position, spec_.left_row_key, &left_, &left_filter_);
+                                 spec_.left_position, spec_.left_row_key,
+                                 spec_.left_exact_retractions, &left_, &left_filter_);
       !s.ok()) {
     return s;
   }
   return open_side("right", spec_.right_unique_key, spec_.right_keys, spec_.right_position,
-                   spec_.right_row_key, &right_, &right_filter_);
+                   spec_.right_row_key, spec_.right_exact_retractions, &right_, &right_filter_);
 }
 
 absl::StatusOr<bool> ChangelogJoinOperator::TakeFreshPosition(Side& side, Row& row,
@@ -266,7 +274,7 @@ bool ChangelogJoinOperator::Apply(Side& side, Row& row, std::span<const Value> u
       side.row->Put(std::move(row));  // blind: nothing is read
       return true;
     }
-    if (side.row->Get() == nullptr) return false;
+    if (!side.exact_retractions && side.row->Get() == nullptr) return false;
     side.row->Clear();
     return true;
   }
@@ -275,7 +283,7 @@ bool ChangelogJoinOperator::Apply(Side& side, Row& row, std::span<const Value> u
       side.rows->Put(unique_key, std::move(row));  // blind: nothing is read
       return true;
     }
-    if (side.rows->Get(unique_key) == nullptr) return false;
+    if (!side.exact_retractions && side.rows->Get(unique_key) == nullptr) return false;
     side.rows->Remove(unique_key);
     return true;
   }

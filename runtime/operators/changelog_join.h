@@ -99,6 +99,7 @@ class ChangelogJoinOperator final : public Operator {
     MapState* rows = nullptr;
     std::vector<int> unique_key;  // empty: rows are counted
     int position = -1;            // >= 0: positions are held with the rows
+    bool exact_retractions = false;  // with a unique key: removals are blind
     const char* what = "";        // "join left input" / "join right input"
   };
   // A row held by the other side, pointing into its state: valid until the next

@@ -62,6 +62,18 @@ struct JoinSpec {
   // (a left join's padded rows have nulls for the right key).
   std::vector<int> left_unique_key;
   std::vector<int> right_unique_key;
+
+  // Exact retractions (optional, for a side with a unique key and no position column):
+  // the side's changelog never retracts a row it did not add, e.g. it is the output of
+  // another changelog join (consistent by construction), not a Debezium topic (whose
+  // replays can). The side then removes a retracted row blindly instead of reading the
+  // state first to check that it holds one (Flink's join never checks): one state read
+  // less per retraction. A retraction of a row not held is then joined and emitted like
+  // any other (a downstream upsert materializer counts and ignores it). A side with
+  // positions held with its rows reads them anyway; a side without a unique key is
+  // refused (its removals read the row's count).
+  bool left_exact_retractions = false;
+  bool right_exact_retractions = false;
 };
 
 // An equi-join of input 0 (left) and input 1 (right). Output rows are the left fields

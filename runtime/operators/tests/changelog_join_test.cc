@@ -429,6 +429,58 @@ TEST(ChangelogJoinLayoutTest, SidesUniqueOnTheJoinKeyAreReadWithoutScans) {
   }
 }
 
+// A side with exact retractions removes a retracted row without reading the state: one
+// point read less per retraction; a retraction of a row it never held is then joined
+// and emitted (the input promised not to send one), not counted as absent.
+TEST(ChangelogJoinLayoutTest, ExactRetractionsAreRemovedWithoutAStateRead) {
+  struct Run {
+    Lines out;
+    uint64_t misses = 0;
+    uint64_t absent = 0;
+  };
+  auto run = [](bool exact) {
+    StoreContext ctx(FreshDir(exact ? "join_exact" : "join_checked"));
+    JoinSpec spec = Spec(JoinType::kInner);
+    spec.left_unique_key = {0};
+    spec.right_unique_key = {0};  // shipment_id: a map under the join key
+    spec.right_exact_retractions = exact;
+    ChangelogJoinOperator join(spec);
+    EXPECT_TRUE(join.Open(ctx).ok());
+    Run r;
+    Feed(join, 0, R(RowKind::kInsert, {I(1), S("bike")}));
+    Feed(join, 1, R(RowKind::kInsert, {I(10), I(1), S("Berlin")}));
+    Feed(join, 1, R(RowKind::kInsert, {I(12), I(1), S("Rome")}));
+    const uint64_t before = ctx.backend_->stats().misses;
+    for (const std::string& line : Feed(join, 1, R(RowKind::kDelete, {I(10), I(1), S("Berlin")}))) {
+      r.out.push_back(line);
+    }
+    r.misses = ctx.backend_->stats().misses - before;
+    for (const std::string& line : Feed(join, 1, R(RowKind::kDelete, {I(11), I(1), S("Paris")}))) {
+      r.out.push_back(line);
+    }
+    r.absent = join.stats().absent_retractions;
+    EXPECT_TRUE(ctx.backend_->status().ok()) << ctx.backend_->status();
+    return r;
+  };
+  const Run checked = run(false);
+  const Run exact = run(true);
+  EXPECT_EQ(checked.out, (Lines{"-D[1, bike, 10, 1, Berlin]"}));
+  EXPECT_EQ(checked.absent, 1u);
+  EXPECT_EQ(exact.out, (Lines{"-D[1, bike, 10, 1, Berlin]", "-D[1, bike, 11, 1, Paris]"}));
+  EXPECT_EQ(exact.absent, 0u);
+  EXPECT_EQ(exact.misses + 1, checked.misses);
+}
+
+TEST(ChangelogJoinLayoutTest, ExactRetractionsNeedAUniqueKey) {
+  FakeContext ctx;
+  JoinSpec spec = Spec(JoinType::kInner);
+  spec.left_exact_retractions = true;
+  ChangelogJoinOperator join(spec);
+  const absl::Status s = join.Open(ctx);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("left exact retractions need a unique key"));
+}
+
 // With replay protection, a side whose rows are identified by its unique key keeps each
 // row's position with the row, and a removed row's position in a tombstone: one state,
 // one entry per row, and a replayed insert of a deleted row still stays deleted.
