@@ -199,6 +199,9 @@ try {
 
   await check('cancel from the UI cancels the job', async () => {
     await page.goto(`${base}/#/jobs/${jobId}/graph`);
+    // Only the hash changes: the previous page (the job submitted above) stays on screen,
+    // its cancel button too, until this job's page has rendered. Click this job's.
+    await page.locator('.jobhead .meta .mono').filter({hasText: jobId}).waitFor();
     await page.locator('[data-testid=cancel-job]').click();
     await page.locator('[data-testid=confirm]').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=job-state]')?.textContent === 'CANCELED');
