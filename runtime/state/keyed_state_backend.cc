@@ -505,7 +505,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
     for (auto& [k, slot] : cache_) {
       if (slot.layout == Layout::kInline) {
         if (!HasDirtyItem(slot)) continue;
-        dirty_.push_back(DirtyItem{k, &slot, nullptr});  // the head: rewritten or deleted
+        dirty_.push_back(DirtyItem{k, &slot, nullptr});  // the head: rewritten, or deleted below
         if (slot.live <= kInlineEntries) continue;
         // Grown past the inline size: spread, every live entry under its own key, in
         // the batch that deletes the head.
