@@ -174,7 +174,9 @@ class UpsertMaterializerOperator final : public Operator {
   state::KeyedStateBackend* state_ = nullptr;
   // The key's live rows, encoded (a Bytes value): a copy costs one allocation, a flush
   // writes it as it is, the cache holds about three times the keys of decoded rows, and
-  // rows compare by their bytes (equal values encode to equal bytes).
+  // rows compare by their bytes (equal values encode to equal bytes; the one pair of
+  // equal Values that encode apart, Float64 -0.0 and 0.0, does not arise: a retraction
+  // carries the row its upstream emitted before, byte for byte).
   KeyedValueState* rows_ = nullptr;
   // Snapshots of versions before the encoded rows held a ListState "rows": read (and
   // moved into rows_) key by key when the restored state has it.
