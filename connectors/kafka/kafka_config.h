@@ -86,7 +86,8 @@ enum class DeadLetterPolicy { kFail, kDeadLetter };
 // partition's part is bounded by max.partition.fetch.bytes, 1 MiB). Both can be overridden
 // with properties.queued.max.messages.kbytes / properties.fetch.max.bytes.
 // 4 MiB (8 MiB before 2026-11-26): on the 1M-event bench the process's peak RSS is 10-16
-// MB lower, catch-up throughput and CPU unchanged (2 MiB: 16-24 MB lower, same speed).
+// MB lower, catch-up throughput and CPU unchanged. 2 MiB measured 16-24 MB lower at the
+// same speed once, then 5-9 MB lower at 5-19 % more CPU in two later pairs: not taken.
 inline constexpr int64_t kSourceReadAheadBytes = 4 << 20;
 inline constexpr int kSourcePrefetchKbytes = 64 * 1024;
 inline constexpr int kSourceFetchMaxBytes = 16 << 20;

@@ -36,8 +36,9 @@ inline constexpr std::string_view kBatchLatency = "cdcflow_task_batch_process_se
 
 // Keyed state of a subtask's vertex (labels job, vertex, subtask; vertices with keyed
 // state only): the write-back cache in front of RocksDB (KeyedStateBackend's stats).
-// State reads also have label read = point (one entry) | batched (Prefetch's MultiGet)
-// | scan (a whole map) | skipped (a map known to hold nothing: no store read).
+// State reads also have label read = point (one entry, or a small map's head) | batched
+// (Prefetch's MultiGet) | scan (a whole map of more than 8 entries) | skipped (a map
+// known to hold nothing: no store read).
 inline constexpr std::string_view kStateCacheHits = "cdcflow_task_state_cache_hits_total";
 inline constexpr std::string_view kStateReads = "cdcflow_task_state_reads_total";
 inline constexpr std::string_view kStateWriteBacks = "cdcflow_task_state_write_backs_total";

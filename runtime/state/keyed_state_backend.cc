@@ -717,16 +717,52 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
       slot.layout = Layout::kInline;
       return slot;
     }
-    ++stats().misses;
-    point_keys_.resize(1);
-    point_keys_[0].assign(key());
-    if (absl::Status s = store().MultiGet(space_, point_keys_, &point_values_); !s.ok()) {
-      Fail(s);
+    if (!ReadOne("")) {
       slot.layout = Layout::kSpread;  // the store failed: nothing is written any more
       return slot;
     }
     FillHead(slot, point_values_[0]);
     return slot;
+  }
+
+  // Reads the current key's store entry `suffix` (its head: "", or an entry's encoded
+  // map key) into point_values_[0]; false when the store failed (recorded).
+  bool ReadOne(std::string_view suffix) {
+    ++stats().misses;
+    point_keys_.resize(1);
+    point_keys_[0].assign(key());
+    point_keys_[0].append(suffix);
+    if (absl::Status s = store().MultiGet(space_, point_keys_, &point_values_); !s.ok()) {
+      Fail(s);
+      return false;
+    }
+    return true;
+  }
+
+  // Caches an entry read from the store (`item` holds its decoded map key and expiry,
+  // `row` its value) unless the slot holds a newer one under `encoded_key`; an expired
+  // one (TTL, at `now`) is cached valueless and dirty: never returned, deleted at the
+  // next flush. The slot's `live` count is the caller's.
+  MapItem& CacheLoaded(MapSlot& slot, std::string_view encoded_key, MapItem item, Row row,
+                       int64_t now) {
+    auto [it, inserted] = slot.items.try_emplace(std::string(encoded_key));
+    if (!inserted) return it->second;
+    if (has_ttl() && item.expires <= now) {
+      MarkDirty(item.dirty);
+      AddItemBytes(slot, EntryBytes(encoded_key, item.key));
+    } else {
+      item.bytes = EstimateBytes(row);
+      item.value = std::move(row);
+      AddItemBytes(slot, EntryBytes(encoded_key, item.key) + item.bytes);
+    }
+    it->second = std::move(item);
+    return it->second;
+  }
+
+  // Recounts a loaded slot's live entries.
+  static void CountLive(MapSlot& slot) {
+    slot.live = 0;
+    for (const auto& [k, item] : slot.items) slot.live += item.value.has_value() ? 1 : 0;
   }
 
   // Resolves `slot` from its head as read from the store: absent, the map is spread;
@@ -751,15 +787,9 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
         Fail(absl::DataLossError(absl::StrCat("the inline map of a key: ", s.message())));
         break;
       }
-      auto [it, inserted] = slot.items.try_emplace(std::string(encoded_key));
-      if (!inserted) continue;
-      item.bytes = EstimateBytes(row);
-      item.value = std::move(row);
-      AddItemBytes(slot, EntryBytes(encoded_key, item.key) + item.bytes);
-      it->second = std::move(item);
+      CacheLoaded(slot, encoded_key, std::move(item), std::move(row), /*now=*/0);  // no TTL
     }
-    slot.live = 0;
-    for (const auto& [k, item] : slot.items) slot.live += item.value.has_value() ? 1 : 0;
+    CountLive(slot);
     slot.complete = true;
   }
 
@@ -804,14 +834,7 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
       return nullptr;
     }
     if (KnownEmpty(slot)) return nullptr;
-    ++stats().misses;
-    point_keys_.resize(1);
-    point_keys_[0].assign(key());
-    point_keys_[0].append(scratch_);
-    if (absl::Status s = store().MultiGet(space_, point_keys_, &point_values_); !s.ok()) {
-      Fail(s);
-      return nullptr;
-    }
+    if (!ReadOne(scratch_)) return nullptr;
     if (point_values_.empty() || !point_values_[0].has_value()) return nullptr;
     MapItem item;
     size_t offset = 0;
@@ -822,16 +845,10 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
       Fail(decoded);
       return nullptr;
     }
-    if (has_ttl() && item.expires <= Now()) {
-      MarkDirty(item.dirty);  // expired: deleted at the next flush, never returned
-      AddItemBytes(slot, EntryBytes(scratch_, item.key));
-    } else {
-      item.bytes = EstimateBytes(row);
-      item.value = std::move(row);
-      AddItemBytes(slot, EntryBytes(scratch_, item.key) + item.bytes);
-      ++slot.live;
-    }
-    return &slot.items.emplace(scratch_, std::move(item)).first->second;
+    MapItem& cached =
+        CacheLoaded(slot, scratch_, std::move(item), std::move(row), has_ttl() ? Now() : 0);
+    if (cached.value.has_value()) ++slot.live;
+    return &cached;
   }
 
   // The current key's slot with its whole map loaded.
@@ -859,21 +876,11 @@ class MapTable final : public KeyedStateBackend::Table, public MapState {
           Row row;
           decode_status = DecodeStored(v, &row, &item.expires);
           if (!decode_status.ok()) return;
-          if (has_ttl() && item.expires <= now) {
-            MarkDirty(item.dirty);  // expired: deleted at the next flush, never returned
-            AddItemBytes(slot, EntryBytes(encoded_key, item.key));
-            slot.items.emplace(std::string(encoded_key), std::move(item));
-            return;
-          }
-          item.bytes = EstimateBytes(row);
-          item.value = std::move(row);
-          AddItemBytes(slot, EntryBytes(encoded_key, item.key) + item.bytes);
-          slot.items.emplace(std::string(encoded_key), std::move(item));
+          CacheLoaded(slot, encoded_key, std::move(item), std::move(row), now);
         });
     if (!s.ok()) Fail(s);
     if (!decode_status.ok()) Fail(decode_status);
-    slot.live = 0;
-    for (const auto& [k, item] : slot.items) slot.live += item.value.has_value() ? 1 : 0;
+    CountLive(slot);
     slot.complete = s.ok() && decode_status.ok();
     return slot;
   }
