@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "runtime/local/local_job.h"
 #include "runtime/plugin/plugin_loader.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow {
 namespace {
@@ -15,11 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string FreshDir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() /
-                 ("cdcflow_jobs_test_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir.parent_path());
-  return dir.string();
+  return cdcflow::testing::NewScratchPath(name);
 }
 
 // Every line of every part file under `dir`, sorted.

@@ -9,6 +9,7 @@
 
 #include "connectors/elasticsearch/tests/fake_es_server.h"
 #include "runtime/api/registry_metric_group.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow::elasticsearch {
 namespace {
@@ -352,8 +353,7 @@ TEST(ElasticsearchSinkTest, RefusedItemGoesToTheDeadLetterFile) {
   Harness h;
   h.server.set_index_exists(true);
   h.config.failure_handler = FailureHandler::kDeadLetter;
-  std::string path = ::testing::TempDir() + "/es_dead_letters.ndjson";
-  std::remove(path.c_str());
+  const std::string path = cdcflow::testing::NewScratchPath("es_dead_letters.ndjson");
   h.config.dead_letter_path = path;
   auto sink = h.Make();
   h.server.Script({200, "", {200, 400}});

@@ -9,6 +9,7 @@
 
 #include "cdcflow/job.h"
 #include "gtest/gtest.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow {
 namespace {
@@ -41,9 +42,7 @@ RowBatch TwoRows() {
 }
 
 TEST(FileSinkTest, WritesOnePartFilePerSubtask) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("cdcflow_file_sink_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
+  const std::filesystem::path dir = cdcflow::testing::NewScratchPath("file_sink");
   auto sink = FileSink(dir.string())();
   Ctx ctx(3, 4);
   ASSERT_TRUE(sink->Open(ctx).ok());
@@ -62,8 +61,7 @@ TEST(FileSinkTest, WritesOnePartFilePerSubtask) {
 }
 
 TEST(FileSinkTest, ReportsADirectoryItCannotCreate) {
-  auto file = std::filesystem::temp_directory_path() /
-              ("cdcflow_file_sink_blocker_" + std::to_string(::getpid()));
+  const std::filesystem::path file = cdcflow::testing::NewScratchPath("file_sink_blocker");
   std::ofstream(file) << "x";
   auto sink = FileSink((file / "sub").string())();
   Ctx ctx(0, 1);
@@ -78,10 +76,8 @@ TEST(FileSinkTest, ReportsADirectoryItCannotCreate) {
 class StagedFileSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("cdcflow_staged_sink_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
+    dir_ = cdcflow::testing::NewScratchPath(
+        ::testing::UnitTest::GetInstance()->current_test_info()->name());
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -240,10 +236,10 @@ TEST(StdoutSinkTest, PrefixesTheSubtaskWhenParallel) {
   Ctx ctx(1, 2);
   ASSERT_TRUE(sink->Open(ctx).ok());
   RowBatch b = TwoRows();
-  testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStdout();
   ASSERT_TRUE(sink->WriteBatch(b).ok());
   ASSERT_TRUE(sink->Finish().ok());
-  std::string out = testing::internal::GetCapturedStdout();
+  std::string out = ::testing::internal::GetCapturedStdout();
   EXPECT_EQ(out, "2> " + TwoRows().row(0).ToString() + "\n2> " + TwoRows().row(1).ToString() + "\n");
 }
 

@@ -11,21 +11,15 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow::checkpoint {
 namespace {
+
+using ::cdcflow::testing::NewScratchPath;
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::string NewTempDir(std::string_view tag) {
-  static std::atomic<int> counter{0};
-  std::string dir = absl::StrCat(::testing::TempDir(), "/ckpt_coord_", getpid(), "_",
-                                 std::string(tag), "_", counter++);
-  dir = fs::path(dir).lexically_normal().string();
-  fs::remove_all(dir);
-  return dir;
-}
 
 v1::TaskCheckpointAck Ack(exchange::TaskId t, int64_t id, int32_t attempt = 0) {
   v1::TaskCheckpointAck a;
@@ -47,7 +41,7 @@ v1::TaskCheckpointAck Ack(exchange::TaskId t, int64_t id, int32_t attempt = 0) {
 class CoordinatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = NewTempDir("root");
+    root_ = NewScratchPath("root");
     storage_ = *CheckpointStorage::Create(root_, "job");
   }
   std::unique_ptr<CheckpointCoordinator> Make(CoordinatorOptions options = {}) {
@@ -207,7 +201,7 @@ TEST_F(CoordinatorTest, PeriodicCheckpointsRetainTheLastN) {
 
 TEST_F(CoordinatorTest, SavepointIsExported) {
   auto c = Make();
-  const std::string dir = NewTempDir("sp");
+  const std::string dir = NewScratchPath("sp");
   absl::StatusOr<int64_t> id = c->TriggerNow(dir);
   ASSERT_TRUE(id.ok());
   for (const auto& t : tasks_) c->Acknowledge(Ack(t, *id));

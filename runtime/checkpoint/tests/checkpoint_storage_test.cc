@@ -11,21 +11,14 @@
 #include "gtest/gtest.h"
 #include "runtime/checkpoint/task_restore.h"
 #include "runtime/state/keyed_state_backend.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow::checkpoint {
 namespace {
+
+using ::cdcflow::testing::NewScratchDir;
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-std::string NewTempDir(std::string_view tag) {
-  static std::atomic<int> counter{0};
-  std::string dir = absl::StrCat(::testing::TempDir(), "/ckpt_storage_", getpid(), "_",
-                                 std::string(tag), "_", counter++);
-  dir = fs::path(dir).lexically_normal().string();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -62,7 +55,7 @@ TEST(Crc32cTest, KnownVector) {
 }
 
 TEST(MetadataFileTest, RoundTrip) {
-  const std::string dir = NewTempDir("meta");
+  const std::string dir = NewScratchDir("meta");
   v1::CheckpointMetadata m = Metadata(7, {});
   m.set_trigger_time_ms(123);
   ASSERT_TRUE(WriteMetadataFile(dir, m).ok());
@@ -78,7 +71,7 @@ TEST(MetadataFileTest, RoundTrip) {
 }
 
 TEST(MetadataFileTest, CorruptOrTruncatedOrMissingIsAnErrorNamingTheFile) {
-  const std::string dir = NewTempDir("corrupt");
+  const std::string dir = NewScratchDir("corrupt");
   ASSERT_TRUE(WriteMetadataFile(dir, Metadata(1, {})).ok());
   const std::string path = dir + "/_metadata";
   std::string data = ReadAll(path);
@@ -107,8 +100,8 @@ TEST(MetadataFileTest, CorruptOrTruncatedOrMissingIsAnErrorNamingTheFile) {
 class StorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = NewTempDir("root");
-    staging_ = NewTempDir("staging");
+    root_ = NewScratchDir("root");
+    staging_ = NewScratchDir("staging");
     auto s = CheckpointStorage::Create(root_, "job", /*link_files=*/false);
     ASSERT_TRUE(s.ok()) << s.status();
     storage_ = *std::move(s);
@@ -208,7 +201,7 @@ TEST_F(StorageTest, SavepointIsSelfContained) {
   ASSERT_TRUE(storage_->CommitCheckpoint(Metadata(4, Upload(4, {"7.sst", "M"}, &n))).ok());
   absl::StatusOr<CompletedCheckpoint> chk = LoadCheckpoint(storage_->CheckpointDir(4));
   ASSERT_TRUE(chk.ok()) << chk.status();
-  const std::string sp = NewTempDir("sp") + "/savepoint";
+  const std::string sp = NewScratchDir("sp") + "/savepoint";
   absl::StatusOr<CompletedCheckpoint> saved = CheckpointStorage::ExportSavepoint(*chk, sp);
   ASSERT_TRUE(saved.ok()) << saved.status();
   EXPECT_TRUE(saved->metadata.savepoint());
@@ -231,7 +224,7 @@ TEST_F(StorageTest, RocksDbStateRoundTripsAndRescales) {
   state::KeyedStateOptions options;
   options.max_parallelism = 16;
   options.key_groups = {0, 15};
-  const std::string db = NewTempDir("db");
+  const std::string db = NewScratchDir("db");
   auto backend = state::KeyedStateBackend::CreateRocksDb(options, db + "/live");
   ASSERT_TRUE(backend.ok()) << backend.status();
   KeyedValueState* v = *(*backend)->GetValueState("sum");

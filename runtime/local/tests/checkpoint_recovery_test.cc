@@ -15,19 +15,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/local/local_job.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow::local {
 namespace {
-namespace fs = std::filesystem;
 
-std::string NewTempDir(std::string_view tag) {
-  static std::atomic<int> counter{0};
-  std::string dir = absl::StrCat(::testing::TempDir(), "/ckpt_recovery_", getpid(), "_",
-                                 std::string(tag), "_", counter++);
-  dir = fs::path(dir).lexically_normal().string();
-  fs::remove_all(dir);
-  return dir;
-}
+using ::cdcflow::testing::NewScratchPath;
+namespace fs = std::filesystem;
 
 // Emits values first, first + p, first + 2p, ... below `end` for subtask i of p
 // (first = begin + i), `per_poll` rows per poll with a short pause, as rows
@@ -218,8 +212,8 @@ TEST(CheckpointRecoveryTest, ExactlyOnceAfterAFailure) {
   JobArgs args;
   LocalJobOptions options;
   options.task.batch_rows = 64;
-  options.task.state_dir = NewTempDir("state");
-  options.checkpoint_dir = NewTempDir("chk");
+  options.task.state_dir = NewScratchPath("state");
+  options.checkpoint_dir = NewScratchPath("chk");
   options.checkpoint_interval = absl::Milliseconds(30);
   options.restart.max_restarts = 2;
   options.restart.delay = absl::Milliseconds(10);
@@ -270,8 +264,8 @@ TEST(CheckpointRecoveryTest, FallsBackToThePreviousCheckpointWhenTheLatestIsCorr
   JobArgs args;
   LocalJobOptions options;
   options.task.batch_rows = 32;
-  options.task.state_dir = NewTempDir("state");
-  options.checkpoint_dir = NewTempDir("chk");
+  options.task.state_dir = NewScratchPath("state");
+  options.checkpoint_dir = NewScratchPath("chk");
   options.restart.max_restarts = 1;
   options.restart.delay = absl::Milliseconds(5);
   auto job = LocalJob::Start(&graph, &args, options);
@@ -325,7 +319,7 @@ std::string RunPhase(int p, int64_t begin, int64_t end, int64_t keys, const std:
   JobArgs args;
   LocalJobOptions options;
   options.task.batch_rows = 128;
-  options.task.state_dir = NewTempDir("state");
+  options.task.state_dir = NewScratchPath("state");
   options.checkpoint_dir = checkpoint_dir;
   options.from_savepoint = savepoint;
   auto job = LocalJob::Start(&graph, &args, options);
@@ -343,7 +337,7 @@ std::string RunPhase(int p, int64_t begin, int64_t end, int64_t keys, const std:
     absl::SleepFor(absl::Milliseconds(5));
   }
   EXPECT_EQ(in, static_cast<uint64_t>(end - begin));
-  const std::string dir = NewTempDir("savepoint");
+  const std::string dir = NewScratchPath("savepoint");
   absl::StatusOr<checkpoint::CompletedCheckpoint> sp = (*job)->TriggerSavepoint(dir);
   EXPECT_TRUE(sp.ok()) << sp.status();
   const absl::Time commit_deadline = absl::Now() + absl::Seconds(10);
@@ -363,7 +357,7 @@ TEST(CheckpointRecoveryTest, RescaleTwoFourOneKeepsEveryKeysState) {
   constexpr int64_t kKeys = 300;
   constexpr int64_t kPhase = 3000;
   Broker broker;
-  const std::string checkpoints = NewTempDir("chk");
+  const std::string checkpoints = NewScratchPath("chk");
   std::string sp = RunPhase(2, 0, kPhase, kKeys, "", &broker, checkpoints);
   ASSERT_FALSE(sp.empty());
   sp = RunPhase(4, kPhase, 2 * kPhase, kKeys, sp, &broker, checkpoints);
@@ -402,7 +396,7 @@ TEST(CheckpointRecoveryTest, TimedOutCheckpointsAbortWithoutFailingTheJob) {
   JobArgs args;
   LocalJobOptions options;
   options.task.batch_rows = 16;
-  options.checkpoint_dir = NewTempDir("chk");
+  options.checkpoint_dir = NewScratchPath("chk");
   options.checkpoint_interval = absl::Milliseconds(20);
   options.checkpoint_timeout = absl::Milliseconds(15);
   auto run = LocalJob::Start(&*graph, &args, options);

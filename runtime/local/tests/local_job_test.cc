@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "runtime/exchange/key_groups.h"
 #include "runtime/metrics/metrics.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow::local {
 namespace {
@@ -139,8 +140,7 @@ TEST(LocalJobRocksDbTest, KeyedStateInRocksDb) {
       .SinkTo("out", Collect(&out));
   auto graph = graph::Finalize(job);
   ASSERT_TRUE(graph.ok()) << graph.status();
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                    ("cdcflow_local_job_rocksdb_" + std::to_string(::getpid()));
+  const std::filesystem::path dir = cdcflow::testing::NewScratchPath("local_job_rocksdb");
   JobArgs args;
   metrics::MetricRegistry registry;
   // A tiny cache forces the state through RocksDB.

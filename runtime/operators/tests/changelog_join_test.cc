@@ -10,6 +10,7 @@
 #include "runtime/checkpoint/keyed_state_access.h"
 #include "runtime/operators/changelog_join.h"
 #include "runtime/state/kv_store.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow::operators {
 namespace {
@@ -370,11 +371,7 @@ class StoreContext : public FakeContext, public checkpoint::KeyedStateAccess {
   std::unique_ptr<state::KeyedStateBackend> backend_;
 };
 
-std::string FreshDir(const std::string& name) {
-  std::string dir = std::string(::testing::TempDir()) + "/" + name;
-  std::filesystem::remove_all(dir);
-  return dir;
-}
+std::string FreshDir(const std::string& name) { return cdcflow::testing::NewScratchPath(name); }
 
 // A side unique on the join key holds one row per key: read with a point lookup (and
 // batched per input batch), never a prefix scan; so are positions of rows identified by

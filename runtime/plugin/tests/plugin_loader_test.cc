@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow::plugin {
 namespace {
@@ -12,10 +13,8 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string TempDir() {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("cdcflow_plugin_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir.string();
+  static const std::string dir = cdcflow::testing::NewScratchDir("plugin_test");
+  return dir;
 }
 
 void ExpectErrorNamesFile(const absl::Status& s, const std::string& path) {

@@ -16,6 +16,7 @@
 #include "runtime/graph/logical_graph.h"
 #include "runtime/local/local_job.h"
 #include "runtime/state/keyed_state_backend.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow::state {
 namespace {
@@ -35,8 +36,7 @@ class DiskFullTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root (CI runs this as root)";
-    dir_ = absl::StrCat(::testing::TempDir(), "/cdcflow_disk_full_", getpid());
-    std::filesystem::create_directories(dir_);
+    dir_ = cdcflow::testing::NewScratchDir("disk_full");
     ASSERT_EQ(mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=16m"), 0)
         << "mount tmpfs on " << dir_ << ": " << strerror(errno);
     mounted_ = true;

@@ -8,20 +8,15 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow::state {
 namespace {
 
+using ::cdcflow::testing::NewScratchPath;
+
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
-
-std::string NewTempDir(std::string_view tag) {
-  static std::atomic<int> counter{0};
-  std::string dir = absl::StrCat(::testing::TempDir(), "/keyed_state_", getpid(), "_",
-                                 absl::string_view(tag.data(), tag.size()), "_", counter++);
-  std::filesystem::remove_all(dir);
-  return dir;
-}
 
 Key K(int64_t id) { return Key{{Value::Int64(id)}}; }
 Row R(int64_t a, std::string b) { return Row{RowKind::kInsert, {Value::Int64(a), Value::Str(std::move(b))}}; }
@@ -33,21 +28,21 @@ struct InMemory {
 };
 struct RocksDbCached {
   static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> Make(KeyedStateOptions o) {
-    return KeyedStateBackend::CreateRocksDb(o, NewTempDir("db"));
+    return KeyedStateBackend::CreateRocksDb(o, NewScratchPath("db"));
   }
 };
 // A cache budget of 0 writes through: every access goes to RocksDB.
 struct RocksDbNoCache {
   static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> Make(KeyedStateOptions o) {
     o.cache_bytes = 0;
-    return KeyedStateBackend::CreateRocksDb(o, NewTempDir("db"));
+    return KeyedStateBackend::CreateRocksDb(o, NewScratchPath("db"));
   }
 };
 // A tiny budget: the cache is flushed and emptied every few keys.
 struct RocksDbSmallCache {
   static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> Make(KeyedStateOptions o) {
     o.cache_bytes = 2000;
-    return KeyedStateBackend::CreateRocksDb(o, NewTempDir("db"));
+    return KeyedStateBackend::CreateRocksDb(o, NewScratchPath("db"));
   }
 };
 
@@ -56,7 +51,7 @@ struct RocksDbWriteBack {
   static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> Make(KeyedStateOptions o) {
     o.write_back_entries = 3;
     o.write_back_interval_ms = 0;
-    return KeyedStateBackend::CreateRocksDb(o, NewTempDir("db"));
+    return KeyedStateBackend::CreateRocksDb(o, NewScratchPath("db"));
   }
 };
 
@@ -268,7 +263,7 @@ int64_t Check(KeyedStateBackend& b, int64_t n) {
 TYPED_TEST(KeyedStateBackendTest, SnapshotAndRestore) {
   auto b = this->Make();
   Fill(*b, 500);
-  const std::string snap = NewTempDir("snap");
+  const std::string snap = NewScratchPath("snap");
   ASSERT_TRUE(b->Snapshot(snap).ok());
   // Changes after the snapshot are not in it.
   b->SetCurrentKey(K(1));
@@ -291,7 +286,7 @@ TYPED_TEST(KeyedStateBackendTest, RescaleTwoToFourToOne) {
     options.key_groups = exchange::KeyGroupRangeForSubtask(subtask, 2, 128);
     auto b = this->Make(options);
     Fill(*b, kKeys);
-    two_snaps.push_back(NewTempDir("two"));
+    two_snaps.push_back(NewScratchPath("two"));
     ASSERT_TRUE(b->Snapshot(two_snaps.back()).ok());
   }
   std::vector<std::string> four_snaps;
@@ -302,7 +297,7 @@ TYPED_TEST(KeyedStateBackendTest, RescaleTwoToFourToOne) {
     auto b = this->Make(options);
     ASSERT_TRUE(b->Restore(two_snaps).ok());
     total += Check(*b, kKeys);
-    four_snaps.push_back(NewTempDir("four"));
+    four_snaps.push_back(NewScratchPath("four"));
     ASSERT_TRUE(b->Snapshot(four_snaps.back()).ok());
   }
   EXPECT_EQ(total, kKeys);  // every key's state, exactly once
@@ -314,7 +309,7 @@ TYPED_TEST(KeyedStateBackendTest, RescaleTwoToFourToOne) {
 TYPED_TEST(KeyedStateBackendTest, RestoreRefusesAnotherMaxParallelism) {
   auto b = this->Make();
   Fill(*b, 10);
-  const std::string snap = NewTempDir("snap");
+  const std::string snap = NewScratchPath("snap");
   ASSERT_TRUE(b->Snapshot(snap).ok());
   KeyedStateOptions options;
   options.max_parallelism = 256;
@@ -324,14 +319,14 @@ TYPED_TEST(KeyedStateBackendTest, RestoreRefusesAnotherMaxParallelism) {
   absl::Status s = other->Restore(dirs);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(s.message()), HasSubstr("max parallelism 128"));
-  const std::string missing[] = {NewTempDir("missing")};
+  const std::string missing[] = {NewScratchPath("missing")};
   EXPECT_EQ(other->Restore(missing).code(), absl::StatusCode::kNotFound);
 }
 
 TYPED_TEST(KeyedStateBackendTest, PrefetchServesTheBatchFromMemory) {
   auto b = this->Make();
   Fill(*b, 300);
-  const std::string snap = NewTempDir("snap");
+  const std::string snap = NewScratchPath("snap");
   ASSERT_TRUE(b->Snapshot(snap).ok());
   auto restored = this->Make();
   const std::string dirs[] = {snap};
@@ -402,7 +397,7 @@ TYPED_TEST(KeyedStateBackendTest, TtlStatesNeverReturnExpiredEntries) {
   }
   ASSERT_TRUE(b->Flush().ok());
   now = 1200;
-  const std::string snap = NewTempDir("ttl_snap");
+  const std::string snap = NewScratchPath("ttl_snap");
   ASSERT_TRUE(b->Snapshot(snap).ok());
   auto restored = this->Make(options);
   const std::string dirs[] = {snap};
@@ -447,7 +442,7 @@ TYPED_TEST(KeyedStateBackendTest, TimersAreOrderedAndRestoredByKeyGroup) {
   ASSERT_TRUE(b->PopTimer(TimeDomain::kEventTime, 25, &time, &key));
   EXPECT_EQ(key, K(98));
   EXPECT_FALSE(b->PopTimer(TimeDomain::kEventTime, 25, &time, &key));
-  const std::string snap = NewTempDir("timer_snap");
+  const std::string snap = NewScratchPath("timer_snap");
   ASSERT_TRUE(b->Snapshot(snap).ok());
   ASSERT_TRUE(b->PopTimer(TimeDomain::kEventTime, 1000, &time, &key));  // not in the snapshot
 
@@ -479,7 +474,7 @@ TYPED_TEST(KeyedStateBackendTest, TimersAreOrderedAndRestoredByKeyGroup) {
 TEST(KeyedStateBackendMapTest, BigMapPointAccessStaysWithinTheCacheBudget) {
   KeyedStateOptions options;
   options.cache_bytes = 64 << 10;
-  auto b = KeyedStateBackend::CreateRocksDb(options, NewTempDir("bigmap"));
+  auto b = KeyedStateBackend::CreateRocksDb(options, NewScratchPath("bigmap"));
   ASSERT_TRUE(b.ok()) << b.status();
   MapState* map = *(*b)->GetMapState("rows");
   const std::string pad(200, 'x');
@@ -730,7 +725,7 @@ TEST(KeyedStateBackendMapTest, KeysThatNeverHeldAnEntryAreNotReadFromTheStore) {
   EXPECT_EQ(map->Size(), 1u);
   EXPECT_EQ((*b)->stats().scans, 0u);  // a small map: one point read of its inline head
   EXPECT_EQ((*b)->stats().misses, 1u);
-  const std::string snap = NewTempDir("map_keys_snap");
+  const std::string snap = NewScratchPath("map_keys_snap");
   ASSERT_TRUE((*b)->Snapshot(snap).ok());
 
   auto restored = KeyedStateBackend::Create(options, std::make_unique<MemKvStore>(), false);
@@ -789,7 +784,7 @@ TEST(KeyedStateBackendMapTest, SmallMapsAreOneStoreEntryBigOnesAnEntryPerMapKey)
   map->Remove(std::span<const Value>(&gone, 1));
   ASSERT_TRUE((*b)->Flush().ok());
   EXPECT_EQ(CountEntries(*raw, "map"), 9u + 20u + 1u + 1u);  // stays spread
-  const std::string snap = NewTempDir("inline_maps_snap");
+  const std::string snap = NewScratchPath("inline_maps_snap");
   ASSERT_TRUE((*b)->Snapshot(snap).ok());
 
   auto restored = KeyedStateBackend::Create(options, std::make_unique<MemKvStore>(), false);

@@ -10,19 +10,14 @@
 #include "runtime/state/mem_kv_store.h"
 #include "runtime/state/rocksdb_kv_store.h"
 #include "runtime/state/state_key.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow::state {
 namespace {
 
-using ::testing::HasSubstr;
+using ::cdcflow::testing::NewScratchPath;
 
-std::string NewTempDir(std::string_view tag) {
-  static std::atomic<int> counter{0};
-  std::string dir = absl::StrCat(::testing::TempDir(), "/kv_store_", getpid(), "_",
-                                 absl::string_view(tag.data(), tag.size()), "_", counter++);
-  std::filesystem::remove_all(dir);
-  return dir;
-}
+using ::testing::HasSubstr;
 
 std::vector<std::pair<std::string, std::string>> ScanAll(KvStore& store, int space,
                                                          std::string_view begin = "",
@@ -59,7 +54,7 @@ void ExerciseStore(KvStore& store) {
   EXPECT_EQ(ScanAll(store, a, "", "k1").size(), 1u);  // only "k\0z"
   EXPECT_EQ(ScanAll(store, b), (std::vector<std::pair<std::string, std::string>>{{"k1", "other"}}));
 
-  const std::string snap = NewTempDir("snap");
+  const std::string snap = NewScratchPath("snap");
   ASSERT_TRUE(store.Checkpoint(snap).ok());
   batch->Put(a, "after", "x");
   ASSERT_TRUE(store.Write(*batch).ok());
@@ -133,7 +128,7 @@ TEST(KvStoreTest, PrefixScansMemoryStore) {
 TEST(KvStoreTest, PrefixScansRocksDbStore) {
   for (bool flush : {false, true}) {
     absl::StatusOr<std::unique_ptr<RocksDbKvStore>> store =
-        RocksDbKvStore::Open(NewTempDir("prefix"), RocksDbStoreOptions());
+        RocksDbKvStore::Open(NewScratchPath("prefix"), RocksDbStoreOptions());
     ASSERT_TRUE(store.ok()) << store.status();
     ExercisePrefixScans(**store, flush);
     // Only a whole state-key prefix can be scanned by prefix.
@@ -157,14 +152,14 @@ TEST(KvStoreTest, MemoryStore) {
 
 TEST(KvStoreTest, RocksDbStore) {
   absl::StatusOr<std::unique_ptr<RocksDbKvStore>> store =
-      RocksDbKvStore::Open(NewTempDir("db"), RocksDbStoreOptions());
+      RocksDbKvStore::Open(NewScratchPath("db"), RocksDbStoreOptions());
   ASSERT_TRUE(store.ok()) << store.status();
   ExerciseStore(**store);
   EXPECT_FALSE((*store)->OpenSpace("default").ok());
 }
 
 TEST(KvStoreTest, RocksDbReopensItsColumnFamilies) {
-  const std::string dir = NewTempDir("db");
+  const std::string dir = NewScratchPath("db");
   {
     auto store = *RocksDbKvStore::Open(dir, RocksDbStoreOptions());
     const int s = *store->OpenSpace("s");
@@ -187,7 +182,7 @@ std::string WithExpiry(int64_t expires, std::string_view payload) {
 }
 
 TEST(KvStoreTest, RocksDbCompactionDropsExpiredEntriesOfExpiringSpacesOnly) {
-  auto store = *RocksDbKvStore::Open(NewTempDir("ttl"), RocksDbStoreOptions());
+  auto store = *RocksDbKvStore::Open(NewScratchPath("ttl"), RocksDbStoreOptions());
   const int ttl = *store->OpenSpace("ttl");
   const int plain = *store->OpenSpace("plain");
   store->SetSpaceHasExpiry(ttl);
@@ -214,7 +209,7 @@ TEST(KvStoreTest, SharedOptionsShareOneCacheAndBoundTheMemtables) {
   EXPECT_EQ(a.write_buffer_manager->buffer_size(), size_t{32 << 20});
   EXPECT_TRUE(a.write_buffer_manager->cost_to_cache());
   // Stores opened without a cache use the process-wide one.
-  auto store = *RocksDbKvStore::Open(NewTempDir("shared"), RocksDbStoreOptions());
+  auto store = *RocksDbKvStore::Open(NewScratchPath("shared"), RocksDbStoreOptions());
   const int s = *store->OpenSpace("s");
   auto batch = store->NewWriteBatch();
   for (int i = 0; i < 1000; ++i) batch->Put(s, absl::StrCat("k", i), std::string(1000, 'x'));
@@ -233,7 +228,7 @@ TEST(KvStoreTest, MemorySnapshotTruncatedOrCorruptIsDataLoss) {
   auto batch = store.NewWriteBatch();
   for (int i = 0; i < 5; ++i) batch->Put(a, absl::StrCat("key", i), absl::StrCat("value", i));
   ASSERT_TRUE(store.Write(*batch).ok());
-  const std::string snap = NewTempDir("snap");
+  const std::string snap = NewScratchPath("snap");
   ASSERT_TRUE(store.Checkpoint(snap).ok());
   const std::string path = snap + "/" + MemKvStore::kFileName;
   std::string data;
@@ -252,7 +247,7 @@ TEST(KvStoreTest, MemorySnapshotTruncatedOrCorruptIsDataLoss) {
     EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss);
     EXPECT_THAT(std::string(loaded.status().message()), HasSubstr("byte offset"));
   }
-  EXPECT_EQ(OpenKvSnapshot(NewTempDir("none")).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(OpenKvSnapshot(NewScratchPath("none")).status().code(), absl::StatusCode::kNotFound);
 }
 
 // ENOSPC that still reaches RocksDB (the guard off or outrun) keeps its clear error.
@@ -271,7 +266,7 @@ TEST(KvStoreTest, RocksDbNoSpaceMapsToResourceExhaustedNamingTheContext) {
 }
 
 TEST(KvStoreTest, RocksDbGuardRefusesToOpenWhenTheReserveDoesNotFit) {
-  const std::string dir = NewTempDir("guard_open");
+  const std::string dir = NewScratchPath("guard_open");
   RocksDbStoreOptions options;
   options.disk_reserve_bytes = int64_t{1} << 60;  // an exabyte
   absl::StatusOr<std::unique_ptr<RocksDbKvStore>> store = RocksDbKvStore::Open(dir, options);
@@ -285,7 +280,7 @@ TEST(KvStoreTest, RocksDbGuardRefusesToOpenWhenTheReserveDoesNotFit) {
 // Batches within disk_check_bytes and the interval skip the free-space read; a larger
 // one, a checkpoint and a compaction always read it.
 TEST(KvStoreTest, RocksDbGuardReadsTheFreeSpaceAtMostEveryCheckBytes) {
-  const std::string dir = NewTempDir("guard_rate");
+  const std::string dir = NewScratchPath("guard_rate");
   RocksDbStoreOptions options;
   options.disk_reserve_bytes = 0;
   options.disk_check_bytes = 1 << 20;
@@ -315,9 +310,11 @@ TEST(KvStoreTest, RocksDbGuardReadsTheFreeSpaceAtMostEveryCheckBytes) {
   EXPECT_GT(space.memtables, 500u * 1000u);  // the admitted batches
   EXPECT_GE(space.incoming, (1u << 20) + (1u << 20));  // the batch + the unchecked allowance
   EXPECT_GE(space.free, space.needed());
-  ASSERT_TRUE(store->Checkpoint(dir + "_cp").ok());
+  const absl::Status checkpoint = store->Checkpoint(dir + "_cp");
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint;
   EXPECT_EQ(store->disk_checks(), after_open + 2);
-  ASSERT_TRUE(store->Compact().ok());
+  const absl::Status compact = store->Compact();
+  ASSERT_TRUE(compact.ok()) << compact;
   EXPECT_EQ(store->disk_checks(), after_open + 3);
   EXPECT_GT(store->last_disk_space().compaction, 1u << 20);  // every SST file (flushed above)
 }

@@ -18,6 +18,7 @@
 #include "runtime/exchange/local_channel_factory.h"
 #include "runtime/exchange/topology.h"
 #include "runtime/task/task.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow::task {
 namespace {
@@ -145,8 +146,7 @@ class AlignmentTest : public ::testing::Test {
     ASSERT_EQ(inputs.size(), 2u);
     ch_a_ = inputs[0].target_input == 0 ? 0 : 1;
     ch_b_ = 1 - ch_a_;
-    root_ = absl::StrCat(::testing::TempDir(), "/alignment_", getpid());
-    fs::remove_all(root_);
+    root_ = cdcflow::testing::NewScratchPath("alignment");
     storage_ = *checkpoint::CheckpointStorage::Create(root_, "job");
     TaskSetup setup;
     setup.graph = graph_.get();
@@ -287,8 +287,7 @@ TEST(SourceWakeupTest, TriggerAndCancelWakeAWaitingPoll) {
   graph::JobGraphSpec spec = graph->Spec();
   graph::ExecutionPlan plan = graph::BuildExecutionPlan(spec);
   exchange::LocalChannelFactory channels(spec, plan);
-  const std::string root = absl::StrCat(::testing::TempDir(), "/source_wakeup_", getpid());
-  fs::remove_all(root);
+  const std::string root = cdcflow::testing::NewScratchPath("source_wakeup");
   auto storage = *checkpoint::CheckpointStorage::Create(root, "job");
   FakeListener listener;
   JobArgs args;

@@ -7,17 +7,12 @@
 #include "gtest/gtest.h"
 #include "runtime/state/keyed_state_backend.h"
 #include "runtime/task/keyed_process_operator.h"
+#include "tests/testing/scratch_dir.h"
 
 namespace cdcflow::task {
 namespace {
 
-std::string NewTempDir(std::string_view tag) {
-  static std::atomic<int> counter{0};
-  std::string dir = absl::StrCat(::testing::TempDir(), "/kpo_", getpid(), "_",
-                                 absl::string_view(tag.data(), tag.size()), "_", counter++);
-  std::filesystem::remove_all(dir);
-  return dir;
-}
+using ::cdcflow::testing::NewScratchPath;
 
 class Context : public RuntimeContext {
  public:
@@ -59,7 +54,7 @@ std::unique_ptr<KeyedProcessOperator> MakeOperator(const KeySelector* key, int s
                                                    std::span<const std::string> restore = {}) {
   state::KeyedStateOptions options;
   options.key_groups = exchange::KeyGroupRangeForSubtask(subtask, parallelism, 128);
-  auto backend = state::KeyedStateBackend::CreateRocksDb(options, NewTempDir("db"));
+  auto backend = state::KeyedStateBackend::CreateRocksDb(options, NewScratchPath("db"));
   EXPECT_TRUE(backend.ok()) << backend.status();
   if (!restore.empty()) {
     EXPECT_TRUE((*backend)->Restore(restore).ok());
@@ -81,7 +76,7 @@ TEST(KeyedProcessOperatorTimersTest, TimersSurviveSnapshotRestoreAndRescale) {
   ASSERT_TRUE(op->ProcessWatermark(49, c).ok());  // keys 0..49 fire before the snapshot
   EXPECT_EQ(out.size(), 50u);
   EXPECT_EQ(op->pending_timers(), 150u + 200u);
-  const std::string snap = NewTempDir("snap");
+  const std::string snap = NewScratchPath("snap");
   ASSERT_TRUE(op->state().Snapshot(snap).ok());
 
   // Rescale to two subtasks: together they fire every remaining timer exactly once.
