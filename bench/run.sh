@@ -10,6 +10,8 @@
 #                   a smaller one is topped up through PostgreSQL -> Debezium
 #   --cdcflow-job-args "k=v ..."  extra job arguments of cdcflow's order_enrichment
 #   --cdcflow-tm-args "--flag v ..."  extra flags of cdcflow's task managers
+#   --cdcflow-state rocksdb|memory  where cdcflow keeps keyed state (default rocksdb, as Flink's
+#                   peer; memory: in the heap, as Flink's HashMapStateBackend)
 #   --cdcflow-task-managers N --cdcflow-slots S  cdcflow's workers (default 1 task manager
 #                   with 2 slots: one worker process, as Flink's MiniCluster; 2 and 1 spread
 #                   the job over two processes and its shuffles over the network exchange)
@@ -57,7 +59,7 @@ while (($#)); do
     --note) note=$2; shift 2 ;;
     --results-sub) results_sub=$2; shift 2 ;;
     --cdcflow-job-args | --cdcflow-tm-args) harness_args+=("$1=$2"); shift 2 ;;
-    --cdcflow-task-managers | --cdcflow-slots) harness_args+=("$1" "$2"); shift 2 ;;
+    --cdcflow-task-managers | --cdcflow-slots | --cdcflow-state) harness_args+=("$1" "$2"); shift 2 ;;
     --events | --repeat | --rate | --live-seconds | --profile | --backlog) harness_args+=("$1" "$2"); shift 2 ;;
     --generate-only) engines=""; generate_only=1; harness_args+=("$1"); shift ;;
     --no-live | --no-recovery | --no-catch-up) harness_args+=("$1"); shift ;;

@@ -351,10 +351,15 @@ class Cdcflow(Engine):
         port = self.port_base + 1 + i
         argv = [self.args.cdcflow_bin, "taskmanager", "--jobmanager", f"127.0.0.1:{self.port_base}",
                 "--slots", str(self.args.cdcflow_slots), "--port", str(port), "--id", f"bench-tm{i}",
-                "--plugin-dir", os.path.join(self.workdir, f"{self.run_id}-tm{i}", "plugins"),
-                "--state-dir", os.path.join(self.workdir, f"{self.run_id}-tm{i}", "state")]
+                "--plugin-dir", os.path.join(self.workdir, f"{self.run_id}-tm{i}", "plugins")]
+        argv += self._state_dir(os.path.join(self.workdir, f"{self.run_id}-tm{i}", "state"))
         argv += shlex.split(self.args.cdcflow_tm_args)
         return Launched(argv, os.path.join(self.workdir, f"{self.run_id}-tm{i}.log"))
+
+    def _state_dir(self, path):
+        """Keyed state in RocksDB under `path`, or (--cdcflow-state memory) in the heap: no
+        --state-dir; checkpoints then write each subtask's whole state."""
+        return [] if self.args.cdcflow_state == "memory" else ["--state-dir", path]
 
     def launch(self, topics, output, run_id):
         self.run_id = run_id
@@ -375,8 +380,8 @@ class Cdcflow(Engine):
             local = os.path.join(self.workdir, f"{run_id}-local")
             self.scratch.append(local)
             jm_argv += ["--local-slots", str(self.args.cdcflow_slots),
-                        "--plugin-dir", os.path.join(local, "plugins"),
-                        "--state-dir", os.path.join(local, "state")]
+                        "--plugin-dir", os.path.join(local, "plugins")]
+            jm_argv += self._state_dir(os.path.join(local, "state"))
             jm_argv += shlex.split(self.args.cdcflow_tm_args)
         self.jm_argv = jm_argv
         jm = Launched(jm_argv, os.path.join(self.workdir, f"{run_id}-jm.log"))
@@ -943,6 +948,8 @@ def main(argv):
     # (45.5 k events/s, 35.8 CPU s) and 269 instead of 339 MB peak RSS.
     p.add_argument("--cdcflow-tm-args", default="--state-cache-mb 8 --state-memory-mb 32",
                    help="task manager flags")
+    p.add_argument("--cdcflow-state", choices=["rocksdb", "memory"], default="rocksdb",
+                   help="where cdcflow keeps keyed state (Flink's RocksDB / HashMap backends)")
     p.add_argument("--cdcflow-port-base", type=int, default=36123)
     p.add_argument("--cdcflow-task-managers", type=int, default=0,
                    help="task manager processes (default 0: the job manager's process runs the "

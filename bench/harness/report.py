@@ -74,6 +74,13 @@ def cdcflow_workers(runs):
             f"{' each' if tms != 1 else ''}{', ' + flags if flags else ''})")
 
 
+def cdcflow_state(runs):
+    """Where the last run kept cdcflow's keyed state (runs before the option: RocksDB)."""
+    if runs[-1]["args"].get("cdcflow_state", "rocksdb") == "memory":
+        return " (keyed state in memory, no --state-dir: `--cdcflow-state memory`)"
+    return " (RocksDB state under --state-dir)"
+
+
 def build(folder, note=""):
     runs = load(folder)
     engines = []
@@ -199,7 +206,7 @@ def build(folder, note=""):
         f"{la0[0]:.1f} at the start, {la1[0]:.1f} at the end of the last run): figures are noisy, "
         "compare within one run.",
         f"- cdcflow {machine['git']}, release build, jobs/order_enrichment, "
-        + cdcflow_workers(runs) + " (RocksDB state under --state-dir), parallelism 2, "
+        + cdcflow_workers(runs) + cdcflow_state(runs) + ", parallelism 2, "
         "checkpoints every 10 s.",
         f"- Apache Flink {machine['flink']} (Maven Central jars, local MiniCluster in one JVM, "
         "-Xmx" + str(runs[-1]['args'].get('flink_heap', '?')) + "), Flink SQL with the "
