@@ -208,10 +208,11 @@ def build(folder, note=""):
         f"- cdcflow {machine['git']}, release build, jobs/order_enrichment, "
         + cdcflow_workers(runs) + cdcflow_state(runs) + ", parallelism 2, "
         "checkpoints every 10 s.",
+    ] + ([
         f"- Apache Flink {machine['flink']} (Maven Central jars, local MiniCluster in one JVM, "
         "-Xmx" + str(runs[-1]['args'].get('flink_heap', '?')) + "), Flink SQL with the "
         "debezium-json format and upsert-kafka, RocksDB state backend, parallelism 2, checkpoints "
-        "every 10 s; " + machine['java'] + ".",
+        "every 10 s; " + machine['java'] + "."] if "flink" in engines else []) + [
         "- Ceiling: bench_ceiling, librdkafka consumer + simdjson on-demand parse of every "
         "event (op, every column of before/after, source.ts_ms), 2 threads, nothing else.",
         f"- Kafka {machine['kafka']}, Debezium {machine['debezium']}; "
