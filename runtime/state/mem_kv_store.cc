@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 
@@ -162,23 +161,32 @@ absl::Status MemKvStore::Checkpoint(const std::string& dir) {
   if (std::filesystem::exists(dir, ec)) {
     return absl::AlreadyExistsError(absl::StrCat("checkpoint directory ", dir, " already exists"));
   }
-  std::string data(kMagic);
-  PutVarint(spaces_.size(), &data);
-  for (const auto& [name, map] : spaces_) {
-    PutString(name, &data);
-    PutVarint(map.size(), &data);
-    for (const auto& [k, v] : map) {
-      PutString(k, &data);
-      PutString(v, &data);
-    }
-  }
-  data.append(kEndMagic);
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
   const std::string tmp = dir + "/" + kFileName + ".tmp";
   {
+    // Written through a bounded buffer: the store is the whole keyed state of a subtask,
+    // and an encoded copy of it in memory would double that for the checkpoint's length.
+    constexpr size_t kSpillBytes = 1 << 20;
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    std::string data(kMagic);
+    auto spill = [&](size_t at_least) {
+      if (data.size() < at_least) return;
+      out.write(data.data(), static_cast<std::streamsize>(data.size()));
+      data.clear();
+    };
+    PutVarint(spaces_.size(), &data);
+    for (const auto& [name, map] : spaces_) {
+      PutString(name, &data);
+      PutVarint(map.size(), &data);
+      for (const auto& [k, v] : map) {
+        PutString(k, &data);
+        PutString(v, &data);
+        spill(kSpillBytes);
+      }
+    }
+    data.append(kEndMagic);
+    spill(0);
     out.flush();
     if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp));
   }
@@ -191,9 +199,13 @@ absl::StatusOr<std::unique_ptr<MemKvStore>> MemKvStore::Load(const std::string& 
   const std::string path = dir + "/" + kFileName;
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("state snapshot ", path, " not found"));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string data = buffer.str();
+  // One copy of the file in memory (a stringstream's str() would make two).
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  std::string data(size > 0 ? static_cast<size_t>(size) : 0, '\0');
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  if (size < 0 || !in) return absl::DataLossError(absl::StrCat("cannot read state snapshot ", path));
   FileReader r(data, path);
   auto store = std::make_unique<MemKvStore>();
   if (absl::Status s = r.Expect(kMagic, "header"); !s.ok()) return s;
