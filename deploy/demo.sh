@@ -156,14 +156,20 @@ await_port() {
 
 start_cluster() {
   step "start a job manager (gRPC $JM_PORT, dashboard $DASHBOARD_PORT) and two task managers (${TM_PORTS[*]}); logs $LOCAL_DIR/logs/"
+  # As the compose file and the Helm chart run it: keyed state in RocksDB, a checkpoint every
+  # 10 s. The demo submits its job on every start, so a job manager starting afresh drops the
+  # previous run's jobs and checkpoints (recovering them would run the job twice).
+  if ! cdcflow_running jobmanager; then rm -rf "$LOCAL_DIR/data/checkpoints"; fi
   start_cdcflow jobmanager jobmanager --port "$JM_PORT" --rest-port "$DASHBOARD_PORT" \
-    --connect-url "http://127.0.0.1:${CDCFLOW_CONNECT_PORT:-8081}"
+    --connect-url "http://127.0.0.1:${CDCFLOW_CONNECT_PORT:-8081}" \
+    --checkpoint-dir "$LOCAL_DIR/data/checkpoints" --checkpoint-interval-ms 10000
   await_port "$JM_PORT" "the job manager"
   local i
   for i in 0 1; do
     start_cdcflow "taskmanager$((i + 1))" taskmanager --jobmanager "127.0.0.1:$JM_PORT" \
       --slots 2 --port "${TM_PORTS[$i]}" --id "tm$((i + 1))" \
-      --plugin-dir "$LOCAL_DIR/data/taskmanager$((i + 1))/plugins"
+      --plugin-dir "$LOCAL_DIR/data/taskmanager$((i + 1))/plugins" \
+      --state-dir "$LOCAL_DIR/data/taskmanager$((i + 1))/state"
   done
   for i in 0 1; do await_port "${TM_PORTS[$i]}" "task manager $((i + 1))"; done
 }
