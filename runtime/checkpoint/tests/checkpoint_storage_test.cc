@@ -1,8 +1,5 @@
 #include "runtime/checkpoint/checkpoint_storage.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 

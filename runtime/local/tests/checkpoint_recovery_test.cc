@@ -1,10 +1,8 @@
 // Checkpoints end to end in the local mini-cluster: exactly-once recovery after a task
 // failure, rescaling through savepoints (2 -> 4 -> 1), and checkpoint timeouts that
 // abort without failing the job.
-#include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -21,7 +19,6 @@ namespace cdcflow::local {
 namespace {
 
 using ::cdcflow::testing::NewScratchPath;
-namespace fs = std::filesystem;
 
 // Emits values first, first + p, first + 2p, ... below `end` for subtask i of p
 // (first = begin + i), `per_poll` rows per poll with a short pause, as rows

@@ -1,8 +1,6 @@
 #include "runtime/state/keyed_state_backend.h"
 #include "runtime/state/mem_kv_store.h"
 
-#include <atomic>
-#include <filesystem>
 #include <limits>
 #include <map>
 

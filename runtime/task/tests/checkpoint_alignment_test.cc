@@ -1,12 +1,10 @@
 // Barrier alignment of a task with two inputs, driven message by message through its
 // input gate: what the snapshot of checkpoint n holds is exactly what arrived before
 // barrier n on every channel.
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -22,7 +20,6 @@
 
 namespace cdcflow::task {
 namespace {
-namespace fs = std::filesystem;
 
 struct Log {
   std::mutex mu;

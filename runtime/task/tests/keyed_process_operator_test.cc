@@ -1,9 +1,6 @@
 // Timers of a keyed process function live in the keyed state backend: a snapshot
 // taken by one operator restores them into another (also rescaled), where they fire.
-#include <atomic>
-#include <filesystem>
 
-#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "runtime/state/keyed_state_backend.h"
 #include "runtime/task/keyed_process_operator.h"
